@@ -1,0 +1,251 @@
+"""The canonical data contract: five tables keyed by ``customer_id``.
+
+Every column is declared once here, as a :class:`Column` with a type, a
+meaning and a rule. The pandera schemas used for validation, the README
+table and the data-quality report are all generated from these
+declarations, so they cannot drift apart.
+
+Tables are files named ``<table>.csv``, ``<table>.parquet`` or
+``<table>.xlsx`` in one folder. Optional columns may be absent; columns a
+source adds beyond the contract are kept as attributes (customers) or
+carried along untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+#: Churn-reason taxonomy (CRM_CONCEPTS.md section 6). ``unknown`` is for
+#: churners whose reason was not recorded; active customers have no reason.
+CHURN_REASONS: dict[str, dict[str, object]] = {
+    "natural": {"type": "voluntary", "preventable": False,
+                "meaning": "moved away, died, business closed"},
+    "competitive": {"type": "voluntary", "preventable": True,
+                    "meaning": "a competitor won on price or service"},
+    "fault": {"type": "voluntary", "preventable": True,
+              "meaning": "the firm's own mistakes (outage, error) caused dissatisfaction"},
+    "lapsed": {"type": "involuntary", "preventable": True,
+               "meaning": "non-malicious: forgot to renew or pay; prevented by reminders"},
+    "retaliatory": {"type": "involuntary", "preventable": True,
+                    "meaning": "dissatisfied with product or service, complaint not handled"},
+    "malicious": {"type": "involuntary", "preventable": False,
+                  "meaning": "bad credit or fraud; not worth retaining"},
+    "unknown": {"type": "unknown", "preventable": None,
+                "meaning": "churned, reason not recorded"},
+}
+
+#: Reasons excluded from retention targeting and ROI.
+NOT_TARGETABLE = ("natural", "malicious")
+
+TABLES = ("customers", "transactions", "survey_responses", "survey_codebook",
+          "interactions", "campaigns")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column: name, logical type, meaning and rule."""
+
+    name: str
+    dtype: str  # str | date | datetime | bool | float | int | category
+    meaning: str
+    required: bool = False
+    nullable: bool = True
+    unique: bool = False
+    rule: str = ""
+    checks: tuple = ()
+    isin: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A contract table: its columns, key and whether extra columns are allowed."""
+
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    key: str | None = None
+    item_columns: bool = False  # survey_responses: one extra column per codebook item
+    extra: str = "kept"
+    references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no contract column {name!r}")
+
+
+def _c(*args, **kw) -> Column:
+    return Column(*args, **kw)
+
+
+CUSTOMERS = Table(
+    "customers", "one row per customer (relationship)",
+    (
+        _c("customer_id", "str", "customer key", required=True, nullable=False, unique=True,
+           rule="unique, not empty"),
+        _c("signup_date", "date", "start of the relationship", required=True, nullable=False,
+           rule="a date, not after the as-of date"),
+        _c("end_date", "date", "end of the relationship (contract end) if churned",
+           rule="empty while active; not before signup_date"),
+        _c("churned", "bool", "the relationship has ended", rule="true/false"),
+        _c("churn_reason", "category", "why it ended, coded to the churn taxonomy",
+           isin=tuple(CHURN_REASONS), rule="one of " + ", ".join(CHURN_REASONS)),
+        _c("plan", "str", "plan or segment"),
+        _c("contract", "str", "contract type (e.g. month-to-month, one_year, two_year)"),
+        _c("region", "str", "region"),
+        _c("channel", "str", "acquisition channel (web, store, partner, referral...)"),
+        _c("monthly_charges", "float", "monthly bill", checks=(pa.Check.ge(0),), rule=">= 0"),
+        _c("n_products", "int", "number of products held", checks=(pa.Check.ge(0),),
+           rule="integer >= 0"),
+    ),
+    key="customer_id", extra="kept as attributes (used as model features)",
+)
+
+TRANSACTIONS = Table(
+    "transactions", "one row per purchase or bill",
+    (
+        _c("transaction_id", "str", "transaction key", required=True, nullable=False,
+           unique=True, rule="unique, not empty"),
+        _c("customer_id", "str", "who bought", required=True, nullable=False,
+           rule="exists in customers (when customers are given)"),
+        _c("date", "datetime", "when", required=True, nullable=False, rule="a timestamp"),
+        _c("amount", "float", "amount; negative = refund", required=True, nullable=False,
+           rule="a number; negative amounts are refunds, handled explicitly"),
+        _c("product", "str", "product or category"),
+        _c("channel", "str", "sales channel"),
+    ),
+    key="transaction_id", references={"customer_id": "customers"},
+)
+
+SURVEY_RESPONSES = Table(
+    "survey_responses", "one row per completed questionnaire; one column per codebook item",
+    (
+        _c("response_id", "str", "response key", required=True, nullable=False, unique=True,
+           rule="unique, not empty"),
+        _c("customer_id", "str", "respondent (empty for anonymous responses)",
+           rule="exists in customers when not empty"),
+        _c("date", "date", "date answered", rule="a date"),
+        _c("wave", "str", "survey wave label"),
+        _c("nps", "int", "0-10 likelihood to recommend",
+           checks=(pa.Check.in_range(0, 10),), rule="integer 0-10"),
+    ),
+    key="response_id", item_columns=True, references={"customer_id": "customers"},
+    extra="item columns named in survey_codebook",
+)
+
+SURVEY_CODEBOOK = Table(
+    "survey_codebook", "one row per survey item",
+    (
+        _c("item", "str", "column name in survey_responses", required=True, nullable=False,
+           unique=True, rule="unique"),
+        _c("construct", "str", "construct the item measures (image, expectations, quality, "
+           "value, satisfaction, complaints, loyalty...)", required=True, nullable=False),
+        _c("text", "str", "item wording"),
+        _c("scale_min", "int", "lowest scale point", required=True, nullable=False),
+        _c("scale_max", "int", "highest scale point", required=True, nullable=False,
+           rule="> scale_min"),
+        _c("reverse", "bool", "reverse-coded item", required=True, nullable=False),
+    ),
+    key="item",
+)
+
+INTERACTIONS = Table(
+    "interactions", "complaints and service tickets",
+    (
+        _c("interaction_id", "str", "ticket key", required=True, nullable=False, unique=True,
+           rule="unique, not empty"),
+        _c("customer_id", "str", "who complained", required=True, nullable=False,
+           rule="exists in customers"),
+        _c("opened_at", "datetime", "when opened", required=True, nullable=False),
+        _c("resolved_at", "datetime", "when resolved (empty if unresolved)",
+           rule="not before opened_at"),
+        _c("category", "str", "billing, network, service, device..."),
+        _c("resolved", "bool", "the ticket was resolved"),
+    ),
+    key="interaction_id", references={"customer_id": "customers"},
+)
+
+CAMPAIGNS = Table(
+    "campaigns", "retention offers; one row per customer and campaign",
+    (
+        _c("customer_id", "str", "targeted customer", required=True, nullable=False,
+           rule="exists in customers"),
+        _c("campaign_id", "str", "campaign key", required=True, nullable=False),
+        _c("date", "date", "campaign date", required=True, nullable=False),
+        _c("treated", "bool", "randomised treatment flag", required=True, nullable=False),
+        _c("offer_cost", "float", "cost of the offer if accepted", checks=(pa.Check.ge(0),),
+           rule=">= 0"),
+        _c("accepted", "bool", "the customer accepted the offer"),
+        _c("churned_after", "bool", "churned within the campaign horizon", required=True),
+    ),
+    references={"customer_id": "customers"},
+)
+
+CONTRACT: dict[str, Table] = {t.name: t for t in (
+    CUSTOMERS, TRANSACTIONS, SURVEY_RESPONSES, SURVEY_CODEBOOK, INTERACTIONS, CAMPAIGNS)}
+
+_PANDERA_DTYPES = {
+    "str": "string",
+    "category": "string",
+    "date": "datetime64[ns]",
+    "datetime": "datetime64[ns]",
+    "bool": "boolean",
+    "float": "Float64",
+    "int": "Int64",
+}
+
+
+def pandas_dtype(col: Column) -> str:
+    """The pandas dtype a contract column is coerced to (nullable dtypes)."""
+    return _PANDERA_DTYPES[col.dtype]
+
+
+def schema(table: str, items: list[str] | None = None) -> pa.DataFrameSchema:
+    """Pandera schema of a contract table.
+
+    Optional columns are ``required=False``; extra columns are allowed
+    (``strict=False``). For ``survey_responses`` pass the codebook items to
+    add one float column per item.
+    """
+    t = CONTRACT[table]
+    cols: dict[str, pa.Column] = {}
+    for c in t.columns:
+        checks = list(c.checks)
+        if c.isin is not None:
+            checks.append(pa.Check.isin(list(c.isin)))
+        cols[c.name] = pa.Column(
+            pandas_dtype(c), checks=checks, nullable=c.nullable, unique=c.unique,
+            required=c.required, coerce=True, description=c.meaning,
+        )
+    for item in items or []:
+        cols[item] = pa.Column("Float64", nullable=True, coerce=True, required=True,
+                               description=f"survey item {item}")
+    return pa.DataFrameSchema(cols, name=table, strict=False, coerce=True)
+
+
+def markdown_table() -> str:
+    """The contract as Markdown (the README's data-contract section is generated from it)."""
+    lines = []
+    for t in CONTRACT.values():
+        lines.append(f"**{t.name}** ({t.meaning}; extra columns {t.extra})\n")
+        lines.append("| column | type | required | meaning | rule |")
+        lines.append("|---|---|---|---|---|")
+        for c in t.columns:
+            lines.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.required else 'no'} "
+                         f"| {c.meaning} | {c.rule} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty frame with the contract columns and dtypes of ``table``."""
+    t = CONTRACT[table]
+    return pd.DataFrame({c.name: pd.Series(dtype=pandas_dtype(c)) for c in t.columns})

@@ -1,0 +1,62 @@
+"""One visual style for every figure.
+
+Every figure is titled, has labelled axes with units, and is created
+through :func:`figure` (or checked by :func:`finish`). Topic modules
+(``crm_lib.plots.survey``, ``.value``, ``.churn``, ``.roi``...) build their
+figures on these helpers and return the matplotlib ``Figure``.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7f6000", "#7030a0", "#2e75b6", "#a5a5a5"]
+#: Named colours for recurring meanings.
+COLORS = {"primary": PALETTE[0], "accent": PALETTE[1], "good": PALETTE[2],
+          "warn": PALETTE[3], "neutral": PALETTE[6], "truth": "#000000"}
+
+
+def apply_style() -> None:
+    """Apply the project style (seaborn whitegrid, one palette, readable sizes)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=1.0)
+    plt.rcParams.update({
+        "figure.figsize": (8, 4.5), "figure.dpi": 100, "axes.titleweight": "bold",
+        "axes.titlesize": 12, "axes.labelsize": 10, "legend.frameon": False,
+        "savefig.bbox": "tight",
+    })
+
+
+def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1, nrows: int = 1,
+           figsize: tuple[float, float] | None = None):
+    """A new figure with title and axis labels set; returns ``(fig, ax)``."""
+    fig, ax = plt.subplots(nrows, ncols, figsize=figsize)
+    if nrows * ncols == 1:
+        label(ax, title, xlabel, ylabel)
+    else:
+        fig.suptitle(title, fontweight="bold")
+    return fig, ax
+
+
+def label(ax, title: str, xlabel: str, ylabel: str) -> None:
+    """Set a panel's title and axis labels (include units, e.g. 'tenure (months)')."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def finish(fig):
+    """Check every panel of ``fig`` is titled and labelled; tighten layout; return it."""
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.has_data():
+            continue
+        title = ax.get_title() or (fig._suptitle.get_text() if fig._suptitle else "")
+        if not title:
+            raise ValueError("every figure needs a title")
+        if not ax.get_xlabel() or not ax.get_ylabel():
+            raise ValueError(f"figure '{title}': label both axes (with units)")
+    fig.tight_layout()
+    return fig
