@@ -100,7 +100,6 @@ def clean_folder(raw_dir: Path, out_dir: Path, quarantine_dir: Path, *,
     raw_dir, out_dir, quarantine_dir = Path(raw_dir), Path(out_dir), Path(quarantine_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict = {"as_of": as_of, "tables": {}}
-    items: list[str] = []
     order = sorted(contract.TABLES, key=lambda t: t != "survey_codebook")  # items first
     for table in order:
         if table not in tables:
@@ -109,6 +108,7 @@ def clean_folder(raw_dir: Path, out_dir: Path, quarantine_dir: Path, *,
         if path is None:
             continue
         df = read_table(path)
+        items = []
         if table == "survey_responses" and (out_dir / "survey_codebook.parquet").exists():
             items = pd.read_parquet(out_dir / "survey_codebook.parquet")["item"].tolist()
         before = len(df)
@@ -129,3 +129,26 @@ def clean_folder(raw_dir: Path, out_dir: Path, quarantine_dir: Path, *,
             if len(quarantined) else {},
         }
     return report
+
+
+def quality_table(report: dict) -> pd.DataFrame:
+    """The data-quality report as one row per table (rows in, clean, quarantined, dropped)."""
+    rows = []
+    for table, r in report.get("tables", {}).items():
+        rows.append({"table": table, "file": r["file"], "rows_in": r["rows_in"],
+                     "rows_clean": r["rows_clean"], "rows_quarantined": r["rows_quarantined"],
+                     "rows_duplicate_dropped": r["rows_duplicate_dropped"],
+                     "quarantine_reasons": "; ".join(f"{k} ({v})" for k, v in
+                                                     r["quarantine_reasons"].items())})
+    return pd.DataFrame(rows)
+
+
+def conservation_metrics(report: dict) -> dict[str, int]:
+    """``cleaning.<table>.rows_*`` metrics; rows_in = clean + quarantined + duplicates dropped."""
+    out: dict[str, int] = {}
+    for table, r in report.get("tables", {}).items():
+        for k in ("rows_in", "rows_clean", "rows_quarantined", "rows_duplicate_dropped"):
+            out[f"cleaning.{table}.{k}"] = int(r[k])
+        if r["rows_in"] != r["rows_clean"] + r["rows_quarantined"] + r["rows_duplicate_dropped"]:
+            raise AssertionError(f"cleaning lost rows of {table}: {r}")
+    return out
