@@ -67,16 +67,23 @@ def test_monte_carlo_matches_the_analytic_case():
     u = np.full(100, 0.05)
     v = np.full(100, 400.0)
     # only the effect is uncertain: profit = m_e * 2000 - 100 * 8, m_e ~ N(1, 0.5)
-    mc = B.monte_carlo_roi(u, v, offer_cost=20, accept_rate=0.35, contact_cost=1,
+    spend = 100 * (20 * 0.35 + 1)
+    mc = B.monte_carlo_roi(u, v, 20 * 0.35 + 1, contact_cost=1, accept_rate=0.35,
                            p_churn=np.zeros(100), effect_rel_sd=0.5, value_rel_sd=0.0,
                            accept_concentration=1e9, n_draws=20000, seed=3)
-    spend = 100 * (20 * 0.35 + 1)
     assert mc.expected_spend == pytest.approx(spend, rel=1e-3)
     assert mc.expected_profit == pytest.approx(2000 - spend, rel=0.02)
     assert mc.prob_loss == pytest.approx(stats.norm.cdf((spend / 2000 - 1) / 0.5), abs=0.01)
-    again = B.monte_carlo_roi(u, v, offer_cost=20, accept_rate=0.35, contact_cost=1, seed=3)
-    assert again.draws.equals(B.monte_carlo_roi(u, v, offer_cost=20, accept_rate=0.35,
-                                                contact_cost=1, seed=3).draws)
+    again = B.monte_carlo_roi(u, v, 8.0, contact_cost=1, accept_rate=0.35, seed=3)
+    assert again.draws.equals(B.monte_carlo_roi(u, v, 8.0, contact_cost=1, accept_rate=0.35,
+                                                seed=3).draws)
+    # no pilot: the effect moves with acceptance, so profit and spend are correlated
+    coupled = B.monte_carlo_roi(u, v, 8.0, contact_cost=1, accept_rate=0.35, seed=3,
+                                effect_from_acceptance=True, p_churn=np.zeros(100),
+                                value_rel_sd=0.0)
+    np.testing.assert_allclose(coupled.draws["effect_multiplier"],
+                               coupled.draws["accept_rate"] / 0.35)
+    assert B.monte_carlo_roi([], [], [], contact_cost=1, accept_rate=0.3).expected_profit == 0
 
 
 def test_pseudonyms_are_stable_and_not_the_id():

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_lib.roi import claims, economics as ec
+from crm_lib.roi import claims
+from crm_lib.roi import economics as ec
 
 
 def test_expected_profit_formula_and_curve():

@@ -87,9 +87,11 @@ def nontargetable_probability(customers: pd.DataFrame, X: pd.DataFrame, *,
     if "churn_reason" not in customers:
         return pd.Series(0.0, index=X.index, name="p_nontargetable")
     c = customers.set_index("customer_id")
-    reason = c["churn_reason"].astype("string").str.lower()
-    churned = c.get("churned", reason.notna()).astype("boolean").fillna(False)
-    lab = reason[churned & reason.notna() & (reason != "unknown")]
+    reason = c["churn_reason"].astype("string").str.lower().fillna("")
+    churned = c["churned"].astype("boolean").fillna(False).to_numpy(dtype=bool) \
+        if "churned" in c else (reason != "").to_numpy()
+    known = ((reason != "") & (reason != "unknown")).to_numpy(dtype=bool)
+    lab = reason[churned & known]
     lab = lab[lab.index.isin(X.index)]
     if len(lab) < min_labelled:
         return pd.Series(0.0, index=X.index, name="p_nontargetable")
@@ -151,32 +153,43 @@ class MonteCarlo:
     seed: int
 
 
-def monte_carlo_roi(uplift, value, *, offer_cost: float, accept_rate: float,
-                    contact_cost: float, p_churn=None, effect_rel_sd: float = 0.5,
-                    value_rel_sd: float = 0.2, accept_concentration: float = 50.0,
+def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: float,
+                    p_churn=None, effect_rel_sd: float = 0.5, value_rel_sd: float = 0.2,
+                    accept_concentration: float = 50.0, effect_from_acceptance: bool = False,
                     n_draws: int = 4000, seed: int = 0, level: float = 0.90) -> MonteCarlo:
     """Monte Carlo of the profit of contacting the selected customers.
 
-    Per draw: the effect is scaled by ``m_e ~ Normal(1, effect_rel_sd)`` (the
-    pilot's relative standard error), customer values by ``m_v ~ LogNormal``
-    with mean 1 and sd ``value_rel_sd``, the acceptance rate follows
-    ``Beta(accept_rate k, (1 - accept_rate) k)`` with ``k =
-    accept_concentration``; the realised retained value adds binomial noise
-    (normal approximation, variance ``sum v_i^2 p_i (1 - p_i)``; ``p_churn``
-    default 0.1). Profit = retained value - spend; ROI = profit / spend.
+    ``cost``: each customer's expected spend at the mean ``accept_rate``
+    (contact cost + offer cost x acceptance). Per draw: the acceptance rate
+    follows ``Beta(accept_rate k, (1 - accept_rate) k)`` with ``k =
+    accept_concentration`` and scales the offer part of the spend; the effect
+    is scaled by ``m_e ~ Normal(1, effect_rel_sd)`` (a pilot's relative
+    standard error) or, with ``effect_from_acceptance`` (no pilot: the effect
+    *is* churners accepting), by the same acceptance ratio; customer values by
+    ``m_v ~ LogNormal`` with mean 1 and sd ``value_rel_sd``. The realised
+    retained value adds binomial noise (normal approximation, variance
+    ``sum v_i^2 p_i (1 - p_i)``; ``p_churn`` default 0.1). Profit = retained
+    value - spend; ROI = profit / spend.
     """
     u = np.asarray(uplift, dtype=float)
     v = np.broadcast_to(np.asarray(value, dtype=float), u.shape)
+    c = np.broadcast_to(np.asarray(cost, dtype=float), u.shape)
+    if len(u) == 0:
+        empty = pd.DataFrame(columns=["effect_multiplier", "value_multiplier", "accept_rate",
+                                      "profit", "spend", "roi"], dtype=float)
+        return MonteCarlo(empty, 0.0, (0.0, 0.0), 0.0, float("nan"), (float("nan"),) * 2,
+                          float("nan"), n_draws, seed)
     rng = np.random.default_rng(seed)
-    m_e = rng.normal(1.0, effect_rel_sd, n_draws)
+    a = float(np.clip(accept_rate, 1e-6, 1 - 1e-6))
+    acc = rng.beta(a * accept_concentration, (1 - a) * accept_concentration, n_draws)
+    ratio = acc / a
+    m_e = ratio if effect_from_acceptance else rng.normal(1.0, effect_rel_sd, n_draws)
     s2 = np.log1p(value_rel_sd ** 2)
     m_v = rng.lognormal(-s2 / 2, np.sqrt(s2), n_draws)
-    a = np.clip(accept_rate, 1e-6, 1 - 1e-6)
-    acc = rng.beta(a * accept_concentration, (1 - a) * accept_concentration, n_draws)
     p = np.full(u.shape, 0.1) if p_churn is None else np.asarray(p_churn, dtype=float)
     noise_sd = np.sqrt(np.sum(v ** 2 * p * (1 - p)))
     benefit = m_e * m_v * float(np.sum(u * v)) + m_v * rng.normal(0, noise_sd, n_draws)
-    spend = len(u) * (offer_cost * acc + contact_cost)
+    spend = len(u) * contact_cost + ratio * float(np.sum(c - contact_cost))
     profit = benefit - spend
     with np.errstate(divide="ignore", invalid="ignore"):
         roi = np.where(spend > 0, profit / spend, np.nan)
@@ -185,8 +198,7 @@ def monte_carlo_roi(uplift, value, *, offer_cost: float, accept_rate: float,
                           "accept_rate": acc, "profit": profit, "spend": spend, "roi": roi})
     return MonteCarlo(draws, float(profit.mean()), tuple(np.quantile(profit, q)),
                       float(spend.mean()), float(np.nanmean(roi)),
-                      tuple(np.nanquantile(roi, q)) if len(u) else (np.nan, np.nan),
-                      float(np.mean(profit < 0)), n_draws, seed)
+                      tuple(np.nanquantile(roi, q)), float(np.mean(profit < 0)), n_draws, seed)
 
 
 def pseudonymise(ids, salt: str) -> pd.Series:

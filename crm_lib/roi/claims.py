@@ -109,17 +109,18 @@ def retention_profit_lift(margin: float, retention: float, discount_rate: float,
 
 
 def retention_lift_grid(margin: float, retentions, discount_rates, *, delta: float = 0.05,
-                        acquisition_cost: float = 0.0) -> pd.DataFrame:
-    """:func:`retention_profit_lift` over a grid (for a sensitivity plot)."""
-    r, d = np.meshgrid(np.asarray(retentions, float), np.asarray(discount_rates, float))
-    r, d = r.ravel(), d.ravel()
+                        acquisition_costs=(0.0,)) -> pd.DataFrame:
+    """:func:`retention_profit_lift` over retention x discount rate x acquisition cost."""
+    r, d, a = (x.ravel() for x in np.meshgrid(np.asarray(retentions, float),
+                                              np.asarray(discount_rates, float),
+                                              np.asarray(acquisition_costs, float)))
     before = clv_constant_retention(margin, r, d)
     after = clv_constant_retention(margin, np.minimum(r + delta, 0.999), d)
-    base = before - acquisition_cost
+    base = before - a
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(base > 0, (after - before) / base, np.nan)
-    return pd.DataFrame({"retention": r, "discount_rate": d, "clv_before": before,
-                         "clv_after": after, "profit_lift": lift})
+    return pd.DataFrame({"retention": r, "discount_rate": d, "acquisition_cost": a,
+                         "clv_before": before, "clv_after": after, "profit_lift": lift})
 
 
 def cost_per_saved_customer(spend_per_contact: float, uplift: float) -> float:
