@@ -43,7 +43,11 @@ def _module(name: str):
         return None
 
 
-def _baseline_oof(customers: pd.DataFrame, X: pd.DataFrame, seed: int) -> pd.DataFrame:
+def baseline_oof_scores(customers: pd.DataFrame, X: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Out-of-fold churn probabilities of a spline logistic regression on ``X`` (5 folds).
+
+    A stand-in for ``crm_lib.churn.out_of_fold_scores`` when that module is absent.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
@@ -78,7 +82,7 @@ def churn_inputs(customers: pd.DataFrame, *, as_of, seed: int, run_dir: str | Pa
         oof = churn.out_of_fold_scores(customers, seed=seed)
     else:
         X = feat.pre_treatment_features(customers, as_of, interactions=interactions)
-        oof = _baseline_oof(customers, X, seed)
+        oof = baseline_oof_scores(customers, X, seed)
         scores = oof.rename(columns={"oof_probability": "churn_probability"})
         src = "baseline spline logistic regression (crm_lib.churn not available)"
     scores = scores[scores["customer_id"].isin(active)][["customer_id", "churn_probability"]]
