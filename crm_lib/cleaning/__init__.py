@@ -1,0 +1,34 @@
+"""Cleaning: raw tables in, validated processed tables out, nothing lost silently.
+
+``clean_folder(raw_dir, out_dir, quarantine_dir, tables=..., as_of=..., **options)``
+reads each ``<table>.csv|.parquet|.xlsx``, repairs types with an explicit log,
+drops exact duplicates (counted), quarantines rows that break the contract
+(with their original values and a reason), flags outliers, writes
+``<table>.parquet`` and returns a JSON-able data-quality report. Fatal
+problems raise :class:`DataContractError`.
+
+Modules: :mod:`.reading` (files, encodings, headers), :mod:`.repairs` (types),
+:mod:`.validation` (rules and reasons), :mod:`.outliers` (flags),
+:mod:`.pipeline` (the steps), :mod:`.report` (report, notebook tables, metrics),
+:mod:`.messy` (a deliberately messy copy of a dataset, for teaching and tests).
+"""
+
+from .errors import DataContractError
+from .pipeline import CATEGORY_COLUMNS, OPTIONS, Context, TableResult, clean_folder, clean_table
+from .reading import RawTable, detect_encoding, read_table
+from .report import (
+    columns_frame,
+    metrics,
+    missingness_frame,
+    outliers_frame,
+    reasons_frame,
+    repairs_frame,
+    summary_frame,
+)
+
+__all__ = [
+    "CATEGORY_COLUMNS", "OPTIONS", "Context", "DataContractError", "RawTable", "TableResult",
+    "clean_folder", "clean_table", "columns_frame", "detect_encoding", "metrics",
+    "missingness_frame", "outliers_frame", "read_table", "reasons_frame", "repairs_frame",
+    "summary_frame",
+]
