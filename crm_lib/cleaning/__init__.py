@@ -18,9 +18,11 @@ from .pipeline import CATEGORY_COLUMNS, OPTIONS, Context, TableResult, clean_fol
 from .reading import RawTable, detect_encoding, read_table
 from .report import (
     columns_frame,
+    conservation_metrics,
     metrics,
     missingness_frame,
     outliers_frame,
+    quality_table,
     reasons_frame,
     repairs_frame,
     summary_frame,
@@ -28,7 +30,7 @@ from .report import (
 
 __all__ = [
     "CATEGORY_COLUMNS", "OPTIONS", "Context", "DataContractError", "RawTable", "TableResult",
-    "clean_folder", "clean_table", "columns_frame", "detect_encoding", "metrics",
-    "missingness_frame", "outliers_frame", "read_table", "reasons_frame", "repairs_frame",
+    "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding", "metrics",
+    "missingness_frame", "outliers_frame", "quality_table", "read_table", "reasons_frame", "repairs_frame",
     "summary_frame",
 ]

@@ -24,24 +24,30 @@ OUTLIER_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-def tukey_fences(x: pd.Series, k: float = 3.0, scale: str = "raw") -> tuple[float, float]:
-    """Tukey fences ``(low, high)`` of ``x`` in original units (``scale="log"``:
-    fences on log10 of the non-zero absolute values, returned as absolute sizes)."""
-    v = pd.to_numeric(x, errors="coerce").astype("float64").dropna()
+def _scaled(x: pd.Series, scale: str) -> pd.Series:
+    """The values on the scale of the fences (log: log10|x| of non-zero values)."""
     if scale == "log":
-        v = np.log10(v.abs()[v != 0])
+        return np.log10(x.abs().where(x != 0))
+    return x
+
+
+def tukey_fences(x: pd.Series, k: float = 3.0, scale: str = "raw") -> tuple[float, float]:
+    """Tukey fences ``(low, high)`` of ``x`` on its ``scale`` (``"log"``: fences on
+    log10 of the non-zero absolute values). NaN when there are no values."""
+    v = _scaled(pd.to_numeric(x, errors="coerce").astype("float64"), scale).dropna()
     if v.empty:
         return (np.nan, np.nan)
     q1, q3 = np.percentile(v.to_numpy(), [25, 75])
-    lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
-    return (10 ** lo, 10 ** hi) if scale == "log" else (lo, hi)
+    return (q1 - k * (q3 - q1), q3 + k * (q3 - q1))
 
 
 def flag_outliers(frame: pd.DataFrame, table: str, k: float = 3.0
                   ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """Flag outliers of ``frame`` (a clean table). Returns the flags (one row per
-    flagged value: ``row``, ``column``, ``value``, ``rule``, plus the key) and a
-    summary ``{column: {rule, low, high, n_flagged}}``."""
+    flagged value: ``row``, the key, ``column``, ``value``, ``rule``) and a summary
+    ``{column: {rule, low, high, n_flagged}}`` (``low``/``high`` in the column's
+    units; for the log scale they bound the absolute size). A column without
+    spread (interquartile range 0, e.g. one fixed offer cost) is not flagged."""
     from .validation import KEYS
 
     flags, summary = [], {}
@@ -53,19 +59,23 @@ def flag_outliers(frame: pd.DataFrame, table: str, k: float = 3.0
         lo, hi = tukey_fences(x, k, scale)
         if np.isnan(lo):
             continue
-        size = x.abs() if scale == "log" else x
-        nz = x != 0 if scale == "log" else x.notna()
-        m = ((size < lo) | (size > hi)) & nz & x.notna()
-        if scale == "log":
-            rule = (f"Tukey far-out fences k={k:g} on log10|{col}|: |{col}| outside "
-                    f"[{lo:.4g}, {hi:.4g}]")
-        else:
-            rule = f"Tukey far-out fences k={k:g}: {col} outside [{lo:.4g}, {hi:.4g}]"
-        summary[col] = {"rule": rule, "scale": scale, "k": k, "low": float(lo),
-                        "high": float(hi), "n_flagged": int(m.sum())}
+        unit = (lambda v: 10 ** v) if scale == "log" else (lambda v: v)
+        what = f"log10|{col}|" if scale == "log" else col
+        if lo == hi:
+            summary[col] = {"rule": f"Tukey fences not applied: {what} has no spread "
+                            "(interquartile range 0)", "scale": scale, "k": k,
+                            "low": None, "high": None, "n_flagged": 0}
+            continue
+        z = _scaled(x, scale)
+        m = ((z < lo) | (z > hi)).fillna(False).to_numpy(dtype=bool)
+        size = f"|{col}|" if scale == "log" else col
+        rule = (f"Tukey far-out fences k={k:g} on {what}: {size} outside "
+                f"[{unit(lo):.4g}, {unit(hi):.4g}]")
+        summary[col] = {"rule": rule, "scale": scale, "k": k, "low": float(unit(lo)),
+                        "high": float(unit(hi)), "n_flagged": int(m.sum())}
         if m.any():
-            f = frame.loc[m.to_numpy(), keys].copy()
-            f.insert(0, "row", np.flatnonzero(m.to_numpy()))
+            f = frame.loc[m, keys].copy()
+            f.insert(0, "row", np.flatnonzero(m))
             f["column"] = col
             f["value"] = x[m].to_numpy()
             f["rule"] = rule

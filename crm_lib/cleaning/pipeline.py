@@ -108,7 +108,8 @@ def _parse_column(name: str, col: contract.Column | None, s: pd.Series, opts: di
                                       integer=col.dtype == "int")
     is_cat = col.dtype == "category" or name in CATEGORY_COLUMNS
     vmap = _per_table(opts.get("value_map") or {}, table) or {}
-    return _repairs.parse_text(s, category=is_cat, value_map=vmap.get(name) if is_cat else None)
+    return _repairs.parse_text(s, category=is_cat, value_map=vmap.get(name) if is_cat else None,
+                               allowed=col.isin)
 
 
 def _quarantine_frame(raw: RawTable, qmask: np.ndarray, reasons: dict[str, np.ndarray]
@@ -222,7 +223,7 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp, options: dict | Non
         raw=raw, typed=tf, clean=clean, clean_mask=clean_mask, exact=exact,
         rows_quarantined=int(qmask.sum()) + len(raw.bad_lines), reasons=reasons_report,
         repair_masks=repair_masks, notes=notes, outliers=outlier_summary,
-        added=[c.name for c in t.columns if c.name not in frame.columns])
+        added=[c.name for c in t.columns if c.name not in frame.columns], unparsed=unparsed)
     return TableResult(table, clean, quarantine, flags, rep, qkeys)
 
 

@@ -25,8 +25,10 @@ Rules (the notebook explains why each exists):
   decimal mark, a lone comma followed by exactly three digits is a thousands
   separator); accounting negatives ``(12.50)``;
 - booleans: true/false, t/f, yes/no, y/n, 1/0, 是/否, 真/假, 对/错;
-- categories: trimmed, inner whitespace collapsed, case-folded; an optional
-  ``value_map`` recodes values (e.g. ``{"competitor": "competitive"}``);
+- categories: trimmed, inner whitespace collapsed, compared case-folded: the
+  spellings of one value become one (the contract's allowed value, else the
+  most frequent spelling); an optional ``value_map`` recodes values (e.g.
+  ``{"competitor": "competitive"}``);
 - identifiers: trimmed; numbers stored as identifiers (Excel) written without
   a trailing ``.0``.
 """
@@ -371,11 +373,33 @@ def _numbers_as_text(s: pd.Series) -> pd.Series:
     return s
 
 
+def canonical_spellings(text: pd.Series, allowed: tuple | list | None = None) -> dict:
+    """Map each spelling of a category to one canonical spelling, comparing
+    case-folded values: the allowed value when the contract lists them (the churn
+    taxonomy), else the most frequent spelling of the group (ties: the
+    case-folded form). ``{"North": "North", "north": "North", "NORTH": "North"}``."""
+    counts = text.value_counts(dropna=True)
+    if counts.empty:
+        return {}
+    u = pd.DataFrame({"spelling": counts.index.astype(str), "n": counts.to_numpy()})
+    u["folded"] = u["spelling"].str.casefold()
+    allowed_map = {str(a).casefold(): str(a) for a in (allowed or ())}
+    u["is_folded"] = u["spelling"] == u["folded"]
+    best = (u.sort_values(["folded", "n", "is_folded"], ascending=[True, False, False])
+            .drop_duplicates("folded").set_index("folded")["spelling"])
+    canon = {f: allowed_map.get(f, sp) for f, sp in best.items()}
+    return {sp: canon[f] for sp, f in zip(u["spelling"], u["folded"], strict=True)}
+
+
 def parse_text(s: pd.Series, *, category: bool = False,
-               value_map: dict[str, str] | None = None) -> Parsed:
-    """Trim text (identifiers, labels); for categories also collapse inner
-    whitespace and case-fold, then apply ``value_map`` (keys compared
-    case-folded). Never fails."""
+               value_map: dict[str, str] | None = None,
+               allowed: tuple | list | None = None) -> Parsed:
+    """Trim text (identifiers, labels). For categories also collapse inner
+    whitespace and fold case: values equal after case-folding become one
+    canonical spelling (:func:`canonical_spellings`: the contract's allowed value,
+    else the most frequent spelling, so ``" north"``, ``"NORTH"`` and ``"North"``
+    all become ``"North"`` when that is the usual form); then ``value_map``
+    recodes values (keys compared case-folded). Never fails."""
     s = s.reset_index(drop=True)
     n = len(s)
     numeric = (pd.api.types.is_numeric_dtype(s.dtype)
@@ -385,22 +409,33 @@ def parse_text(s: pd.Series, *, category: bool = False,
     text, marker = text_values(orig)
     repairs = {"missing_marker": marker,
                "trimmed": _mask(text.notna() & (text != orig))}
-    if numeric or s.dtype == object:
+    if numeric:
+        repairs["number_as_text"] = _mask(text.notna())
+    elif s.dtype == object:
         repairs["number_as_text"] = _mask(
-            s.map(lambda v: isinstance(v, (int, float, np.number))).astype(bool)
-            & text.notna()) if s.dtype == object else _mask(text.notna())
+            s.map(lambda v: isinstance(v, (int, float, np.number))
+                  and not isinstance(v, bool)).astype(bool) & text.notna())
     if category:
-        coll = text.str.replace(r"\s+", " ", regex=True)
-        repairs["whitespace_collapsed"] = _mask(text.notna() & (coll != text))
-        folded = coll.str.casefold()
-        repairs["case_folded"] = _mask(folded.notna() & (folded != coll))
-        text = folded
+        coll = text
+        spaced = text.str.contains(r"\s\s|[\t\n\r]", regex=True)
+        if _mask(spaced).any():
+            coll = text.str.replace(r"\s+", " ", regex=True)
+        repairs["whitespace_collapsed"] = _mask(spaced)
         if value_map:
-            vm = {str(k).strip().casefold(): v for k, v in value_map.items()}
-            mapped = text.map(lambda v: vm.get(v, v) if isinstance(v, str) else v)
-            mapped = mapped.astype("string")
-            repairs["value_map"] = _mask(text.notna() & (mapped != text))
-            text = mapped
+            vm = {str(k).strip().casefold(): str(v) for k, v in value_map.items()}
+            uniq = pd.Series(coll.dropna().unique())
+            hit = {u: vm[u.casefold()] for u in uniq.astype(str) if u.casefold() in vm}
+            mapped = coll.map(lambda v: hit.get(v, v) if isinstance(v, str) else v) \
+                if hit else coll
+            repairs["value_map"] = _mask(coll.isin(list(hit)))
+            coll = mapped.astype("string")
+        canon = canonical_spellings(coll, allowed)
+        changed = {k: v for k, v in canon.items() if k != v}
+        if changed:
+            m = _mask(coll.isin(list(changed)))
+            coll = coll.where(~m, coll.map(changed))
+            repairs["case_folded"] = m
+        text = coll
     return Parsed(text.astype("string"), np.zeros(n, dtype=bool),
                   {k: v for k, v in repairs.items() if v.any()})
 

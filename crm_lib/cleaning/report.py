@@ -66,7 +66,8 @@ def _examples(before: pd.Series, after: pd.Series, mask: np.ndarray, k: int = 3)
 def table_report(*, raw, typed: pd.DataFrame, clean: pd.DataFrame, clean_mask: np.ndarray,
                  exact: np.ndarray, rows_quarantined: int, reasons: dict[str, int],
                  repair_masks: dict[tuple[str, str], np.ndarray], notes: dict[str, str],
-                 outliers: dict, added: list[str]) -> dict:
+                 outliers: dict, added: list[str],
+                 unparsed: dict[str, np.ndarray] | None = None) -> dict:
     """The report of one table (see :func:`crm_lib.cleaning.clean_folder`)."""
     rows_in = raw.rows_in
     rows_clean = int(clean_mask.sum())
@@ -84,7 +85,10 @@ def table_report(*, raw, typed: pd.DataFrame, clean: pd.DataFrame, clean_mask: n
             continue
         columns[c] = {"dtype": str(clean[c].dtype) if c in clean else str(typed[c].dtype),
                       "before": _summary(typed[c]), "after": _summary(clean[c])}
-        # "before" counts values missing or unparseable in the file as read
+        if unparsed and c in unparsed:  # "before": as read; unparseable is not missing
+            bad = int(unparsed[c].sum())
+            columns[c]["before"]["missing"] -= bad
+            columns[c]["before"]["unparseable"] = bad
         if c in notes:
             columns[c]["note"] = notes[c]
     known = {c.name for c in contract.CONTRACT[raw.table].columns}
@@ -180,3 +184,25 @@ def outliers_frame(report: dict) -> pd.DataFrame:
     rows = [{"table": t, "column": c, "flagged": o["n_flagged"], "rule": o["rule"]}
             for t, r in report["tables"].items() for c, o in r["outliers"].items()]
     return pd.DataFrame(rows, columns=["table", "column", "flagged", "rule"])
+
+
+def quality_table(report: dict) -> pd.DataFrame:
+    """One row per table with its reasons as text (the first notebook's layout)."""
+    rows = []
+    for table, r in report.get("tables", {}).items():
+        rows.append({"table": table, "file": Path(r["file"]).name, "rows_in": r["rows_in"],
+                     "rows_clean": r["rows_clean"], "rows_quarantined": r["rows_quarantined"],
+                     "rows_duplicate_dropped": r["rows_duplicate_dropped"],
+                     "quarantine_reasons": "; ".join(f"{k} ({v})" for k, v in
+                                                     r["quarantine_reasons"].items())})
+    return pd.DataFrame(rows)
+
+
+def conservation_metrics(report: dict) -> dict[str, object]:
+    """:func:`metrics`, after checking the conservation identity of every table
+    (``rows_in == rows_clean + rows_quarantined + rows_duplicate_dropped``)."""
+    for table, r in report.get("tables", {}).items():
+        if r["rows_in"] != r["rows_clean"] + r["rows_quarantined"] + r["rows_duplicate_dropped"]:
+            raise AssertionError(f"cleaning lost rows of {table}: "
+                                 f"{ {k: r[k] for k in COUNT_KEYS} }")
+    return metrics(report)
