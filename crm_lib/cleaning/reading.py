@@ -252,7 +252,7 @@ def read_excel(path: str | Path, table: str, *, sheet: str | int | None = None) 
                                 f"{', '.join(names)})", file=path, table=table,
                                 rule="source_options sheet names an existing sheet")
     try:
-        frame = book.parse(sheet_name=sheet)
+        frame = pd.read_excel(book, sheet_name=sheet)
     except Exception as e:  # noqa: BLE001
         raise DataContractError(f"sheet {sheet!r} cannot be read ({e})", file=path,
                                 table=table, rule="a sheet must be a table") from None

@@ -51,7 +51,7 @@ FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0", "0.0", "否", "假", "�
 EXCEL_SERIAL_RANGE = (18264.0, 73050.0)
 EXCEL_ORIGIN = pd.Timestamp("1899-12-30")
 _NS_BOUNDS = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
-_CURRENCY = r"[$€£¥₹₩元]|(?i:\b(?:usd|eur|gbp|cny|rmb|jpy|chf|hkd|aud|cad)\b)"
+_CURRENCY = r"[$€£¥￥₹₩元]|(?i:\b(?:usd|eur|gbp|cny|rmb|jpy|chf|hkd|aud|cad)\b)"
 _DATE_ORDERS = ("auto", "dmy", "mdy")
 
 
