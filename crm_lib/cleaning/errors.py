@@ -28,9 +28,26 @@ class DataContractError(ValueError):
         self.hint = hint
         super().__init__(self.message)
 
+    @classmethod
+    def combine(cls, errors: list[DataContractError]) -> DataContractError:
+        """One error for several fatal problems (all tables checked before stopping);
+        its attributes are the first problem's, its message lists them all."""
+        if len(errors) == 1:
+            return errors[0]
+        first = errors[0]
+        err = cls(first.problem, file=first.file or None, table=first.table,
+                  column=first.column, rule=first.rule, hint=first.hint)
+        err.errors = list(errors)
+        err.args = (err.message,)
+        return err
+
     @property
     def message(self) -> str:
         """The one-paragraph message shown to the user."""
+        many = getattr(self, "errors", None)
+        if many:
+            return f"{len(many)} tables cannot be used. " + " ".join(
+                f"({i}) {e.message}" for i, e in enumerate(many, 1))
         where = []
         if self.file:
             where.append(f"file {self.file}")

@@ -289,13 +289,7 @@ def clean_folder(raw_dir: str | Path, out_dir: str | Path, quarantine_dir: str |
         if table == "survey_codebook":
             ctx.codebook = res.clean
     if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        first = errors[0]
-        raise DataContractError(
-            f"{len(errors)} tables cannot be used. " + " ".join(
-                f"({i}) {e.message}" for i, e in enumerate(errors, 1)),
-            file=first.file, table=first.table, column=first.column, rule=first.rule)
+        raise DataContractError.combine(errors)
 
     flags = []
     for table, res in results.items():

@@ -143,6 +143,28 @@ def _not_a_table(path: Path, table: str, what: str) -> DataContractError:
         hint="Export the table as CSV (first row = column names), Parquet or .xlsx.")
 
 
+def _read_with_csv_module(text: str, sep: str, path: Path, table: str
+                          ) -> tuple[pd.DataFrame, list[str]]:
+    """Exact fallback reader: rows whose field count differs from the header's are
+    returned as malformed lines; blank lines are skipped."""
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
+                if r]
+    except csv.Error as e:
+        raise _not_a_table(path, table, f"it cannot be parsed as {sep!r}-delimited text: "
+                           f"{e}") from None
+    if not rows:
+        raise DataContractError("the file has no header row and no rows", file=path,
+                                table=table, rule="a table needs a header row and at "
+                                "least one row")
+    header, body = rows[0], rows[1:]
+    good = [r for r in body if len(r) == len(header)]
+    bad = [sep.join(r) for r in body if len(r) != len(header)]
+    frame = pd.DataFrame(good, columns=header, dtype="str") if good else \
+        pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+    return frame, bad
+
+
 def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
              sep: str | None = None) -> RawTable:
     """Read a delimited text file as strings (see the module docstring)."""
@@ -169,6 +191,12 @@ def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
         raise _not_a_table(path, table, f"it looks like {_NOT_TABLE_START[stripped[0]]}")
     sep = sep or _sniff_sep(stripped)
 
+    if encoding and enc in ("utf-8", "ascii") and not _stream_decodes(path, "utf-8"):
+        raise DataContractError(
+            f"the file cannot be decoded as {enc}, the encoding set in source_options",
+            file=path, table=table, rule="text files must be in the encoding given",
+            hint="Set source_options encoding=... to the file's encoding (e.g. 'gb18030' "
+                 "for GBK, 'cp1252'), or leave it empty to detect it.")
     if enc in ("utf-8", "ascii"):
         source: object = path
     else:  # transcode once to UTF-8 in memory (pyarrow reads UTF-8)
@@ -189,24 +217,15 @@ def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
         bad.append(row.text)
         return "skip"
 
-    common = dict(sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     try:
-        frame = pd.read_csv(source, engine="pyarrow", on_bad_lines=on_bad, **common)
-    except Exception:  # noqa: BLE001 - quoted newlines etc.: the python engine is laxer
-        bad.clear()
+        frame = pd.read_csv(source, engine="pyarrow", on_bad_lines=on_bad, sep=sep, dtype=str,
+                            keep_default_na=False)
+    except Exception:  # noqa: BLE001 - fall back to the exact, slower csv module
         if isinstance(source, io.BytesIO):
-            source.seek(0)
-        try:
-            frame = pd.read_csv(source, engine="python", encoding="utf-8",
-                                on_bad_lines=lambda fields: bad.append(sep.join(fields)),
-                                **common)
-        except pd.errors.EmptyDataError:
-            raise DataContractError("the file has no header row and no rows", file=path,
-                                    table=table, rule="a table needs a header row and "
-                                    "at least one row") from None
-        except Exception as e:  # noqa: BLE001
-            raise _not_a_table(path, table, f"it cannot be parsed as {sep!r}-delimited "
-                               f"text: {str(e).splitlines()[0][:200]}") from None
+            text = source.getvalue().decode("utf-8")
+        else:
+            text = path.read_text(encoding="utf-8-sig")
+        frame, bad = _read_with_csv_module(text, sep, path, table)
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
     total = len(frame) + len(bad)
     if total and len(bad) > max(10, total // 2):
