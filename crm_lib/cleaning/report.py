@@ -34,7 +34,7 @@ def _jsonable(v):
     return v
 
 
-def _summary(s: pd.Series) -> dict:
+def _summary(s: pd.Series, key: bool = False) -> dict:
     out: dict = {"missing": int(s.isna().sum())}
     present = s.dropna()
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -47,7 +47,7 @@ def _summary(s: pd.Series) -> dict:
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
         if len(present):
             out.update(min=_jsonable(present.min()), max=_jsonable(present.max()))
-    else:
+    elif not key:  # identifiers: distinct counts are costly and say little
         out["distinct"] = int(present.nunique())
     return out
 
@@ -84,7 +84,8 @@ def table_report(*, raw, typed: pd.DataFrame, clean: pd.DataFrame, clean_mask: n
         if c in added:
             continue
         columns[c] = {"dtype": str(clean[c].dtype) if c in clean else str(typed[c].dtype),
-                      "before": _summary(typed[c]), "after": _summary(clean[c])}
+                      "before": _summary(typed[c], key=c.endswith("_id")),
+                      "after": _summary(clean[c], key=c.endswith("_id"))}
         if unparsed and c in unparsed:  # "before": as read; unparseable is not missing
             bad = int(unparsed[c].sum())
             columns[c]["before"]["missing"] -= bad

@@ -37,6 +37,7 @@ import pandera.pandas as pa
 
 from .. import contract
 from .errors import DataContractError
+from .repairs import str_isin
 
 #: Tables validated before the others (the others refer to them).
 ORDER = ("customers", "survey_codebook", "transactions", "survey_responses",
@@ -168,10 +169,14 @@ def duplicates(frame: pd.DataFrame, table: str, eligible: np.ndarray
     """
     n = len(frame)
     exact = np.zeros(n, dtype=bool)
-    sub = frame.loc[eligible]
-    if len(sub):
-        exact[np.flatnonzero(eligible)[sub.duplicated(keep="first").to_numpy()]] = True
     keys = [k for k in KEYS[table] if k in frame]
+    # exact duplicates share their key: compare whole rows only where the key repeats
+    cand = eligible.copy()
+    if keys:
+        cand &= frame[keys].duplicated(keep=False).to_numpy()
+    sub = frame.loc[cand]
+    if len(sub):
+        exact[np.flatnonzero(cand)[sub.duplicated(keep="first").to_numpy()]] = True
     conflict = np.zeros(n, dtype=bool)
     if keys:
         keep = ~exact
@@ -192,11 +197,11 @@ def orphans(frame: pd.DataFrame, table: str, customer_ids: pd.Index | None,
         return {}
     ids = frame["customer_id"]
     present = ids.notna().to_numpy()
-    known = ids.isin(customer_ids).to_numpy()
+    known = str_isin(ids, customer_ids)
     bad = present & ~known
     out: dict[str, np.ndarray] = {}
     if quarantined_ids is not None and len(quarantined_ids):
-        q = ids.isin(quarantined_ids).to_numpy() & bad
+        q = str_isin(ids, quarantined_ids) & bad
         out["customer_quarantined:customer_id"] = q
         bad &= ~q
     out["orphan:customer_id"] = bad
