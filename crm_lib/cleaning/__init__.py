@@ -13,16 +13,20 @@ Modules: :mod:`.reading` (files, encodings, headers), :mod:`.repairs` (types),
 :mod:`.messy` (a deliberately messy copy of a dataset, for teaching and tests).
 """
 
+from . import messy
 from .errors import DataContractError
 from .pipeline import CATEGORY_COLUMNS, OPTIONS, Context, TableResult, clean_folder, clean_table
 from .reading import RawTable, detect_encoding, read_table
 from .report import (
     columns_frame,
     conservation_metrics,
+    dtypes_frame,
     metrics,
     missingness_frame,
+    outlier_column,
     outliers_frame,
     quality_table,
+    read_quarantine,
     reasons_frame,
     repairs_frame,
     summary_frame,
@@ -30,7 +34,9 @@ from .report import (
 
 __all__ = [
     "CATEGORY_COLUMNS", "OPTIONS", "Context", "DataContractError", "RawTable", "TableResult",
-    "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding", "metrics",
-    "missingness_frame", "outliers_frame", "quality_table", "read_table", "reasons_frame", "repairs_frame",
+    "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding",
+    "dtypes_frame", "messy", "metrics",
+    "missingness_frame", "outlier_column", "outliers_frame", "quality_table", "read_quarantine",
+    "read_table", "reasons_frame", "repairs_frame",
     "summary_frame",
 ]

@@ -207,3 +207,30 @@ def conservation_metrics(report: dict) -> dict[str, object]:
             raise AssertionError(f"cleaning lost rows of {table}: "
                                  f"{ {k: r[k] for k in COUNT_KEYS} }")
     return metrics(report)
+
+
+def outlier_column(report: dict) -> tuple[str, str] | None:
+    """The (table, column) whose outlier fences are most worth showing: transaction
+    amounts, else monthly charges, else the first checked column; None if none."""
+    checked = [(t, c) for t, r in report["tables"].items() for c in r["outliers"]]
+    for pref in (("transactions", "amount"), ("customers", "monthly_charges")):
+        if pref in checked:
+            return pref
+    return checked[0] if checked else None
+
+
+def read_quarantine(report: dict, table: str) -> pd.DataFrame:
+    """The quarantined rows of ``table`` as written (original text and ``reason``);
+    empty when none were quarantined."""
+    path = report["tables"][table].get("quarantine_file")
+    if not path or not Path(path).exists():
+        return pd.DataFrame(columns=["row", "reason"])
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def dtypes_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Column types of processed tables: one row per table and column."""
+    rows = [{"table": t, "column": c, "dtype": str(df[c].dtype),
+             "missing": int(df[c].isna().sum())}
+            for t, df in tables.items() for c in df.columns]
+    return pd.DataFrame(rows, columns=["table", "column", "dtype", "missing"])
