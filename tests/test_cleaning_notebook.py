@@ -6,24 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-import papermill as pm
 
 from crm_lib import contract
 
-ROOT = Path(__file__).resolve().parents[1]
-NB = ROOT / "notebooks" / "01_data_cleaning.ipynb"
 
-
-def test_notebook_01_records_conservation_for_every_table(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
-    run_dir = tmp_path / "run"
-    pm.execute_notebook(str(NB), str(tmp_path / "out.ipynb"), kernel_name="crm",
-                        parameters={"n_customers": 1500, "seed": 5, "run_dir": str(run_dir),
-                                    "messy_customers": 250},
-                        progress_bar=False, cwd=str(NB.parent))
-    m = json.loads((run_dir / "metrics.json").read_text())
+def test_notebook_01_records_conservation_for_every_table(demo_run, crm_home):
+    """Uses the shared batch run of the small demo (tests/conftest.py)."""
+    statuses = {n["name"]: n["status"] for n in demo_run["manifest"]["notebooks"]}
+    assert statuses["01_data_cleaning"] == "ok"
+    m = demo_run["metrics"]
     for t in contract.TABLES:
         k = f"cleaning.{t}"
         assert m[f"{k}.rows_in"] > 0
@@ -34,12 +25,12 @@ def test_notebook_01_records_conservation_for_every_table(tmp_path, monkeypatch)
     assert m["cleaning.conserved"] is True
     assert m["cleaning.messy_lab.checks"] >= 20
     assert m["cleaning.messy_lab.matched"] == m["cleaning.messy_lab.checks"]
-    # raw files untouched: the stamp's input hashes still match the files
-    raw = next((tmp_path / "home" / "data" / "raw").glob("demo-*"))
-    stamp = json.loads(next((tmp_path / "home" / "data" / "processed").glob(
-        "demo-*/_stamp.json")).read_text())
+    # raw files untouched: the cache stamp's input hashes still match the files
     from crm_lib.data import file_hashes
-    assert file_hashes(raw) == stamp["inputs"]
+    for stamp_path in (crm_home / "data" / "processed").glob("demo-*/_stamp.json"):
+        stamp = json.loads(stamp_path.read_text())
+        raw = crm_home / "data" / "raw" / stamp_path.parent.name
+        assert file_hashes(raw) == stamp["inputs"]
 
 
 def test_crm_report_exits_non_zero_with_one_paragraph_on_a_fatal_error(tmp_path):
