@@ -18,6 +18,7 @@ from .errors import DataContractError
 from .pipeline import CATEGORY_COLUMNS, OPTIONS, Context, TableResult, clean_folder, clean_table
 from .reading import RawTable, detect_encoding, read_table
 from .report import (
+    VERSION,
     columns_frame,
     conservation_metrics,
     dtypes_frame,
@@ -33,7 +34,7 @@ from .report import (
 )
 
 __all__ = [
-    "CATEGORY_COLUMNS", "OPTIONS", "Context", "DataContractError", "RawTable", "TableResult",
+    "CATEGORY_COLUMNS", "OPTIONS", "VERSION", "Context", "DataContractError", "RawTable", "TableResult",
     "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding",
     "dtypes_frame", "messy", "metrics",
     "missingness_frame", "outlier_column", "outliers_frame", "quality_table", "read_quarantine",

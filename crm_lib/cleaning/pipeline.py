@@ -137,7 +137,8 @@ def _quarantine_frame(raw: RawTable, qmask: np.ndarray, reasons: dict[str, np.nd
     return q.reset_index(drop=True)
 
 
-def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp, options: dict | None = None,
+def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
+                options: dict | None = None,
                 context: Context | None = None) -> TableResult:
     """Clean one table read by :func:`~crm_lib.cleaning.reading.read_table` (steps in
     the module docstring). ``context`` carries the clean customer ids (for
@@ -149,7 +150,8 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp, options: dict | Non
     t = contract.CONTRACT[table]
     items = []
     if table == "survey_responses" and ctx.codebook is not None:
-        items = [i for i in ctx.codebook["item"].tolist() if i not in t.required]
+        names = {c.name for c in t.columns}
+        items = [i for i in ctx.codebook["item"].tolist() if i not in names]
     _validation.check_required(frame, table, raw.file, items)
 
     # 2. type repairs, column by column
@@ -234,8 +236,8 @@ def _known_options(options: dict) -> tuple[dict, dict]:
 
 
 def clean_folder(raw_dir: str | Path, out_dir: str | Path, quarantine_dir: str | Path, *,
-                 tables: tuple[str, ...] | list[str], as_of: str | pd.Timestamp,
-                 **options) -> dict:
+                 tables: tuple[str, ...] | list[str],
+                 as_of: str | pd.Timestamp | None = None, **options) -> dict:
     """Clean the tables of ``raw_dir`` into ``out_dir`` (module docstring).
 
     Reads ``<table>.csv|.parquet|.xlsx`` for each of ``tables``, writes
@@ -246,7 +248,8 @@ def clean_folder(raw_dir: str | Path, out_dir: str | Path, quarantine_dir: str |
     ``rows_quarantined``, ``rows_duplicate_dropped``, ``quarantine_reasons``,
     ``repairs``, ``columns`` (before/after summaries), ``outliers``...
 
-    ``options`` are listed in :data:`OPTIONS`; options meant for the source
+    ``as_of`` is the analysis date: later dates are impossible (quarantined);
+    ``None`` skips that rule. ``options`` are listed in :data:`OPTIONS`; options meant for the source
     (not the cleaning) are ignored and listed under ``ignored_options``.
     Fatal problems of all tables are collected and raised together as one
     :class:`DataContractError` (the first table's file and column as its

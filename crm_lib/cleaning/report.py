@@ -16,6 +16,9 @@ import pandas as pd
 
 from .. import contract
 
+#: Version of the cleaning rules and report layout (part of the processed-data cache stamp).
+VERSION = "2"
+
 #: Counts per table that always add up (the conservation identity).
 COUNT_KEYS = ("rows_in", "rows_clean", "rows_quarantined", "rows_duplicate_dropped")
 
@@ -113,7 +116,9 @@ def folder_report(*, results: dict[str, dict], as_of, options: dict, ignored: li
     """The report of a folder: one entry per table plus totals."""
     totals = {k: sum(r[k] for r in results.values()) for k in COUNT_KEYS}
     return {
-        "as_of": str(pd.Timestamp(as_of).date()), "raw_dir": str(raw_dir),
+        "version": VERSION,
+        "as_of": str(pd.Timestamp(as_of).date()) if as_of is not None else None,
+        "raw_dir": str(raw_dir),
         "out_dir": str(out_dir), "quarantine_dir": str(quarantine_dir),
         "options": {k: v for k, v in options.items()}, "ignored_options": ignored,
         "totals": totals, "conserved": all(r["conserved"] for r in results.values()),

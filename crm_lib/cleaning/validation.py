@@ -125,18 +125,17 @@ def _future(s: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
     return (s >= limit).fillna(False).to_numpy(dtype=bool)
 
 
-def impossible_values(frame: pd.DataFrame, table: str, as_of: str | pd.Timestamp,
+def impossible_values(frame: pd.DataFrame, table: str, as_of: str | pd.Timestamp | None,
                       codebook: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """Values that cannot be true: dates after ``as_of``, an end before the start,
     a ticket resolved before it was opened, a codebook scale that is empty, a
     survey answer outside its item's scale. (Negative charges and out-of-range
     scores are contract checks, see :func:`contract_checks`.)"""
-    as_of = pd.Timestamp(as_of)
     t = contract.CONTRACT[table]
     out: dict[str, np.ndarray] = {}
     for c in t.columns:
-        if c.dtype in ("date", "datetime") and c.name in frame:
-            out[f"future_date:{c.name}"] = _future(frame[c.name], as_of)
+        if as_of is not None and c.dtype in ("date", "datetime") and c.name in frame:
+            out[f"future_date:{c.name}"] = _future(frame[c.name], pd.Timestamp(as_of))
     if table == "customers" and {"signup_date", "end_date"} <= set(frame.columns):
         out["signup_after_end"] = (frame["signup_date"] > frame["end_date"]).fillna(
             False).to_numpy(dtype=bool)
