@@ -336,6 +336,8 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False)
         repairs["missing_marker"] = marker
         vals = pd.to_numeric(text, errors="coerce").astype("float64")
         vals = vals.where(np.isfinite(vals))
+        if decimal == ",":  # "1.234" means 1234 here: every separator goes through cleanup
+            vals = vals.mask(str_search(text.astype("string"), r"[.,]"))
         todo = text.notna() & vals.isna()
         if todo.any():
             cleaned, kinds = _clean_number_text(text[todo].astype("string"), decimal)
