@@ -228,3 +228,11 @@ def test_a_table_without_a_file_is_fatal(tmp_path):
     err, msg = _folder_error(tmp_path, {"customers.csv": b"customer_id,signup_date\nC,2024"
                                         b"-01-01\n"}, tables=("customers", "campaigns"))
     assert "campaigns" in msg and "no file" in msg
+
+
+def test_trailing_delimiter_column_is_dropped_and_reported(tmp_path):
+    p = tmp_path / "customers.csv"
+    p.write_text("customer_id,signup_date,\nC1,2024-01-01,\n", encoding="utf-8")
+    raw = read_table(p, "customers")
+    assert list(raw.frame.columns) == ["customer_id", "signup_date"]
+    assert raw.dropped_columns == ["Unnamed: 2"]

@@ -227,11 +227,16 @@ def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
             text = path.read_text(encoding="utf-8-sig")
         frame, bad = _read_with_csv_module(text, sep, path, table)
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    # a trailing delimiter on every line makes an unnamed, empty column: drop it
+    empty_cols = [c for c in frame.columns if (c == "" or c.startswith("Unnamed:"))
+                  and frame[c].astype("string").str.strip().fillna("").eq("").all()]
+    frame = frame.drop(columns=empty_cols)
     total = len(frame) + len(bad)
     if total and len(bad) > max(10, total // 2):
         raise _not_a_table(path, table, f"{len(bad)} of {total} lines have the wrong number "
                            f"of fields for delimiter {sep!r}")
-    return RawTable(table, path, "csv", frame, encoding=enc, sep=sep, bad_lines=bad)
+    return RawTable(table, path, "csv", frame, encoding=enc, sep=sep, bad_lines=bad,
+                    dropped_columns=empty_cols)
 
 
 # ----------------------------------------------------------------------------- Parquet, Excel
