@@ -185,6 +185,13 @@ class BudgetScenario:
     months: int = 36
     annual_discount_rate: float = 0.10
 
+    @classmethod
+    def from_ratio(cls, cost_ratio: float = 5.0, **kwargs) -> BudgetScenario:
+        """A scenario whose retention cost is ``acquisition_cost / cost_ratio``."""
+        ratio = _check("cost_ratio", cost_ratio, 0, np.inf, closed_low=False)
+        kwargs["retention_cost"] = kwargs.get("acquisition_cost", cls.acquisition_cost) / ratio
+        return cls(**kwargs)
+
     @property
     def cost_ratio(self) -> float:
         return self.acquisition_cost / self.retention_cost
@@ -296,6 +303,18 @@ def compare_budgets(table: pd.DataFrame, acquisition_heavy: float = 0.2,
         "retention_heavy_roi": t.loc[pick[retention_heavy], "roi"],
         "best_retention_share": float(best), "best_profit": t.loc[best, "profit_mean"],
     })
+
+
+def cost_ratio_sensitivity(scenario: BudgetScenario, cost_ratios=(1, 2, 3, 5, 8),
+                           n_paths: int = 40, seed: int = 42) -> pd.DataFrame:
+    """Best split and both extreme splits for several acquisition/retention cost ratios."""
+    rows = []
+    for ratio in cost_ratios:
+        sc = BudgetScenario(**{**scenario.__dict__,
+                               "retention_cost": scenario.acquisition_cost / float(ratio)})
+        cmp = compare_budgets(simulate_budget(sc, n_paths=n_paths, seed=seed))
+        rows.append({"cost_ratio": float(ratio), **cmp.to_dict()})
+    return pd.DataFrame(rows).set_index("cost_ratio")
 
 
 # --------------------------------------------------------------------------------------

@@ -42,10 +42,11 @@ def leaky_bucket(lb: cc.LeakyBucket, n_show: int = 20):
 
 
 def leaky_bucket_figure(acquisitions: float = 500.0, churn_rate: float = 0.04,
-                        initial: int = 2000, months: int = 120, seed: int = 42):
-    """Simulate and draw a leaky bucket (slider-friendly)."""
+                        initial: int = 2000, months: int = 120, n_paths: int = 200,
+                        seed: int = 42):
+    """Simulate and draw a leaky bucket (slider-friendly; same draws as the simulation)."""
     return leaky_bucket(cc.simulate_leaky_bucket(acquisitions, churn_rate, int(initial),
-                                                 int(months), n_paths=20, seed=seed))
+                                                 int(months), n_paths=int(n_paths), seed=seed))
 
 
 def budget_curve(table, scenario: cc.BudgetScenario, acquisition_heavy: float = 0.2,
@@ -75,12 +76,13 @@ def budget_curve(table, scenario: cc.BudgetScenario, acquisition_heavy: float = 
 
 def budget_figure(budget: float = 40_000.0, cost_ratio: float = 5.0,
                   preventable_share: float = 0.6, margin: float = 25.0,
-                  churn_rate: float = 0.04, seed: int = 42):
-    """Simulate and draw the budget split (slider-friendly)."""
-    sc = cc.BudgetScenario(budget=budget, margin=margin, churn_rate=churn_rate,
-                           preventable_share=preventable_share,
-                           retention_cost=cc.BudgetScenario.acquisition_cost / cost_ratio)
-    return budget_curve(cc.simulate_budget(sc, n_paths=40, seed=seed), sc)
+                  churn_rate: float = 0.04, acquisition_cost: float = 250.0,
+                  n_paths: int = 100, seed: int = 42):
+    """Simulate and draw the budget split (slider-friendly; same draws as the simulation)."""
+    sc = cc.BudgetScenario.from_ratio(budget=budget, margin=margin, churn_rate=churn_rate,
+                                      preventable_share=preventable_share,
+                                      acquisition_cost=acquisition_cost, cost_ratio=cost_ratio)
+    return budget_curve(cc.simulate_budget(sc, n_paths=int(n_paths), seed=seed), sc)
 
 
 def clv_curves(margins=(50.0, 100.0, 200.0), discount_rate: float = 0.10,
@@ -169,17 +171,19 @@ def zones_figure(defection_upper: float = 5.0, affection_lower: float = 8.5,
                                         seed=seed))
 
 
-def explore(draw: Callable, interactive: bool, **sliders):
+def explore(draw: Callable, interactive: bool, fixed: dict | None = None, **sliders):
     """Show ``draw(**defaults)`` as a static figure, or with ipywidgets sliders.
 
-    ``sliders`` maps each argument of ``draw`` to ``(default, min, max, step)``.
+    ``sliders`` maps each argument of ``draw`` to ``(default, min, max, step)``;
+    ``fixed`` holds arguments without a slider (seed, number of paths).
     In batch (``interactive=False``: the runner, papermill, tests) the figure is
     drawn once with the defaults and returned, so no widget state is needed.
     Interactively, sliders redraw the figure when released.
     """
+    fixed = dict(fixed or {})
     defaults = {k: v[0] for k, v in sliders.items()}
     if not interactive:
-        return draw(**defaults)
+        return draw(**defaults, **fixed)
     import ipywidgets as w
     from IPython.display import display
 
@@ -189,7 +193,7 @@ def explore(draw: Callable, interactive: bool, **sliders):
             else w.FloatSlider
         controls[k] = cls(value=default, min=lo, max=hi, step=step, description=k,
                           continuous_update=False, style={"description_width": "initial"})
-    display(w.interactive(draw, **controls))
+    display(w.interactive(draw, **controls, **{k: w.fixed(v) for k, v in fixed.items()}))
     return None
 
 
