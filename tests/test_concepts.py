@@ -233,3 +233,23 @@ def test_concepts_notebook_runs_and_records(tmp_path, monkeypatch):
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert not widgets  # no widget state needed in batch
     assert nb.metadata["crm"]["requires"] == []
+
+
+def test_explore_static_and_with_sliders():
+    from crm_lib.plots import concepts as pc
+
+    calls = []
+
+    def draw(a, n, seed):
+        calls.append((a, n, seed))
+        return "figure"
+
+    assert pc.explore(draw, False, fixed={"seed": 3}, a=(0.5, 0.0, 1.0, 0.1),
+                      n=(10, 1, 20, 1)) == "figure"
+    assert calls == [(0.5, 10, 3)]
+    assert pc.explore(draw, True, fixed={"seed": 3}, a=(0.5, 0.0, 1.0, 0.1),
+                      n=(10, 1, 20, 1)) is None  # a widget is displayed instead
+    assert calls[-1] == (0.5, 10, 3)  # drawn once with the defaults
+    assert not pc.is_interactive("reports/run", True)  # batch: a run_dir is set
+    assert not pc.is_interactive("", False)
+    assert not pc.is_interactive("", True)  # no kernel in the test process
