@@ -470,6 +470,13 @@ class Summary:
         parts = []
         if self.available("churn.rate"):
             parts.append(f"{self._s('churn.rate', 'pct')} of customers churned")
+        if self.available("summary.churn_rate_recent"):
+            text = (f"monthly churn over the last three months is "
+                    f"{self._s('summary.churn_rate_recent', 'pct')}")
+            if self.available("summary.churn_trend_pp_per_month"):
+                text += (f" (trend {self._s('summary.churn_trend_pp_per_month', 'pp')} "
+                         "a month)")
+            parts.append(text)
         if self.available("summary.at_risk_value"):
             parts.append(f"the value at risk is {self._s('summary.at_risk_value', 'money')}")
         if self.available("survey.nps"):
@@ -522,7 +529,21 @@ class Summary:
         else:
             lines.append("*No driver figures were recorded in this run (notebooks "
                          f"{link(PRODUCERS['survey.'])} and {link(PRODUCERS['churn.'])}).*")
-        lines += ["", "### Data-quality warnings", ""]
+        lines += ["", "### Data quality", ""]
+        tables = sorted({t for _, t in self._quality_keys()})
+        if tables:
+            lines += ["| table | rows in | quarantined | duplicates dropped | exact values | from |",
+                      "|---|---|---|---|---|---|"]
+            for t in tables:
+                keys = [f"cleaning.{t}.{k}" for k in ("rows_in", "rows_quarantined",
+                                                      "rows_duplicate_dropped")]
+                shown = [f"**{fmt(self.metrics[k], 'count')}**" if self.available(k) else "n/a"
+                         for k in keys]
+                exacts = "; ".join(f"`{k}` = {exact(self.metrics[k])}" for k in keys
+                                   if self.available(k))
+                lines.append(f"| {t} | {' | '.join(shown)} | {exacts} | "
+                             f"{link(producer(keys[0], self.by_notebook))} |")
+            lines.append("")
         warns = self.warnings()
         if warns:
             lines += [f"- {w}" for w in warns]
@@ -530,8 +551,9 @@ class Summary:
             lines.append(f"*No data-quality figures in this run ({link(PRODUCERS['cleaning.'])} "
                          "did not record them).*")
         else:
-            lines.append(f"No warnings: every table passed with less than "
-                         f"{WARN['quarantine_share']:.0%} of rows quarantined.")
+            lines.append(f"No warnings: in every table at most "
+                         f"{WARN['quarantine_share']:.0%} of rows were quarantined or dropped "
+                         "as duplicates.")
         return "\n".join(lines) + "\n"
 
     def _repr_markdown_(self) -> str:
