@@ -33,6 +33,50 @@ import pandas as pd
 from scipy import stats
 
 
+@dataclass
+class Settings:
+    """Every knob of notebook 00 in one place (defaults are the notebook's defaults).
+
+    The notebook's parameters cell exposes the main ones; the others are set by
+    name through its ``settings`` dict (``Settings.from_params``).
+    """
+
+    acquisitions: float = 500.0  # leaky bucket: new customers per month
+    churn_rate: float = 0.04  # leaky bucket: monthly churn probability
+    initial_customers: int = 2000  # leaky bucket: customers at month 0
+    months: int = 120  # leaky bucket: months shown
+    n_paths: int = 200  # simulated firms per scenario
+    budget: float = 40_000.0  # monthly marketing budget
+    acquisition_cost: float = 250.0  # cost of one new customer
+    cost_ratio: float = 5.0  # claimed: acquiring costs this many times keeping
+    preventable_share: float = 0.6  # share of churn retention can prevent at all
+    monthly_margin: float = 25.0  # margin per customer per month
+    annual_margin: float = 100.0  # CLV: margin per customer per year
+    annual_retention: float = 0.80  # CLV: share kept each year
+    discount_rate: float = 0.10  # CLV: annual discount rate
+    margin_growth: float = 0.05  # CLV: yearly margin growth with tenure
+    retention_gain: float = 0.05  # CLV: retention gained (5 points)
+    p_satisfied: float = 0.7  # word of mouth: share of satisfied customers
+    value_sigma: float = 1.2  # 80/20: lognormal shape of customer value
+    n_simulated: int = 10_000  # 80/20 and zones: simulated customers
+    lock_in: float = 0.6  # zones: share of would-be defectors kept by switching costs
+
+    @classmethod
+    def from_params(cls, settings: dict | None = None, **params) -> Settings:
+        """Settings from the notebook's parameters plus a ``settings`` dict of other knobs."""
+        names = set(cls.__dataclass_fields__)
+        extra = dict(settings or {})
+        unknown = sorted(set(extra) - names)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known settings: "
+                             f"{', '.join(sorted(names))}")
+        clash = sorted(set(extra) & set(params))
+        if clash:
+            raise ValueError(f"setting(s) {', '.join(clash)} are parameters of their own: "
+                             "set them in the parameters cell, not in settings")
+        return cls(**{**params, **extra})
+
+
 def _check(name: str, value: float, low: float, high: float, *, closed_low: bool = True,
            closed_high: bool = True) -> float:
     """Validate a scalar parameter with a message naming it and its allowed range."""

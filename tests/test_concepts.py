@@ -214,10 +214,11 @@ def test_concepts_notebook_runs_and_records(tmp_path, monkeypatch):
     import papermill as pm
 
     monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline, as in a real run
     run_dir = tmp_path / "run"
     out = tmp_path / "00_out.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "00_crm_concepts.ipynb"), str(out),
-                        parameters={"run_dir": str(run_dir), "n_paths": 100},
+                        parameters={"run_dir": str(run_dir), "settings": {"n_paths": 100}},
                         kernel_name="crm", progress_bar=False, cwd=str(tmp_path))
     m = json.loads((run_dir / "metrics.json").read_text())
     theory, sim, se = (m[f"concepts.steady_state_{k}"] for k in ("theory", "simulated", "se"))
@@ -253,3 +254,12 @@ def test_explore_static_and_with_sliders():
     assert not pc.is_interactive("reports/run", True)  # batch: a run_dir is set
     assert not pc.is_interactive("", False)
     assert not pc.is_interactive("", True)  # no kernel in the test process
+
+
+def test_settings_from_params():
+    cfg = cc.Settings.from_params({"lock_in": 0.9}, churn_rate=0.02)
+    assert cfg.lock_in == 0.9 and cfg.churn_rate == 0.02 and cfg.budget == 40_000.0
+    with pytest.raises(ValueError, match="unknown setting.*lockin.*known settings"):
+        cc.Settings.from_params({"lockin": 0.9})
+    with pytest.raises(ValueError, match="parameters cell"):
+        cc.Settings.from_params({"churn_rate": 0.1}, churn_rate=0.02)

@@ -222,6 +222,7 @@ def test_executive_summary_notebook_quotes_metrics_exactly(tmp_path, monkeypatch
     import papermill as pm
 
     monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline, as in a real run
     run_dir = tmp_path / "run"
     write_run(run_dir, FULL)
     pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_probability": [0.8, 0.3, 0.55],
