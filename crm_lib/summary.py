@@ -244,31 +244,34 @@ def value_at_risk(scores: pd.DataFrame, values: pd.DataFrame | None = None,
                   months_of_revenue: int = 12) -> dict[str, object]:
     """Expected value lost to churn: sum over customers of P(churn) x value.
 
-    ``value`` is each customer's CLV when a value table (customer_id, clv) is
-    given, otherwise ``months_of_revenue`` months of monthly charges from the
-    customers table. Also counts customers with P(churn) >= ``threshold`` and
-    records which basis was used.
+    A customer's value is the sum of the streams a churner takes away that the
+    run knows: ``months_of_revenue`` months of monthly charges (customers table)
+    and the purchase CLV of notebook 03 (a value table with customer_id and
+    clv). Also counts customers with P(churn) >= ``threshold`` and records
+    which basis was used.
     """
     pcol = _first(scores, PROB_COLUMNS)
     if pcol is None or "customer_id" not in scores.columns:
         raise ValueError("scores: need customer_id and a churn probability column "
                          f"(one of {', '.join(PROB_COLUMNS)})")
-    s = scores[["customer_id", pcol]].rename(columns={pcol: "p"})
+    j = scores[["customer_id", pcol]].rename(columns={pcol: "p"})
+    j["customer_id"] = j["customer_id"].astype(str)
+    j["value"], basis = 0.0, []
+    if customers is not None and {"customer_id", "monthly_charges"} <= set(customers.columns):
+        charges = customers.set_index(customers["customer_id"].astype(str))["monthly_charges"]
+        j["value"] += j["customer_id"].map(charges.astype(float)).fillna(0.0) * months_of_revenue
+        basis.append(f"{months_of_revenue} months of monthly charges")
     vcol = _first(values, VALUE_COLUMNS) if values is not None else None
     if vcol is not None and "customer_id" in values.columns:
-        v = values[["customer_id", vcol]].rename(columns={vcol: "value"})
-        basis = "customer lifetime value (notebook 03)"
-    elif customers is not None and "monthly_charges" in customers.columns:
-        v = customers[["customer_id"]].assign(
-            value=customers["monthly_charges"].astype(float) * months_of_revenue)
-        basis = f"{months_of_revenue} months of monthly charges"
-    else:
+        clv = values.set_index(values["customer_id"].astype(str))[vcol].astype(float)
+        j["value"] += j["customer_id"].map(clv).fillna(0.0)
+        basis.append("purchase CLV (notebook 03)")
+    if not basis:
         raise ValueError("value at risk needs a value table (customer_id, clv) or customers "
                          "with monthly_charges")
-    j = s.merge(v, on="customer_id", how="left")
-    return {"summary.at_risk_value": float((j["p"] * j["value"].fillna(0)).sum()),
+    return {"summary.at_risk_value": float((j["p"] * j["value"]).sum()),
             "summary.at_risk_customers": int((j["p"] >= threshold).sum()),
-            "summary.at_risk_basis": basis}
+            "summary.at_risk_basis": " plus ".join(basis)}
 
 
 def reason_drivers(scores: pd.DataFrame, top: int = 3, threshold: float = 0.5) -> dict[str, object]:
@@ -294,7 +297,7 @@ def reason_drivers(scores: pd.DataFrame, top: int = 3, threshold: float = 0.5) -
     return out
 
 
-VALUE_FILES = ("customer_value.parquet", "clv.parquet", "values.parquet")
+VALUE_FILES = ("clv.parquet", "customer_value.parquet", "values.parquet")
 
 
 @dataclass
@@ -502,8 +505,8 @@ class Summary:
                 lines += ["| figure | value | exact value in metrics.json | from |",
                           "|---|---|---|---|", *rows, ""]
             if sec.title == "Value at risk" and self.available("summary.at_risk_basis"):
-                lines += [f"*Value at risk = sum of churn probability x "
-                          f"{self.metrics['summary.at_risk_basis']}.*", ""]
+                lines += [f"*Value at risk = sum over customers of churn probability x "
+                          f"({self.metrics['summary.at_risk_basis']}).*", ""]
             gone = [h for h in sec.headlines if not self.available(h.key)]
             by_nb: dict[str, list[str]] = {}
             for h in gone:

@@ -170,9 +170,11 @@ def test_value_at_risk_and_reason_drivers():
     assert v["summary.at_risk_value"] == pytest.approx(12 * (9 + 12 + 6 + 20))
     assert v["summary.at_risk_customers"] == 3
     clv = pd.DataFrame({"customer_id": ["a", "b"], "clv": [100.0, 50.0]})
-    v = sm.value_at_risk(scores, clv, customers)
+    v = sm.value_at_risk(scores, clv)
     assert v["summary.at_risk_value"] == pytest.approx(90 + 30)
-    assert "lifetime" in v["summary.at_risk_basis"]
+    assert v["summary.at_risk_basis"] == "purchase CLV (notebook 03)"
+    v = sm.value_at_risk(scores, clv, customers)  # both streams a churner takes away
+    assert v["summary.at_risk_value"] == pytest.approx(12 * (9 + 12 + 6 + 20) + 90 + 30)
     d = sm.reason_drivers(scores, top=2)
     assert d == {"summary.driver.contract": 1.0, "summary.driver.price": pytest.approx(2 / 3)}
     with pytest.raises(ValueError, match="churn probability"):
