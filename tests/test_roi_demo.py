@@ -39,11 +39,15 @@ def test_chosen_policy_against_the_oracle(pilot_run):
     """The plan the notebook would make for the pilot customers, scored with the true effects.
 
     The oracle knows every customer's true effect and spends the same budget.
-    On this demo the effect depends on latent price sensitivity and
-    satisfaction that no table reveals, so no policy learnt from the data
-    gets near the oracle (see docs/05_retention_roi.md); what must hold is that
-    the pilot-informed plan beats spending the same budget at random and on
-    the riskiest customers, and does not lose money.
+    The issue asks for at least 80% of the oracle's profit; that is out of reach
+    on this demo: the effect depends on latent price sensitivity and
+    satisfaction that no table reveals, and even a model fitted to the true
+    effects from the observable features gets 12-18% (docs/05_retention_roi.md).
+    What is checked, on the default demo (20,000 customers, seed 42): the plan
+    does not lose money and beats spending the same budget at random or on the
+    riskiest customers. These are single-seed facts, not guarantees: on other
+    seeds the plan can lose a little (it contacts only customers whose
+    pilot-measured profit is positive, so losses stay small).
     """
     d, value, pilot, pa = pilot_run
     f = pilot.frame
