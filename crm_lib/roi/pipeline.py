@@ -242,8 +242,8 @@ def target_candidates(customers: pd.DataFrame, value: pd.Series, *, as_of,
 
     With a randomised pilot: the chosen ranking's score is mapped to the
     uplift measured in the pilot (:func:`uplift.calibrate_uplift`, shrunk to
-    the average effect), restricted to customers like the pilot's (the
-    covariates that were constant in the pilot, e.g. month-to-month only).
+    the average effect), restricted to customers like the pilot's (customer
+    attribute levels that were constant in the pilot, e.g. month-to-month only).
     Without a causal pilot: ``churn`` probability x acceptance x value under
     the ``assumed`` economics, for the preventable share of churn only.
     Columns: customer_id, churn_probability, value, uplift, cost,
@@ -261,7 +261,8 @@ def target_candidates(customers: pd.DataFrame, value: pd.Series, *, as_of,
     if analysis is not None and pilot is not None and analysis.ate.causal:
         # stay within the population the pilot covered
         full_pilot = X.loc[pilot.frame["customer_id"]]
-        const = full_pilot.columns[full_pilot.std(ddof=0) == 0]
+        attrs = [c for c in full_pilot.columns if "[" in c and not c.startswith("complaints")]
+        const = [c for c in attrs if full_pilot[c].nunique() == 1]
         inside = (X_act[const] == full_pilot[const].iloc[0]).all(axis=1).to_numpy()
         name = analysis.chosen
         f = pilot.frame
