@@ -69,7 +69,7 @@ def test_monte_carlo_matches_the_analytic_case():
     # only the effect is uncertain: profit = m_e * 2000 - 100 * 8, m_e ~ N(1, 0.5)
     spend = 100 * (20 * 0.35 + 1)
     mc = B.monte_carlo_roi(u, v, 20 * 0.35 + 1, contact_cost=1, accept_rate=0.35,
-                           p_churn=np.zeros(100), effect_rel_sd=0.5, value_rel_sd=0.0,
+                           outcome_noise=False, effect_rel_sd=0.5, value_rel_sd=0.0,
                            accept_concentration=1e9, n_draws=20000, seed=3)
     assert mc.expected_spend == pytest.approx(spend, rel=1e-3)
     assert mc.expected_profit == pytest.approx(2000 - spend, rel=0.02)
@@ -79,7 +79,7 @@ def test_monte_carlo_matches_the_analytic_case():
                                                 seed=3).draws)
     # no pilot: the effect moves with acceptance, so profit and spend are correlated
     coupled = B.monte_carlo_roi(u, v, 8.0, contact_cost=1, accept_rate=0.35, seed=3,
-                                effect_from_acceptance=True, p_churn=np.zeros(100),
+                                effect_from_acceptance=True, outcome_noise=False,
                                 value_rel_sd=0.0)
     np.testing.assert_allclose(coupled.draws["effect_multiplier"],
                                coupled.draws["accept_rate"] / 0.35)

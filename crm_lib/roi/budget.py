@@ -154,7 +154,8 @@ class MonteCarlo:
 
 
 def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: float,
-                    p_churn=None, effect_rel_sd: float = 0.5, value_rel_sd: float = 0.2,
+                    outcome_noise: bool = True, effect_rel_sd: float = 0.5,
+                    value_rel_sd: float = 0.2,
                     accept_concentration: float = 50.0, effect_from_acceptance: bool = False,
                     n_draws: int = 4000, seed: int = 0, level: float = 0.90) -> MonteCarlo:
     """Monte Carlo of the profit of contacting the selected customers.
@@ -166,10 +167,11 @@ def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: fl
     is scaled by ``m_e ~ Normal(1, effect_rel_sd)`` (a pilot's relative
     standard error) or, with ``effect_from_acceptance`` (no pilot: the effect
     *is* churners accepting), by the same acceptance ratio; customer values by
-    ``m_v ~ LogNormal`` with mean 1 and sd ``value_rel_sd``. The realised
-    retained value adds binomial noise (normal approximation, variance
-    ``sum v_i^2 p_i (1 - p_i)``; ``p_churn`` default 0.1). Profit = retained
-    value - spend; ROI = profit / spend.
+    ``m_v ~ LogNormal`` with mean 1 and sd ``value_rel_sd``. With
+    ``outcome_noise``, which customers are actually saved is luck too: each
+    contacted customer is saved with probability ``uplift_i`` (monotonicity),
+    so the retained value gets variance ``sum v_i^2 u_i (1 - u_i)`` (normal
+    approximation). Profit = retained value - spend; ROI = profit / spend.
     """
     u = np.asarray(uplift, dtype=float)
     v = np.broadcast_to(np.asarray(value, dtype=float), u.shape)
@@ -186,8 +188,8 @@ def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: fl
     m_e = ratio if effect_from_acceptance else rng.normal(1.0, effect_rel_sd, n_draws)
     s2 = np.log1p(value_rel_sd ** 2)
     m_v = rng.lognormal(-s2 / 2, np.sqrt(s2), n_draws)
-    p = np.full(u.shape, 0.1) if p_churn is None else np.asarray(p_churn, dtype=float)
-    noise_sd = np.sqrt(np.sum(v ** 2 * p * (1 - p)))
+    uu = np.clip(u, 0, 1)
+    noise_sd = float(np.sqrt(np.sum(v ** 2 * uu * (1 - uu)))) if outcome_noise else 0.0
     benefit = m_e * m_v * float(np.sum(u * v)) + m_v * rng.normal(0, noise_sd, n_draws)
     spend = len(u) * contact_cost + ratio * float(np.sum(c - contact_cost))
     profit = benefit - spend

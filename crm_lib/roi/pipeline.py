@@ -383,7 +383,6 @@ def campaign_monte_carlo(plan: pd.DataFrame, *, accept_rate: float, contact_cost
     sel = plan[plan["selected"]]
     return bud.monte_carlo_roi(sel["uplift"], sel["value"], sel["cost"],
                                contact_cost=contact_cost, accept_rate=accept_rate,
-                               p_churn=sel["churn_probability"].clip(0, 1),
                                effect_rel_sd=effect_rel_sd, value_rel_sd=value_rel_sd,
                                accept_concentration=accept_concentration,
                                effect_from_acceptance=effect_from_acceptance,
