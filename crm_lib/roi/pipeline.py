@@ -79,7 +79,10 @@ def churn_inputs(customers: pd.DataFrame, *, as_of, seed: int, run_dir: str | Pa
             scores, _ = churn.score_customers(customers, as_of=as_of, seed=seed,
                                               interactions=interactions)
             src = "crm_lib.churn.score_customers"
-        oof = churn.out_of_fold_scores(customers, seed=seed)
+        import inspect
+        extra = {k: v for k, v in (("as_of", as_of), ("interactions", interactions))
+                 if k in inspect.signature(churn.out_of_fold_scores).parameters}
+        oof = churn.out_of_fold_scores(customers, seed=seed, **extra)
     else:
         X = feat.pre_treatment_features(customers, as_of, interactions=interactions)
         oof = baseline_oof_scores(customers, X, seed)
