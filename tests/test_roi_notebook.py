@@ -35,8 +35,8 @@ def test_demo_run_records_every_metric_and_covers_the_true_ate(demo_run, demo_sm
     assert m["roi.pilot_randomised"] is True
     churn_rate = demo_small.tables["customers"]["churned"].mean()
     perfect = churn_rate * (0.3 * (200 - 10) - 1)  # Verbraken et al. 2013, closed form
-    assert 0 < m["roi.empc"] < perfect
-    assert 0 < m["roi.empc_fraction"] < 1
+    assert 0 <= m["roi.empc"] < perfect  # 0 when no depth pays (short-horizon churn labels)
+    assert 0 <= m["roi.empc_fraction"] <= 1
     targets = pd.read_csv(demo_run["run_dir"] / "targets.csv")
     assert list(targets.columns) == ["customer", "expected_incremental_profit", "reason"]
     assert not targets["customer"].astype(str).str.match(r"C\d{6}").any()  # pseudonymised
