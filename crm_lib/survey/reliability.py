@@ -46,10 +46,12 @@ def _alpha_from_cov(c: np.ndarray) -> float:
     return float(k / (k - 1) * (1.0 - np.trace(c) / c.sum()))
 
 
-def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> Alpha:
+def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, standardized: bool = False) -> Alpha:
     """Cronbach's (1951) alpha with the Feldt (1965) confidence interval.
 
-    alpha = k/(k-1) (1 - sum of item variances / variance of the sum). The
+    alpha = k/(k-1) (1 - sum of item variances / variance of the sum);
+    ``standardized=True`` uses the item correlations instead of covariances
+    (the "standardised alpha" of ``psych::alpha`` and the alpha of R seminr). The
     interval uses (1 - alpha)/(1 - alpha_hat) ~ F(n-1, (n-1)(k-1)) (Feldt,
     Woodruff & Salih 1987), as in ``psych::alpha`` and ``pingouin``. A single
     item gives NaN (reliability not estimable from one item).
@@ -58,6 +60,8 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> Alpha:
     if k < 2:
         return Alpha(np.nan, np.nan, np.nan, int(items.notna().sum().min() if k else 0), k)
     c, n = _cov_n(items)
+    if standardized:
+        c = items.corr().values
     a = _alpha_from_cov(c)
     df1 = n - 1
     df2 = df1 * (k - 1)
@@ -203,18 +207,20 @@ def item_table(items: pd.DataFrame, constructs: dict[str, list[str]]) -> pd.Data
 
 
 def reliability_table(items: pd.DataFrame, constructs: dict[str, list[str]],
-                      loadings: pd.Series | None = None, ci: float = 0.95) -> pd.DataFrame:
+                      loadings: pd.Series | None = None, ci: float = 0.95,
+                      standardized: bool = False) -> pd.DataFrame:
     """One row per construct: alpha with Feldt CI, omega, rho_C, AVE, KMO, Bartlett p.
 
     ``loadings`` (item -> standardised loading, e.g. from the CFA in
     :mod:`crm_lib.survey.sem`) feed rho_C and AVE; without them the one-factor
-    minres loadings of each construct are used. Single-item constructs get NaN
+    minres loadings of each construct are used; ``standardized`` gives the
+    standardised alpha (on item correlations). Single-item constructs get NaN
     (reliability is not estimable from one item).
     """
     rows = []
     for con, its in constructs.items():
         x = items[its]
-        a = cronbach_alpha(x, ci=ci)
+        a = cronbach_alpha(x, ci=ci, standardized=standardized)
         if len(its) > 1:
             lam = (loadings.reindex(its).values if loadings is not None
                    else one_factor_loadings(x.corr().values))

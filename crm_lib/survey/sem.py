@@ -153,11 +153,11 @@ def fit_sem(items: pd.DataFrame, constructs: Mapping[str, list[str]],
     ren = {i: _safe(i) for i in cols}
     cov, n = _sample_cov(items[cols].rename(columns=ren))
     desc = model_description(constructs, paths)
-    model = semopy.Model(desc)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # semopy warns "No fixed loadings" by design (std.lv)
     try:
+        model = semopy.Model(desc)
         res = model.fit(cov=cov, n_samples=n)
         _, inv = model.calc_fim(inverse=True)
     finally:
