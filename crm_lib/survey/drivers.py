@@ -113,14 +113,20 @@ QUADRANTS = {
 }
 
 
-def importance_performance(importance: pd.Series, performance: pd.Series) -> pd.DataFrame:
+def importance_performance(importance: pd.Series,
+                           performance: pd.Series | pd.DataFrame) -> pd.DataFrame:
     """Importance-performance matrix with the Martilla & James (1977) quadrant of each driver.
 
     ``importance``: e.g. the relative-weight share or the total effect on
-    satisfaction; ``performance``: e.g. the mean 0-100 index of each driver.
-    Cut-offs are the means over the drivers (the "data-centred" variant).
+    satisfaction; ``performance``: e.g. the mean 0-100 index of each driver (a
+    Series, or a frame with a ``performance`` column and optional interval
+    columns, which are kept). Cut-offs are the means over the drivers (the
+    "data-centred" variant).
     """
-    d = pd.DataFrame({"importance": importance, "performance": performance}).dropna()
+    perf = performance if isinstance(performance, pd.DataFrame) else \
+        performance.rename("performance").to_frame()
+    d = perf.join(importance.rename("importance"), how="inner")
+    d = d[["importance", *perf.columns]].dropna()
     hi_i = d["importance"] >= d["importance"].mean()
     hi_p = d["performance"] >= d["performance"].mean()
     d["quadrant"] = [QUADRANTS[(bool(a), bool(b))] for a, b in zip(hi_i, hi_p, strict=True)]

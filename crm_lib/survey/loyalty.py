@@ -122,7 +122,7 @@ def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.9
     null = sm.GLM(yv, np.ones((len(yv), 1)), family=sm.families.Binomial()).fit()
     p_assoc = float(stats.chi2.sf(2 * (fit.llf - null.llf), B.shape[1] - 1))
     p_nonlin = float(stats.chi2.sf(2 * (fit.llf - lin.llf), B.shape[1] - 2))
-    g = np.linspace(lo, hi, 101)
+    g = np.linspace(*np.quantile(xv, [0.01, 0.99]), 101)  # no extrapolation into thin tails
     Bg = sm.add_constant(st.transform(g.reshape(-1, 1)), has_constant="add")
     pr = fit.get_prediction(Bg).summary_frame(alpha=1 - ci)
     grid = pd.DataFrame({"x": g, "p": pr["mean"].to_numpy(), "lo": pr["mean_ci_lower"].to_numpy(),
@@ -141,22 +141,30 @@ def zones(curve: ResponseCurve, lower_q: float = 0.05, upper_q: float = 0.95,
     Over the central range of satisfaction (``lower_q``-``upper_q`` quantiles
     of ``x`` when given), churn risk is split into thirds of its fitted range:
     the defection zone is where risk is in the upper third, affection where it
-    is in the lower third, indifference in between. Returns one row per zone
-    with its satisfaction range and mean fitted risk.
+    is in the lower third, indifference in between. Returns one row per
+    contiguous stretch of the satisfaction axis (a zone can appear twice when
+    the curve is not monotone) with its range and mean fitted risk; the
+    stretches tile the range without gaps.
     """
     g = curve.grid
     if x is not None:
         a, b = np.quantile(pd.to_numeric(x, errors="coerce").dropna(), [lower_q, upper_q])
         g = g[(g["x"] >= a) & (g["x"] <= b)]
+    g = g.reset_index(drop=True)
     pmin, pmax = g["p"].min(), g["p"].max()
     cut_hi = pmin + 2 / 3 * (pmax - pmin)
     cut_lo = pmin + 1 / 3 * (pmax - pmin)
-    lab = np.where(g["p"] >= cut_hi, "defection",
-                   np.where(g["p"] <= cut_lo, "affection", "indifference"))
-    d = g.assign(zone=lab)
-    out = d.groupby("zone").agg(x_from=("x", "min"), x_to=("x", "max"),
-                                mean_risk=("p", "mean"))
-    return out.reindex([z for z in ("defection", "indifference", "affection") if z in out.index])
+    lab = pd.Series(np.where(g["p"] >= cut_hi, "defection",
+                             np.where(g["p"] <= cut_lo, "affection", "indifference")))
+    run = (lab != lab.shift()).cumsum()
+    xs = g["x"].to_numpy()
+    mids = np.r_[xs[0], (xs[1:] + xs[:-1]) / 2, xs[-1]]
+    rows = []
+    for _, idx in lab.groupby(run).groups.items():
+        i0, i1 = idx.min(), idx.max()
+        rows.append({"zone": lab[i0], "x_from": float(mids[i0]), "x_to": float(mids[i1 + 1]),
+                     "mean_risk": float(g["p"].iloc[i0:i1 + 1].mean())})
+    return pd.DataFrame(rows).set_index("zone")
 
 
 def satisfaction_loyalty_table(satisfaction: pd.Series, churned: pd.Series,

@@ -98,7 +98,12 @@ def nps(scores: pd.Series, ci: float = 0.95, method: str = "trinomial", n_boot: 
 
 
 def nps_by(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95) -> pd.DataFrame:
-    """NPS with trinomial interval and category shares per group of ``by``."""
+    """NPS with trinomial interval and category shares per group of ``by``.
+
+    Empty when ``score`` is not a column (the recommend item is optional).
+    """
+    if score not in df:
+        return pd.DataFrame()
     rows = []
     for g, sub in df.groupby(by, observed=True, dropna=True):
         r = nps(sub[score], ci=ci)
@@ -152,6 +157,8 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
 
 def nps_pairwise(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95) -> pd.DataFrame:
     """All pairwise NPS differences between the groups of ``by``, Holm-adjusted p-values."""
+    if score not in df:
+        return pd.DataFrame()
     groups = [g for g, _ in df.groupby(by, observed=True, dropna=True)]
     rows = []
     for a, b in combinations(groups, 2):
