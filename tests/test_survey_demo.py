@@ -131,3 +131,7 @@ def test_notebook_records_the_survey_metrics(demo_run):
     assert m["survey.nps_ci_low"] < m["survey.nps"] < m["survey.nps_ci_high"]
     assert -100 <= m["survey.nps_ci_low"] and m["survey.nps_ci_high"] <= 100
     assert 0 <= m["survey.satisfied_defectors_share"] <= 1
+    shares = {k: v for k, v in m.items() if k.startswith("survey.driver.")}
+    assert set(shares) == {f"survey.driver.{d}" for d in ("image", "expectations", "quality",
+                                                          "value")}
+    assert sum(shares.values()) == pytest.approx(1.0)

@@ -141,8 +141,14 @@ def behavioural_loyalty(frame: pd.DataFrame) -> pd.Series:
 
 
 def survey_metrics(reliability: pd.DataFrame, model: StructuralModel, nps_result: _nps.NPS,
-                   satisfied_defectors_share: float | None) -> dict[str, object]:
-    """The notebook's headline metrics under the keys of issue 4."""
+                   satisfied_defectors_share: float | None,
+                   importance: pd.DataFrame | None = None) -> dict[str, object]:
+    """The notebook's headline metrics under the keys of issue 4.
+
+    With ``importance`` (from :func:`crm_lib.survey.driver_importance`) the
+    share of explained satisfaction variance of each driver is added as
+    ``survey.driver.<driver>`` (read by the executive summary).
+    """
     m: dict[str, object] = {}
     for con, r in reliability.iterrows():
         m[f"survey.alpha.{con}"] = r["alpha"]
@@ -157,6 +163,9 @@ def survey_metrics(reliability: pd.DataFrame, model: StructuralModel, nps_result
     m["survey.nps_ci_high"] = nps_result.ci_high
     m["survey.satisfied_defectors_share"] = (np.nan if satisfied_defectors_share is None
                                              else satisfied_defectors_share)
+    if importance is not None:
+        for d, v in importance["share"].items():
+            m[f"survey.driver.{d}"] = v
     return m
 
 
