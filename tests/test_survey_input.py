@@ -105,3 +105,12 @@ def test_no_usable_item_at_all_is_a_clear_error():
     resp, cb = _survey()
     with pytest.raises(SurveyInputError, match="no usable survey item"):
         prepare_items(resp[["response_id"]], cb)
+
+
+def test_missing_segment_column_degrades_to_one_segment():
+    from crm_lib.survey import with_segment
+
+    meta = pd.DataFrame({"customer_id": ["C1", None], "nps": [9, 3]})
+    with pytest.warns(UserWarning, match="customers has no column 'plan'"):
+        out = with_segment(meta, pd.DataFrame({"customer_id": ["C1"]}), "plan")
+    assert out["plan"].tolist() == ["all customers", "all customers"]

@@ -76,12 +76,20 @@ def headline_nps(meta: pd.DataFrame) -> _nps.NPS:
 
 
 def with_segment(meta: pd.DataFrame, customers: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Responses with a customer attribute attached (anonymous responses: 'anonymous')."""
-    if column not in customers:
-        raise ValueError(f"customers has no column {column!r} to segment the NPS by; "
-                         f"available: {', '.join(customers.columns)}")
-    seg = customers.set_index("customer_id")[column].astype("string")
+    """Responses with a customer attribute attached (anonymous responses: 'anonymous').
+
+    When ``customers`` has no such column (it is optional in the contract),
+    every response gets the segment 'all customers' and a warning names the
+    column and the available ones.
+    """
     out = meta.copy()
+    if column not in customers:
+        import warnings
+        warnings.warn(f"customers has no column {column!r} to segment the NPS by (available: "
+                      f"{', '.join(customers.columns)}); using one segment", stacklevel=2)
+        out[column] = "all customers"
+        return out
+    seg = customers.set_index("customer_id")[column].astype("string")
     out[column] = out["customer_id"].map(seg).fillna("anonymous")
     return out
 
