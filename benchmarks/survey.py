@@ -81,6 +81,24 @@ def timed(f, repeat: int = 1) -> tuple[float, object]:
     return (time.perf_counter() - t) / repeat, r
 
 
+def measure(n: int, X: pd.DataFrame, cons: dict, paths: list, nb: int, prep) -> dict:
+    """Timings for one survey size."""
+    t_fit, m = timed(lambda: PLSPathModel(cons, paths).fit(X), 3)
+    t_base, b = timed(lambda: baseline_pls(X, cons, paths), 3)
+    assert np.allclose(m.path_coef_[b.index].to_numpy(), b.to_numpy(), atol=1e-6)
+    t_boot, _ = timed(lambda: m.bootstrap(X, n_boot=nb, seed=0))
+    rng = np.random.default_rng(0)
+    t_bboot, _ = timed(lambda: [baseline_pls(X.iloc[rng.integers(0, len(X), len(X))], cons,
+                                             paths) for _ in range(nb)])
+    t_cfa, _ = timed(lambda: fit_sem(X, cons))
+    t_sem, _ = timed(lambda: fit_sem(X, cons, paths))
+    t_all, _ = timed(lambda: estimate_structural_model(prep, n_boot=500))
+    return {"responses": n, "pls_fit_s": t_fit, "baseline_fit_s": t_base,
+            "fit_speedup": t_base / t_fit, f"pls_boot{nb}_s": t_boot,
+            f"baseline_boot{nb}_s": t_bboot, "boot_speedup": t_bboot / t_boot,
+            "cfa_s": t_cfa, "cbsem_s": t_sem, "notebook_step_s(500 boot)": t_all}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 20000, 100000],
@@ -90,27 +108,11 @@ def main() -> None:
     base = demo.generate(demo.DemoParams(n_customers=20000, seed=1,
                                          survey_size=max(args.sizes) // 2 + 1))
     prep_all = prepare_items(base.tables["survey_responses"], base.tables["survey_codebook"])
-    rows = []
-    for n in args.sizes:
-        X = prep_all.items.iloc[:n]
-        cons, paths = prep_all.constructs, list(ECSI_PATHS)
-        t_fit, m = timed(lambda X=X: PLSPathModel(cons, paths).fit(X), 3)
-        t_base, b = timed(lambda X=X: baseline_pls(X, cons, paths), 3)
-        assert np.allclose(m.path_coef_[b.index].to_numpy(), b.to_numpy(), atol=1e-6)
-        nb = args.boot
-        t_boot, _ = timed(lambda X=X, m=m: m.bootstrap(X, n_boot=nb, seed=0))
-        rng = np.random.default_rng(0)
-        t_bboot, _ = timed(lambda X=X: [baseline_pls(X.iloc[rng.integers(0, len(X), len(X))],
-                                                     cons, paths) for _ in range(nb)])
-        t_cfa, _ = timed(lambda X=X: fit_sem(X, cons))
-        t_sem, _ = timed(lambda X=X: fit_sem(X, cons, paths))
-        prep = prepare_items(base.tables["survey_responses"].iloc[:n],
-                             base.tables["survey_codebook"])
-        t_all, _ = timed(lambda prep=prep: estimate_structural_model(prep, n_boot=500))
-        rows.append({"responses": n, "pls_fit_s": t_fit, "baseline_fit_s": t_base,
-                     "fit_speedup": t_base / t_fit, f"pls_boot{nb}_s": t_boot,
-                     f"baseline_boot{nb}_s": t_bboot, "boot_speedup": t_bboot / t_boot,
-                     "cfa_s": t_cfa, "cbsem_s": t_sem, "notebook_step_s(500 boot)": t_all})
+    cons, paths, nb = prep_all.constructs, list(ECSI_PATHS), args.boot
+    rows = [measure(n, prep_all.items.iloc[:n], cons, paths, nb,
+                    prepare_items(base.tables["survey_responses"].iloc[:n],
+                                  base.tables["survey_codebook"]))
+            for n in args.sizes]
     pd.set_option("display.width", 200)
     print(pd.DataFrame(rows).set_index("responses").round(3).to_string())
 
