@@ -46,8 +46,21 @@ def available_tables(spec: SourceSpec) -> tuple[str, ...]:
     return tuple(spec.build().tables)
 
 
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every table file in ``folder`` (the inputs of a run, for its manifest)."""
+    import hashlib
+    out = {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"):
+            h = hashlib.sha256()
+            with p.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            out[p.name] = h.hexdigest()
+    return out
+
+
 def _stamp(src, raw_dir: Path) -> dict:
-    from .runner import file_hashes  # local import: runner imports data
     return {"source": src.key, "as_of": str(src.as_of), "inputs": file_hashes(raw_dir),
             "contract_version": CONTRACT_VERSION, "options": src.cleaning_options}
 

@@ -34,8 +34,8 @@ class Session:
 
     @property
     def as_of(self) -> pd.Timestamp:
-        """The analysis date: data after it does not exist yet."""
-        return pd.Timestamp(self.source.as_of)
+        """The analysis date (the source's own for packaged data, e.g. CDNOW 1998-06-30)."""
+        return pd.Timestamp(self.source.build().as_of)
 
     def available(self) -> tuple[str, ...]:
         """Tables the source provides."""

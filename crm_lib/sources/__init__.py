@@ -110,3 +110,7 @@ def get_source(spec):
 
 #: Further sources register here: name -> factory(spec) (telco, cdnow...).
 EXTRA_SOURCES: dict[str, object] = {}
+
+from . import packaged as _packaged  # noqa: E402
+
+_packaged.register()

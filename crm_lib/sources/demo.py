@@ -1,0 +1,631 @@
+"""The demo company: a seeded mobile operator with a known, written-down truth.
+
+A vectorised simulation (loops run over 30-day periods, never over
+customers) of the mechanisms in ``shared/DEMO_COMPANY.md``:
+
+- customers with signup over four years, channel, region, plan, contract,
+  products held (switching costs), price-sensitivity and credit-risk
+  segments, autopay;
+- latent attitudes from an ECSI structural model with known standardised
+  paths (Tenenhaus et al. 2005 layout): expectations <- image; quality <-
+  expectations; value <- expectations, quality; satisfaction <- image,
+  quality, value; complaints propensity <- satisfaction; loyalty <- image,
+  satisfaction;
+- churn as competing risks with monthly cause-specific hazards; the cause
+  that fires is the recorded ``churn_reason``;
+- complaints arriving faster when perceived quality is low, some never
+  resolved; unresolved complaints raise retaliatory churn;
+- two survey waves with Likert items of known loadings and an NPS item;
+- shop purchases from a BG/NBD process with Gamma-Gamma spend
+  (Fader, Hardie & Lee 2005; Fader & Hardie 2013), time unit weeks;
+- a randomised retention pilot with heterogeneous treatment effects
+  (persuadables, sure things, lost causes, do-not-disturbs).
+
+``generate`` returns the tables and the truth in memory; ``write_demo``
+writes raw CSV files (byte-identical for the same parameters) plus
+``ground_truth.json`` and ``customer_truth.parquet`` in a separate truth
+folder that analysis code never reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PERIOD_DAYS = 30  # the churn simulation steps in 30-day "months"
+N_PERIODS = 49  # about four years of history before as_of
+WEEK = 7.0
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    """Size, seed and dates of the demo company."""
+
+    n_customers: int = 20000
+    seed: int = 42
+    as_of: str = "2026-06-30"
+    survey_size: int = 1500  # responses per wave
+    pilot_size: int = 4000  # customers in the retention pilot (both arms)
+
+
+@dataclass
+class DemoData:
+    """Raw contract tables, the ground truth and the per-customer truth."""
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict
+    customer_truth: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- truth constants
+CHANNELS = {"web": 0.40, "store": 0.30, "partner": 0.20, "referral": 0.10}
+REGIONS = ["North", "South", "East", "West", "Central"]
+PLANS = {"basic": (0.45, 30.0), "standard": (0.35, 50.0), "premium": (0.20, 80.0)}
+CONTRACTS = {"month-to-month": 0.50, "one_year": 0.30, "two_year": 0.20}
+PRODUCTS = {1: 0.45, 2: 0.30, 3: 0.17, 4: 0.08}
+
+#: Standardised structural paths of the ECSI model (FROM -> TO).
+PATHS = {
+    "image->expectations": 0.50,
+    "expectations->quality": 0.55,
+    "expectations->value": 0.20,
+    "quality->value": 0.55,
+    "image->satisfaction": 0.25,
+    "quality->satisfaction": 0.35,
+    "value->satisfaction": 0.30,
+    "satisfaction->complaints": -0.50,
+    "image->loyalty": 0.20,
+    "satisfaction->loyalty": 0.55,
+}
+CONSTRUCT_ORDER = ["image", "expectations", "quality", "value", "satisfaction",
+                   "complaints", "loyalty"]
+#: Items: (name, construct, loading, reverse, wording)
+ITEMS = [
+    ("IMAG1", "image", 0.80, False, "The operator is trustworthy"),
+    ("IMAG2", "image", 0.70, False, "The operator is innovative and forward looking"),
+    ("IMAG3", "image", 0.75, False, "The operator cares about its customers"),
+    ("IMAG4", "image", 0.65, True, "The operator has a poor reputation"),
+    ("EXPE1", "expectations", 0.75, False, "Before joining I expected high overall quality"),
+    ("EXPE2", "expectations", 0.70, False, "I expected the network to meet my needs"),
+    ("EXPE3", "expectations", 0.60, False, "I expected few problems"),
+    ("QUAL1", "quality", 0.85, False, "Overall quality of the network"),
+    ("QUAL2", "quality", 0.80, False, "Quality of customer service"),
+    ("QUAL3", "quality", 0.75, False, "Clarity of billing"),
+    ("QUAL4", "quality", 0.70, True, "Calls often drop or fail"),
+    ("QUAL5", "quality", 0.65, False, "Coverage where I live and work"),
+    ("VALU1", "value", 0.85, False, "Quality given the price I pay"),
+    ("VALU2", "value", 0.80, False, "Price given the quality I get"),
+    ("VALU3", "value", 0.70, True, "I pay too much for what I get"),
+    ("SATI1", "satisfaction", 0.90, False, "Overall, I am satisfied with the operator"),
+    ("SATI2", "satisfaction", 0.80, False, "The operator meets my expectations"),
+    ("SATI3", "satisfaction", 0.75, True, "The operator falls short of an ideal operator"),
+    ("COMP1", "complaints", 0.75, False, "I have had reasons to complain"),
+    ("COMP2", "complaints", 0.70, False, "I would complain if I had a problem"),
+    ("COMP3", "complaints", 0.65, False, "I have been frustrated by the operator"),
+    ("LOYA1", "loyalty", 0.85, False, "I will choose this operator again"),
+    ("LOYA2", "loyalty", 0.75, False, "I would stay even if prices rose a little"),
+    ("LOYA3", "loyalty", 0.70, True, "I am considering switching operator"),
+]
+SCALE = (1, 10)
+NPS_LOADING = 0.85  # correlation of the latent recommend propensity with loyalty
+ITEM_MISSING = 0.02
+ANONYMOUS_SHARE = 0.05
+
+#: Log-linear churn drivers: hazard ratios multiplying the voluntary causes.
+HAZARD_RATIOS = {
+    "contract[one_year]": 0.45,  # vs month-to-month
+    "contract[two_year]": 0.20,
+    "n_products": 0.80,  # per extra product held (cross-sell raises switching costs)
+    "monthly_charges_per_10": 1.15,  # per 10 currency units of monthly bill
+}
+LOG_LINEAR_CAUSES = ("competitive", "fault", "retaliatory")
+BASE_HAZARD = {  # monthly, at the reference customer (month-to-month, 1 product, charges 50)
+    "competitive": 0.0120,
+    "fault": 0.0012,
+    "retaliatory": 0.0020,
+    "lapsed": 0.0045,
+    "malicious": 0.0450,  # credit-risk segment only
+    "natural": 0.0015,
+}
+PRICE_SENSITIVE_SHARE = 0.30
+PRICE_SENSITIVE_HR = 2.0  # on competitive churn
+CREDIT_RISK_SHARE = 0.03
+AUTOPAY_SHARE = 0.60
+AUTOPAY_HR_LAPSED = 0.35
+UNRESOLVED_HR = 2.2  # retaliatory hazard ratio per unresolved complaint (capped at 3)
+QUALITY_HR_FAULT = 0.6  # fault hazard ratio per SD of perceived quality
+PRICE_RISE_PERIOD = N_PERIODS - 15  # a dated price increase
+PRICE_RISE_HR = 3.0  # competitive hazard multiplier in that month
+OUTAGE_PERIOD = N_PERIODS - 21  # a dated network outage in one region
+OUTAGE_REGION = "North"
+OUTAGE_HR = 15.0  # fault hazard multiplier in that month and region
+# zone-shaped satisfaction effect on voluntary causes (competitive, retaliatory):
+#   zone(s) = floor + steep / (1 + exp(k (s - s_defect))) - lift / (1 + exp(-k (s - s_affect)))
+ZONE = {"floor": 0.40, "steep": 2.60, "s_defect": -1.0, "k": 4.0, "lift": 0.25,
+        "s_affect": 1.0}
+
+COMPLAINT_RATE = 0.035  # per month at average quality
+COMPLAINT_QUALITY_SLOPE = -0.7  # log-rate per SD of quality
+UNRESOLVED_SHARE = 0.25
+
+#: Shop purchase process (time unit: weeks).
+BGNBD = {"r": 0.25, "alpha": 4.0, "a": 0.80, "b": 2.50}
+GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+REFUND_SHARE = 0.01
+
+PILOT_LEAD_PERIODS = 5  # the pilot starts 150 days before as_of
+PILOT_HORIZON_PERIODS = 3  # churn observed within 90 days
+OFFER_COST = 20.0
+ACCEPT_RATE = {"treated": 0.35}
+PERSUADABLE_HR = 0.25  # competitive + retaliatory hazard multiplier when treated
+DO_NOT_DISTURB_HR = 1.5  # competitive, fault, retaliatory multiplier when treated
+
+
+def zone(s: np.ndarray) -> np.ndarray:
+    """The zone-shaped hazard multiplier of satisfaction (defection, indifference, affection)."""
+    z = ZONE
+    return (z["floor"] + z["steep"] / (1 + np.exp(z["k"] * (s - z["s_defect"])))
+            - z["lift"] / (1 + np.exp(-z["k"] * (s - z["s_affect"]))))
+
+
+def _latents(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Standardised latent scores from the ECSI structural model (unit variances)."""
+    lat: dict[str, np.ndarray] = {}
+    cov = {}  # covariances between already generated latents (population values)
+
+    def c(a: str, b: str) -> float:
+        return 1.0 if a == b else cov.get((a, b), cov.get((b, a), 0.0))
+
+    for con in CONSTRUCT_ORDER:
+        preds = {k.split("->")[0]: v for k, v in PATHS.items() if k.split("->")[1] == con}
+        if not preds:
+            lat[con] = rng.standard_normal(n)
+            explained = 0.0
+        else:
+            names = list(preds)
+            b = np.array([preds[p] for p in names])
+            s = np.array([[c(p, q) for q in names] for p in names])
+            explained = float(b @ s @ b)
+            lat[con] = sum(preds[p] * lat[p] for p in names) + np.sqrt(1 - explained) * \
+                rng.standard_normal(n)
+            for other in list(lat):
+                if other != con:
+                    cov[(con, other)] = float(sum(preds[p] * c(p, other) for p in names))
+        if explained >= 1:
+            raise ValueError(f"paths into {con} explain more than all of its variance")
+    return pd.DataFrame(lat)
+
+
+def _items(rng: np.random.Generator, eta: pd.DataFrame) -> pd.DataFrame:
+    """Likert items 1-10 from y* = loading * eta + error (standardised), rounded and clipped."""
+    out = {}
+    for name, con, lam, rev, _ in ITEMS:
+        y = lam * eta[con].to_numpy() + np.sqrt(1 - lam**2) * rng.standard_normal(len(eta))
+        v = np.clip(np.round(5.5 + 2.0 * y), *SCALE)
+        out[name] = (SCALE[0] + SCALE[1] - v) if rev else v
+    return pd.DataFrame(out)
+
+
+def _choice(rng, n, probs: dict):
+    keys = list(probs)
+    return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=list(probs.values()))]
+
+
+def generate(params: DemoParams = DemoParams()) -> DemoData:
+    """Simulate the demo company (see module docstring); deterministic for a seed."""
+    rng = np.random.default_rng(params.seed)
+    n = params.n_customers
+    as_of = pd.Timestamp(params.as_of)
+    start = as_of - pd.Timedelta(days=PERIOD_DAYS * N_PERIODS)
+    ids = np.array([f"C{i:06d}" for i in range(1, n + 1)], dtype=object)
+
+    # ---- customers and their latent traits
+    signup_day = rng.integers(0, PERIOD_DAYS * N_PERIODS - 1, size=n)  # days after start
+    signup_period = signup_day // PERIOD_DAYS
+    channel = _choice(rng, n, CHANNELS)
+    region = np.array(REGIONS, dtype=object)[rng.integers(0, len(REGIONS), n)]
+    plan = _choice(rng, n, {k: v[0] for k, v in PLANS.items()})
+    charges = np.array([PLANS[p][1] for p in plan]) + rng.normal(0, 6, n)
+    charges = np.round(np.clip(charges, 10, None), 2)
+    contract_type = _choice(rng, n, CONTRACTS)
+    n_products = _choice(rng, n, PRODUCTS).astype(int)
+    price_sensitive = rng.random(n) < PRICE_SENSITIVE_SHARE
+    credit_risk = rng.random(n) < CREDIT_RISK_SHARE
+    autopay = rng.random(n) < AUTOPAY_SHARE
+    eta = _latents(rng, n)
+    # referred customers are more loyal (a behavioural nudge on top of the attitude)
+    referral = channel == "referral"
+    switching_cost = (0.6 * (contract_type == "one_year") + 1.2 * (contract_type == "two_year")
+                      + 0.35 * (n_products - 1))
+
+    log_mult = (np.log(HAZARD_RATIOS["contract[one_year]"]) * (contract_type == "one_year")
+                + np.log(HAZARD_RATIOS["contract[two_year]"]) * (contract_type == "two_year")
+                + np.log(HAZARD_RATIOS["n_products"]) * (n_products - 1)
+                + np.log(HAZARD_RATIOS["monthly_charges_per_10"]) * (charges - 50) / 10)
+    mult = np.exp(log_mult)
+    z = zone(eta["satisfaction"].to_numpy())
+    quality = eta["quality"].to_numpy()
+
+    # ---- the retention pilot: eligible = active at the pilot date (decided in the loop)
+    pilot_period = N_PERIODS - PILOT_LEAD_PERIODS
+    pilot_date = start + pd.Timedelta(days=PERIOD_DAYS * pilot_period)
+    sat = eta["satisfaction"].to_numpy()
+    do_not_disturb = ~price_sensitive & ~credit_risk & (sat < -1.3)
+    persuadable = (price_sensitive | (sat < -0.3)) & ~credit_risk & ~do_not_disturb
+    pilot_u = rng.random(n)  # order for drawing the pilot sample
+    treat_u = rng.random(n)
+    accept_u = rng.random(n)
+
+    # ---- monthly competing-risks loop (vectorised over customers)
+    alive = np.ones(n, dtype=bool)
+    end_period = np.full(n, -1)
+    reason = np.full(n, "", dtype=object)
+    unresolved = np.zeros(n)
+    complaint_rows = []  # (customer index array, period, count array, unresolved count)
+    causes = list(BASE_HAZARD)
+    exp_cause = dict.fromkeys(causes, 0.0)  # expected churns by cause (truth shares)
+    in_pilot = np.zeros(n, dtype=bool)
+    treated = np.zeros(n, dtype=bool)
+    cum_h0 = np.zeros(n)
+    cum_h1 = np.zeros(n)
+    region_north = region == OUTAGE_REGION
+    for t in range(N_PERIODS):
+        at_risk = alive & (signup_period < t)  # at risk from the first full period
+        # complaints this period
+        rate = COMPLAINT_RATE * np.exp(COMPLAINT_QUALITY_SLOPE * quality)
+        if t == OUTAGE_PERIOD:
+            rate = rate + 0.30 * region_north
+        k = rng.poisson(rate) * (alive & (signup_period <= t))
+        ku = rng.binomial(k, UNRESOLVED_SHARE)
+        has = k > 0
+        if has.any():
+            complaint_rows.append((np.flatnonzero(has), t, k[has], ku[has]))
+        h = {
+            "competitive": BASE_HAZARD["competitive"] * mult * z
+            * np.where(price_sensitive, PRICE_SENSITIVE_HR, 1.0)
+            * (PRICE_RISE_HR if t == PRICE_RISE_PERIOD else 1.0),
+            "fault": BASE_HAZARD["fault"] * mult * QUALITY_HR_FAULT ** quality
+            * np.where(region_north & (t == OUTAGE_PERIOD), OUTAGE_HR, 1.0),
+            "retaliatory": BASE_HAZARD["retaliatory"] * mult * np.sqrt(z)
+            * UNRESOLVED_HR ** np.minimum(unresolved, 3),
+            "lapsed": BASE_HAZARD["lapsed"] * np.where(autopay, AUTOPAY_HR_LAPSED, 1.0)
+            * np.ones(n),
+            "malicious": BASE_HAZARD["malicious"] * credit_risk,
+            "natural": BASE_HAZARD["natural"] * np.ones(n),
+        }
+        if t == pilot_period:
+            # the pilot targets the out-of-contract book: active month-to-month customers
+            elig = np.flatnonzero(at_risk & (contract_type == "month-to-month"))
+            chosen = elig[np.argsort(pilot_u[elig], kind="stable")[:params.pilot_size]]
+            in_pilot[chosen] = True
+            treated[chosen] = treat_u[chosen] < 0.5
+        if pilot_period <= t < pilot_period + PILOT_HORIZON_PERIODS:
+            h0_total = sum(h.values())
+            h1 = dict(h)
+            for cause in ("competitive", "retaliatory"):
+                h1[cause] = np.where(persuadable, h[cause] * PERSUADABLE_HR, h[cause])
+            for cause in LOG_LINEAR_CAUSES:
+                h1[cause] = np.where(do_not_disturb, h1[cause] * DO_NOT_DISTURB_HR, h1[cause])
+            h1_total = sum(h1.values())
+            # counterfactual cumulative hazards over the whole horizon (not cut by churn)
+            cum_h0 += np.where(in_pilot, h0_total, 0.0)
+            cum_h1 += np.where(in_pilot, h1_total, 0.0)
+            h = {c_: np.where(treated, h1[c_], h[c_]) for c_ in causes}
+        total = sum(h.values())
+        p_any = 1 - np.exp(-total)
+        p_any = np.where(at_risk, p_any, 0.0)
+        for cause in causes:
+            exp_cause[cause] += float(np.sum(p_any * h[cause] / np.where(total > 0, total, 1)))
+        churn_now = rng.random(n) < p_any
+        # which cause fired: proportional to the cause-specific hazards
+        cum = np.cumsum(np.stack([h[c_] for c_ in causes]), axis=0) / np.where(total > 0,
+                                                                              total, 1)
+        u = rng.random(n)
+        idx = (u[None, :] > cum).sum(axis=0)
+        idx = np.minimum(idx, len(causes) - 1)
+        reason[churn_now] = np.array(causes, dtype=object)[idx[churn_now]]
+        end_period[churn_now] = t
+        alive &= ~churn_now
+        unresolved += ku
+
+    churned = end_period >= 0
+    end_day = np.where(churned, end_period * PERIOD_DAYS + rng.integers(0, PERIOD_DAYS, n), -1)
+    end_day = np.where(churned, np.maximum(end_day, signup_day + 1), -1)
+    end_day = np.minimum(end_day, PERIOD_DAYS * N_PERIODS - 1)
+    signup_date = start + pd.to_timedelta(signup_day, unit="D")
+    end_date = pd.Series(start + pd.to_timedelta(np.where(churned, end_day, 0), unit="D"))
+    end_date[~churned] = pd.NaT
+
+    customers = pd.DataFrame({
+        "customer_id": ids,
+        "signup_date": signup_date.strftime("%Y-%m-%d"),
+        "end_date": end_date.dt.strftime("%Y-%m-%d"),
+        "churned": churned,
+        "churn_reason": np.where(churned, reason, None),
+        "plan": plan,
+        "contract": contract_type,
+        "region": region,
+        "channel": channel,
+        "monthly_charges": charges,
+        "n_products": n_products,
+        "autopay": autopay,
+        "paperless_billing": rng.random(n) < 0.55,
+        "age": np.clip(np.round(rng.normal(42, 13, n)), 18, 90).astype(int),
+    })
+
+    # ---- interactions (complaints)
+    ci, cp, ck, cu = [], [], [], []
+    for idx_, t, k_, ku_ in complaint_rows:
+        ci.append(np.repeat(idx_, k_))
+        cp.append(np.full(int(k_.sum()), t))
+        # the first ku complaints of each customer in this period stay unresolved
+        rank = np.arange(int(k_.sum())) - np.repeat(np.cumsum(k_) - k_, k_)
+        cu.append(rank < np.repeat(ku_, k_))
+        ck.append(rank)
+    ci = np.concatenate(ci) if ci else np.zeros(0, int)
+    cp = np.concatenate(cp) if cp else np.zeros(0, int)
+    cu = np.concatenate(cu) if cu else np.zeros(0, bool)
+    m = len(ci)
+    opened_day = cp * PERIOD_DAYS + rng.integers(0, PERIOD_DAYS, m)
+    opened_day = np.maximum(opened_day, signup_day[ci])
+    # complaints stop with the relationship
+    keep = ~churned[ci] | (opened_day <= end_day[ci])
+    ci, cp, cu, opened_day = ci[keep], cp[keep], cu[keep], opened_day[keep]
+    m = len(ci)
+    opened_at = start + pd.to_timedelta(opened_day, unit="D") + pd.to_timedelta(
+        rng.integers(8 * 3600, 20 * 3600, m), unit="s")
+    res_hours = np.exp(rng.normal(np.log(72), 1.0, m))  # skewed resolution times
+    resolved_at = pd.Series(opened_at + pd.to_timedelta(np.round(res_hours * 3600), unit="s"))
+    too_late = resolved_at > as_of
+    cu = cu | too_late.to_numpy()
+    resolved_at[cu] = pd.NaT
+    outage = (cp == OUTAGE_PERIOD) & region_north[ci]
+    cat_p = np.column_stack([
+        np.where(price_sensitive[ci], 0.45, 0.25),  # billing
+        np.where(quality[ci] < -0.5, 0.40, 0.25),  # network
+        np.full(m, 0.30),  # service
+        np.full(m, 0.20),  # device
+    ])
+    cat_p /= cat_p.sum(axis=1, keepdims=True)
+    cat_idx = (rng.random(m)[:, None] > np.cumsum(cat_p, axis=1)).sum(axis=1)
+    category = np.array(["billing", "network", "service", "device"], dtype=object)[
+        np.minimum(cat_idx, 3)]
+    category[outage] = "network"
+    order = np.lexsort((opened_at.to_numpy(), ci))
+    interactions = pd.DataFrame({
+        "customer_id": ids[ci],
+        "opened_at": opened_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "resolved_at": resolved_at.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "category": category,
+        "resolved": ~cu,
+    }).iloc[order].reset_index(drop=True)
+    interactions.insert(0, "interaction_id", [f"I{i:07d}" for i in range(1, m + 1)])
+
+    # ---- survey: two waves among customers active at the wave date
+    waves = {"2025-W2": N_PERIODS - 9, "2026-W1": N_PERIODS - 3}
+    resp = []
+    for wave, wp in waves.items():
+        wave_day = wp * PERIOD_DAYS
+        active = (signup_day < wave_day) & (~churned | (end_day > wave_day))
+        pool = np.flatnonzero(active)
+        take = rng.choice(pool, size=min(params.survey_size, len(pool)), replace=False)
+        take.sort()
+        items = _items(rng, eta.iloc[take].reset_index(drop=True))
+        items = items.mask(rng.random(items.shape) < ITEM_MISSING)
+        lat_nps = NPS_LOADING * eta["loyalty"].to_numpy()[take] + \
+            np.sqrt(1 - NPS_LOADING**2) * rng.standard_normal(len(take))
+        nps = np.clip(np.round(7.0 + 2.0 * lat_nps), 0, 10).astype(int)
+        cid = ids[take].copy()
+        cid[rng.random(len(take)) < ANONYMOUS_SHARE] = None
+        d = start + pd.to_timedelta(wave_day + rng.integers(0, 14, len(take)), unit="D")
+        frame = pd.DataFrame({"customer_id": cid, "date": d.strftime("%Y-%m-%d"),
+                              "wave": wave})
+        frame = pd.concat([frame, items.astype("Int64"), pd.DataFrame({"nps": nps})], axis=1)
+        frame["_idx"] = take
+        resp.append(frame)
+    survey = pd.concat(resp, ignore_index=True)
+    survey_idx = survey.pop("_idx").to_numpy()
+    survey.insert(0, "response_id", [f"R{i:06d}" for i in range(1, len(survey) + 1)])
+    codebook = pd.DataFrame([{"item": i, "construct": c_, "text": w, "scale_min": SCALE[0],
+                              "scale_max": SCALE[1], "reverse": r}
+                             for i, c_, _, r, w in ITEMS])
+
+    # ---- shop purchases: BG/NBD counts, Gamma-Gamma spend (weeks)
+    T_weeks = (PERIOD_DAYS * N_PERIODS - signup_day) / WEEK
+    lam = rng.gamma(BGNBD["r"], 1 / BGNBD["alpha"], n)
+    p_drop = rng.beta(BGNBD["a"], BGNBD["b"], n)
+    # repeat purchase after which the customer drops out: J in {1, 2, ...}
+    J = rng.geometric(p_drop)
+    N = rng.poisson(lam * T_weeks)
+    n_obs = np.minimum(N, J)
+    shop_alive = N < J  # still alive at as_of (has not reached the dropout purchase)
+    owner = np.repeat(np.arange(n), N)
+    times = rng.random(len(owner)) * T_weeks[owner]
+    order = np.lexsort((times, owner))
+    owner, times = owner[order], times[order]
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(N) - N, N)
+    keep = rank < n_obs[owner]
+    owner, times = owner[keep], times[keep]
+    nu = rng.gamma(GAMMA_GAMMA["q"], 1 / GAMMA_GAMMA["gamma"], n)
+    all_owner = np.concatenate([np.arange(n), owner])
+    all_week = np.concatenate([np.zeros(n), times])
+    amount = rng.gamma(GAMMA_GAMMA["p"], 1 / nu[all_owner])
+    tx_day = signup_day[all_owner] + all_week * WEEK
+    tx_time = start + pd.to_timedelta(np.round(tx_day * 86400), unit="s")
+    product = np.array(["accessory", "top-up", "device", "insurance"], dtype=object)[
+        rng.choice(4, size=len(all_owner), p=[0.45, 0.35, 0.12, 0.08])]
+    tchan = np.where(rng.random(len(all_owner)) < 0.6, "online", "store").astype(object)
+    tx = pd.DataFrame({"customer_id": ids[all_owner], "_t": tx_time,
+                       "amount": np.round(amount, 2), "product": product, "channel": tchan})
+    # refunds: a small share of purchases is refunded later (a separate negative row)
+    refund = rng.random(len(tx)) < REFUND_SHARE
+    ref = tx[refund].copy()
+    ref["_t"] = ref["_t"] + pd.to_timedelta(rng.integers(1, 15, int(refund.sum())), unit="D")
+    ref["amount"] = -ref["amount"]
+    ref = ref[ref["_t"] <= as_of]
+    tx = pd.concat([tx, ref], ignore_index=True)
+    tx = tx.sort_values(["_t", "customer_id"], kind="stable").reset_index(drop=True)
+    tx.insert(0, "transaction_id", [f"T{i:07d}" for i in range(1, len(tx) + 1)])
+    tx.insert(2, "date", tx.pop("_t").dt.strftime("%Y-%m-%d %H:%M:%S"))
+
+    # ---- retention pilot table
+    pidx = np.flatnonzero(in_pilot)
+    p0 = 1 - np.exp(-cum_h0[pidx])
+    p1 = 1 - np.exp(-cum_h1[pidx])
+    ite = p1 - p0  # true effect of the offer on 90-day churn probability (negative = helps)
+    horizon_end = pilot_period + PILOT_HORIZON_PERIODS
+    churned_after = churned[pidx] & (end_period[pidx] >= pilot_period) & \
+        (end_period[pidx] < horizon_end)
+    accepted = treated[pidx] & (accept_u[pidx] < ACCEPT_RATE["treated"])
+    campaigns = pd.DataFrame({
+        "customer_id": ids[pidx], "campaign_id": "RET-PILOT-1",
+        "date": pilot_date.strftime("%Y-%m-%d"), "treated": treated[pidx],
+        "offer_cost": np.where(treated[pidx], OFFER_COST, 0.0), "accepted": accepted,
+        "churned_after": churned_after,
+    })
+    risk_cut = float(np.median(p0))
+    group = np.where(persuadable[pidx], "persuadable",
+                     np.where(do_not_disturb[pidx], "do_not_disturb",
+                              np.where(p0 >= risk_cut, "lost_cause", "sure_thing")))
+
+    # ---- lifecycle stage at as_of (true states)
+    tenure_days = np.where(churned, end_day, PERIOD_DAYS * N_PERIODS) - signup_day
+    stage = np.select(
+        [churned, tenure_days < 90, tenure_days < 365, shop_alive],
+        ["lapsed", "acquisition", "growth", "maturity"], default="decline")
+
+    ct = pd.DataFrame({"customer_id": ids, **{c_: eta[c_].to_numpy() for c_ in eta},
+                       "switching_cost": switching_cost, "price_sensitive": price_sensitive,
+                       "credit_risk": credit_risk, "hazard_multiplier": mult, "zone": z,
+                       "unresolved_complaints": unresolved, "bgnbd_lambda": lam,
+                       "bgnbd_p": p_drop, "shop_alive": shop_alive, "gg_nu": nu,
+                       "mean_spend": GAMMA_GAMMA["p"] / nu, "lifecycle_stage": stage,
+                       "in_pilot": in_pilot, "treated": treated})
+    ct["p_churn_control"] = np.nan
+    ct["p_churn_treated"] = np.nan
+    ct["true_ite"] = np.nan
+    ct["response_group"] = None
+    ct.loc[pidx, "p_churn_control"] = p0
+    ct.loc[pidx, "p_churn_treated"] = p1
+    ct.loc[pidx, "true_ite"] = ite
+    ct.loc[pidx, "response_group"] = group
+    ct["surveyed"] = np.isin(np.arange(n), survey_idx)
+
+    exposure_total = sum(exp_cause.values())
+    truth = {
+        "params": asdict(params),
+        "time_units": {"churn": f"{PERIOD_DAYS}-day months", "shop": "weeks"},
+        "dates": {"start": start.strftime("%Y-%m-%d"), "as_of": params.as_of,
+                  "price_rise": (start + pd.Timedelta(days=PERIOD_DAYS * PRICE_RISE_PERIOD)
+                                 ).strftime("%Y-%m-%d"),
+                  "outage": (start + pd.Timedelta(days=PERIOD_DAYS * OUTAGE_PERIOD)
+                             ).strftime("%Y-%m-%d"),
+                  "outage_region": OUTAGE_REGION, "pilot": pilot_date.strftime("%Y-%m-%d")},
+        "survey": {
+            "paths": PATHS, "loadings": {i: lam_ for i, _, lam_, _, _ in ITEMS},
+            "constructs": {c_: [i for i, cc, *_ in ITEMS if cc == c_] for c_ in CONSTRUCT_ORDER},
+            "reverse_items": [i for i, _, _, r, _ in ITEMS if r], "scale": list(SCALE),
+            "item_missing_share": ITEM_MISSING, "anonymous_share": ANONYMOUS_SHARE,
+            "nps_loading_on_loyalty": NPS_LOADING,
+            "item_model": "y* = loading * eta + sqrt(1 - loading^2) * e; item = clip(round(5.5 + 2 y*), 1, 10); reverse items stored as 11 - item",
+            "waves": list(waves),
+            "population_nps": _population_nps(eta["loyalty"].to_numpy(), rng),
+        },
+        "churn": {
+            "hazard_ratios": HAZARD_RATIOS,
+            "log_linear_causes": list(LOG_LINEAR_CAUSES),
+            "base_monthly_hazard": BASE_HAZARD,
+            "reference_customer": "month-to-month, 1 product, monthly charges 50",
+            "price_sensitive_share": PRICE_SENSITIVE_SHARE,
+            "price_sensitive_hr_competitive": PRICE_SENSITIVE_HR,
+            "credit_risk_share": CREDIT_RISK_SHARE, "autopay_hr_lapsed": AUTOPAY_HR_LAPSED,
+            "unresolved_complaint_hr_retaliatory": UNRESOLVED_HR,
+            "quality_hr_fault_per_sd": QUALITY_HR_FAULT,
+            "price_rise_hr": PRICE_RISE_HR, "outage_hr": OUTAGE_HR,
+            "zone": ZONE,
+            "zone_formula": "floor + steep/(1+exp(k(s-s_defect))) - lift/(1+exp(-k(s-s_affect))); multiplies competitive, and its square root multiplies retaliatory",
+            "cause_shares": {c_: exp_cause[c_] / exposure_total for c_ in causes},
+            "expected_churners": exposure_total,
+            "rate": float(churned.mean()),
+            "note": "cause_shares are expected shares (sum over customer-months of P(churn) x cause share of hazard); rate is the realised share of customers churned by as_of",
+        },
+        "complaints": {"monthly_rate": COMPLAINT_RATE,
+                       "log_rate_per_sd_quality": COMPLAINT_QUALITY_SLOPE,
+                       "unresolved_share": UNRESOLVED_SHARE,
+                       "resolution_hours": "lognormal, median 72, sdlog 1.0"},
+        "shop": {
+            "bgnbd": BGNBD, "gamma_gamma": GAMMA_GAMMA, "time_unit": "weeks",
+            "purchases_stop_at_plan_end": False,
+            "note": "The shop is open to ex-subscribers: purchases follow BG/NBD from signup (first purchase at signup, not counted as a repeat) regardless of the plan, so a BG/NBD fit on all customers with T = weeks from signup to as_of recovers r, alpha, a, b. Amounts of positive purchases follow Gamma-Gamma (p, q, gamma); refunds are extra negative rows and not part of the purchase process.",
+            "refund_share": REFUND_SHARE,
+        },
+        "pilot": {
+            "campaign_id": "RET-PILOT-1", "date": pilot_date.strftime("%Y-%m-%d"),
+            "horizon_days": PILOT_HORIZON_PERIODS * PERIOD_DAYS, "offer_cost": OFFER_COST,
+            "accept_rate": ACCEPT_RATE["treated"], "treated_share": 0.5,
+            "n": int(len(pidx)), "ate": float(ite.mean()),
+            "ate_definition": "mean over pilot customers of P(churn within horizon | treated) - P(churn | control)",
+            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "price sensitive or satisfaction < -0.3 SD, no credit risk, not a do-not-disturb: competitive and retaliatory hazards x 0.25 when treated",
+                     "do_not_disturb": "not price sensitive, no credit risk, satisfaction < -1.3 SD: competitive, fault and retaliatory hazards x 1.5 when treated",
+                     "lost_cause": "no effect, control 90-day churn probability >= median",
+                     "sure_thing": "no effect, control 90-day churn probability < median"},
+            "group_shares": {g: float(np.mean(group == g)) for g in
+                             ["persuadable", "sure_thing", "lost_cause", "do_not_disturb"]},
+        },
+        "lifecycle": {
+            "rule": "lapsed if churned; acquisition if tenure < 90 days; growth if < 365 days; maturity if still alive in the shop (BG/NBD); decline otherwise",
+            "shares": {s_: float(np.mean(stage == s_)) for s_ in
+                       ["acquisition", "growth", "maturity", "decline", "lapsed"]},
+        },
+        "switching_cost": "0.6 one_year + 1.2 two_year + 0.35 (n_products - 1)",
+        "referral_note": "referral customers get no extra hazard effect; channel is a distractor attribute",
+    }
+    del referral
+    tables = {"customers": customers, "transactions": tx, "survey_responses": survey,
+              "survey_codebook": codebook, "interactions": interactions,
+              "campaigns": campaigns}
+    return DemoData(tables=tables, truth=truth, customer_truth=ct)
+
+
+def _population_nps(loyalty: np.ndarray, rng: np.random.Generator) -> float:
+    """NPS of the whole base under the NPS item model (for teaching, not tests of sampling)."""
+    lat = NPS_LOADING * loyalty + np.sqrt(1 - NPS_LOADING**2) * rng.standard_normal(len(loyalty))
+    s = np.clip(np.round(7.0 + 2.0 * lat), 0, 10)
+    return float(100 * (np.mean(s >= 9) - np.mean(s <= 6)))
+
+
+def write_demo(raw_dir: Path, truth_dir: Path, params: DemoParams = DemoParams()) -> Path:
+    """Generate and write raw CSVs to ``raw_dir`` and the truth to ``truth_dir`` atomically."""
+    data = generate(params)
+    raw_dir = Path(raw_dir)
+    truth_dir = Path(truth_dir)
+    for final, writer in ((truth_dir, _write_truth), (raw_dir, _write_raw)):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+        try:
+            writer(tmp, data)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return raw_dir
+
+
+def _write_raw(folder: Path, data: DemoData) -> None:
+    for name, df in data.tables.items():
+        df.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    (folder / "_complete").write_text("demo company raw tables\n")
+
+
+def _write_truth(folder: Path, data: DemoData) -> None:
+    (folder / "ground_truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True))
+    data.customer_truth.to_csv(folder / "customer_truth.csv", index=False, lineterminator="\n")
