@@ -139,17 +139,26 @@ def p_alive(params: object, frequency: object, recency: object, T: object) -> np
     return 1.0 / (1.0 + odds)
 
 
-def conditional_expected_purchases(params: object, t: object, frequency: object,
-                                   recency: object, T: object) -> np.ndarray:
-    """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] of a customer (FHL eq. 10)."""
+def expected_purchases_if_alive(params: object, t: object, frequency: object,
+                                recency: object, T: object) -> np.ndarray:
+    """E[Y(t) | alive at T, x, t_x, T]: FHL eq. 10 without its P(alive) factor."""
     r, alpha, a, b = np.asarray(params, dtype=float)
     x, tx, big_t = _xtT(frequency, recency, T)
     t = np.asarray(t, dtype=float)
     z = t / (alpha + big_t + t)
     head = (a + b + x - 1) / (a - 1)
-    bracket = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
-        r + x, b + x, a + b + x - 1, z)
-    return head * bracket * p_alive(params, x, tx, big_t)
+    return head * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x)
+                   * hyp2f1(r + x, b + x, a + b + x - 1, z))
+
+
+def conditional_expected_purchases(params: object, t: object, frequency: object,
+                                   recency: object, T: object) -> np.ndarray:
+    """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] of a customer (FHL eq. 10).
+
+    Equals P(alive) x E[Y(t) | alive], the factorisation CLV and value at risk use.
+    """
+    return (expected_purchases_if_alive(params, t, frequency, recency, T)
+            * p_alive(params, frequency, recency, T))
 
 
 def simulate(params: object, T: object, *, seed: int | np.random.Generator = 0,
