@@ -38,3 +38,6 @@ benchmarks: venv kernel
 
 clean:
 	rm -rf data/processed/* data/quarantine/* reports/.staging-*
+
+student: venv
+	$(BIN)/python -m crm_lib.student

@@ -128,6 +128,25 @@ def _error_summary(exc: Exception) -> tuple[str, int | None, str]:
     return ename, cell, f"{ename}: {evalue}".strip()
 
 
+def _source_cell(executed: Path, index: int | None) -> int | None:
+    """1-based number, in the source notebook, of the cell that raised.
+
+    Found from the executed notebook's error output; the cells papermill adds
+    (``injected-parameters``, error banners) are not counted.
+    """
+    if not executed.exists():
+        return None if index is None else index + 1
+    added = {"injected-parameters", "papermill-error-cell-tag"}
+    n = 0
+    for c in nbformat.read(executed, as_version=4).cells:
+        if added & set(c.metadata.get("tags", [])):
+            continue
+        n += 1
+        if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+            return n
+    return None if index is None else index + 1
+
+
 def run_one(nb_path: Path, out_dir: Path, params: dict, available: tuple[str, ...],
             log) -> NotebookResult:
     """Execute one notebook into ``out_dir`` (skipping it when its tables are missing)."""
@@ -152,8 +171,9 @@ def run_one(nb_path: Path, out_dir: Path, params: dict, available: tuple[str, ..
         if ename == "MissingTableError":
             res.status, res.message = "skipped", msg.split(": ", 1)[-1]
         else:
-            res.status, res.cell, res.message = "failed", cell, msg
-            where = f"cell {cell}" if cell is not None else "before any cell ran"
+            res.status, res.cell, res.message = "failed", _source_cell(out_nb, cell), msg
+            where = (f"cell {res.cell} (counting from 1)" if res.cell is not None
+                     else "before any cell ran")
             log(f"  FAILED {nb_path.name}, {where}: {msg}")
     res.duration_s = round(time.perf_counter() - t0, 2)
     if out_nb.exists():
@@ -240,8 +260,13 @@ def _prepare_resume(out_root: Path, resume: str, staging: Path) -> dict[str, Not
 
 def run(*, source: str | None = None, params_file: str | None = None, notebooks: str | None = None,
         out: str | None = None, resume: str | None = None, dated: bool = False,
-        overrides: dict | None = None, quiet: bool = False) -> tuple[int, Path]:
-    """Run the batch; returns (exit code, run folder)."""
+        overrides: dict | None = None, quiet: bool = False,
+        notebooks_dir: str | None = None) -> tuple[int, Path]:
+    """Run the batch; returns (exit code, run folder).
+
+    ``notebooks_dir`` replaces the project's notebooks folder (used by tests
+    and by users with their own numbered notebooks).
+    """
     started = time.perf_counter()
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     file_params = load_params(params_file)
@@ -274,7 +299,8 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     staging.mkdir(parents=True)
     done = _prepare_resume(out_root, resume, staging) if resume else {}
 
-    nbs = select_notebooks(list_notebooks(), notebooks)
+    nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
+    nbs = select_notebooks(list_notebooks(nb_folder), notebooks)
     results: list[NotebookResult] = []
     log(f"crm-report: run {run_id}, source {params['source']}, {len(nbs)} notebooks")
     try:

@@ -1,0 +1,69 @@
+"""Batch wall time versus the papermill floor.
+
+Runs the whole notebook batch on the demo company (in-process papermill, as
+``crm-report`` does), then runs the same number of empty one-cell notebooks
+through ``papermill.execute_notebook`` with the same kernel: the floor any
+batch of that many notebooks pays for kernel start-up and shutdown. Prints a
+table and the ratio.
+
+    .venv/bin/python benchmarks/batch.py [--n-customers 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+
+from crm_lib import config, runner
+
+
+def empty_notebooks(folder: Path, n: int) -> list[Path]:
+    out = []
+    for i in range(n):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("pass")]
+        nb.metadata["kernelspec"] = {"name": "crm", "display_name": "Python (crm)",
+                                     "language": "python"}
+        p = folder / f"{i:02d}_empty.ipynb"
+        nbformat.write(nb, p)
+        out.append(p)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n-customers", type=int, default=20000)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["CRM_HOME"] = str(tmp / "home")
+        nbs = runner.list_notebooks()
+        t0 = time.perf_counter()
+        code, run_dir = runner.run(out=str(tmp / "reports"), quiet=True,
+                                   overrides={"n_customers": a.n_customers})
+        batch = time.perf_counter() - t0
+        empties = empty_notebooks(tmp, len(nbs))
+        t0 = time.perf_counter()
+        for p in empties:
+            pm.execute_notebook(str(p), str(p.with_suffix(".out.ipynb")),
+                                kernel_name=config.KERNEL_NAME, progress_bar=False)
+        floor = time.perf_counter() - t0
+        import json
+        per_nb = {n["name"]: n["duration_s"] for n in
+                  json.loads((run_dir / "manifest.json").read_text())["notebooks"]}
+    print(f"{'what':<40}{'seconds':>10}")
+    for name, s in per_nb.items():
+        print(f"  {name:<38}{s:>10.1f}")
+    print(f"{'batch (' + str(len(nbs)) + ' notebooks, exit ' + str(code) + ')':<40}{batch:>10.1f}")
+    print(f"{'floor (' + str(len(nbs)) + ' empty notebooks)':<40}{floor:>10.1f}")
+    print(f"{'ratio batch / floor':<40}{batch / floor:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
