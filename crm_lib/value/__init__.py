@@ -9,30 +9,38 @@ frequency/recency/T/monetary, duckdb), ``rfm``, ``concentration``,
 
 from .bgnbd import BetaGeo
 from .clv import (
+    PUBLISHED_CDNOW,
+    PUBLISHED_CDNOW_LOGLIK,
     ValueModels,
     calibration_holdout,
+    clv_total_interval,
     customer_value,
     discounted_clv,
     fit_value_models,
     holdout_by_frequency,
     holdout_mae,
     holdout_predictions,
+    holdout_scores,
+    lifecycle_outcomes,
     period_transactions,
     refund_rate,
 )
 from .concentration import Concentration, concentration, gini, lorenz_curve, top_share, whale_curve
 from .gammagamma import GammaGamma, IndependenceCheck, independence_check
 from .lifecycle import STAGES, LifecycleRules, lifecycle_stage, stage_summary
+from .period import StudyPeriod, source_as_of, study_period
 from .rfm import RFM_RULES, rfm_table, rules_table, segment_summary
-from .summary import purchase_days, rfm_summary
-from .tiers import ACTIONS, matrix_cells, value_risk_matrix
+from .summary import purchase_days, rfm_summary, transaction_overview
+from .tiers import ACTIONS, churn_risk_from_scores, matrix_cells, value_risk_matrix
 
 __all__ = [
-    "ACTIONS", "RFM_RULES", "STAGES", "BetaGeo", "Concentration", "GammaGamma",
-    "IndependenceCheck", "LifecycleRules", "ValueModels", "calibration_holdout", "concentration",
-    "customer_value", "discounted_clv", "fit_value_models", "gini", "holdout_by_frequency",
-    "holdout_mae", "holdout_predictions", "independence_check", "lifecycle_stage",
-    "lorenz_curve", "matrix_cells", "period_transactions", "purchase_days", "refund_rate",
-    "rfm_summary", "rfm_table", "rules_table", "segment_summary", "stage_summary", "top_share",
-    "value_risk_matrix", "whale_curve",
+    "ACTIONS", "PUBLISHED_CDNOW", "PUBLISHED_CDNOW_LOGLIK", "RFM_RULES", "STAGES", "BetaGeo",
+    "Concentration", "GammaGamma", "IndependenceCheck", "LifecycleRules", "StudyPeriod",
+    "ValueModels", "calibration_holdout", "churn_risk_from_scores", "clv_total_interval",
+    "concentration", "customer_value", "discounted_clv", "fit_value_models", "gini",
+    "holdout_by_frequency", "holdout_mae", "holdout_predictions", "holdout_scores",
+    "independence_check", "lifecycle_outcomes", "lifecycle_stage", "lorenz_curve",
+    "matrix_cells", "period_transactions", "purchase_days", "refund_rate", "rfm_summary",
+    "rfm_table", "rules_table", "segment_summary", "source_as_of", "stage_summary",
+    "study_period", "top_share", "transaction_overview", "value_risk_matrix", "whale_curve",
 ]

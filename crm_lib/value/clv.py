@@ -31,6 +31,14 @@ from .tiers import action, risk_tier, value_tier
 
 WEEKS_PER_YEAR = 365.25 / 7
 
+#: Published estimates on the CDNOW sample (calibration to 1997-09-30, weeks):
+#: BG/NBD from Fader, Hardie & Lee (2005), Gamma-Gamma from Fader & Hardie (2013).
+PUBLISHED_CDNOW = pd.Series(
+    {("BG/NBD", "r"): 0.243, ("BG/NBD", "alpha"): 4.414, ("BG/NBD", "a"): 0.793,
+     ("BG/NBD", "b"): 2.426, ("Gamma-Gamma", "p"): 6.25, ("Gamma-Gamma", "q"): 3.74,
+     ("Gamma-Gamma", "gamma"): 15.44}, name="published (CDNOW sample)")
+PUBLISHED_CDNOW_LOGLIK = -9582.4
+
 
 @dataclass
 class ValueModels:
@@ -44,6 +52,13 @@ class ValueModels:
         b = self.bgnbd.summary(level).assign(model="BG/NBD")
         g = self.gamma_gamma.summary(level).assign(model="Gamma-Gamma")
         return pd.concat([b, g]).set_index("model", append=True).swaplevel()
+
+    def compare(self, reference: pd.Series, level: float = 0.95) -> pd.DataFrame:
+        """Parameters next to reference values (published or known), with relative error."""
+        t = self.parameters(level)
+        ref = reference.reindex(t.index)
+        return t.assign(reference=ref, rel_error=t["estimate"] / ref - 1,
+                        inside_interval=(ref >= t.iloc[:, 2]) & (ref <= t.iloc[:, 3]))
 
     def metrics(self, prefix: str = "clv") -> dict[str, float]:
         """Headline parameter metrics (clv.bgnbd.*, clv.gg.*)."""
@@ -96,6 +111,44 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
                          "clv_if_alive": value_if_alive}, index=summary.index)
 
 
+def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_weeks: float = 52,
+                       margin: float = 0.3, annual_discount_rate: float = 0.1,
+                       time_unit: str = "W", net_of_refunds: bool = True, n_draws: int = 100,
+                       level: float = 0.95, seed: int = 0) -> pd.Series:
+    """Total CLV with an interval for parameter uncertainty (parametric bootstrap).
+
+    Draws the seven parameters from their asymptotic normal distribution on
+    the log scale (the MLE covariance, delta method) and recomputes the total
+    CLV (with 4-week steps for speed, rescaled to the weekly-step estimate).
+    Returns estimate, lower and upper (sums over the customers of ``summary``).
+    The randomness of the customers' future purchases is not included: this
+    is the uncertainty of the expected value.
+    """
+    rng = np.random.default_rng(seed)
+    keep = 1 - refund_rate(summary) if net_of_refunds else 1.0
+    totals = []
+    draws = {}
+    for name, m in (("b", models.bgnbd), ("g", models.gamma_gamma)):
+        th = m.params_.to_numpy()
+        cov_log = m.cov_.to_numpy() / np.outer(th, th)
+        draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
+    kw = dict(horizon_weeks=horizon_weeks, margin=margin,
+              annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=4.0)
+    from .gammagamma import conditional_expected_spend
+    for bp, gp in zip(draws["b"], draws["g"], strict=True):
+        spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
+        totals.append(discounted_clv(bp, summary, spend * keep, **kw)["clv"].sum())
+    spend = models.gamma_gamma.predict(summary) * keep
+    est4 = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
+    kw["step_weeks"] = 1.0
+    est = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
+    a = (1 - level) / 2
+    scale = est / est4 if est4 else 1.0  # draws use 4-week steps; centre them on the weekly CLV
+    return pd.Series({"estimate": float(est),
+                      "lower": float(np.quantile(totals, a) * scale),
+                      "upper": float(np.quantile(totals, 1 - a) * scale)}, name="total CLV")
+
+
 def calibration_holdout(transactions: pd.DataFrame, *, calibration_end: object,
                         observation_end: object, time_unit: str = "W",
                         grain: str = "auto") -> pd.DataFrame:
@@ -113,6 +166,28 @@ def holdout_predictions(model: BetaGeo, calhold: pd.DataFrame) -> pd.DataFrame:
                          "actual": calhold["frequency_holdout"].astype(float),
                          "predicted": pred,
                          "abs_error": np.abs(pred - calhold["frequency_holdout"])})
+
+
+def holdout_scores(model: BetaGeo, calhold: pd.DataFrame) -> pd.DataFrame:
+    """Holdout accuracy of BG/NBD against two naive forecasts, per customer.
+
+    Naive run rate: calibration repeat purchases per time unit x holdout
+    length (assumes nobody leaves). Zero: nobody buys again. Columns: MAE,
+    RMSE and the total predicted vs actual holdout purchases.
+    """
+    p = holdout_predictions(model, calhold)
+    t = float(calhold["duration_holdout"].iloc[0])
+    rate = np.where(calhold["T"] > 0, calhold["frequency"] / calhold["T"].where(
+        calhold["T"] > 0, 1), 0.0)
+    preds = {"BG/NBD": p["predicted"].to_numpy(), "naive run rate": rate * t,
+             "nobody buys again": np.zeros(len(p))}
+    act = p["actual"].to_numpy()
+    return pd.DataFrame({
+        "MAE": {k: float(np.mean(np.abs(v - act))) for k, v in preds.items()},
+        "RMSE": {k: float(np.sqrt(np.mean((v - act) ** 2))) for k, v in preds.items()},
+        "total predicted": {k: float(v.sum()) for k, v in preds.items()},
+        "total actual": {k: float(act.sum()) for k in preds},
+    }).rename_axis("forecast")
 
 
 def holdout_mae(model: BetaGeo, calhold: pd.DataFrame) -> float:
@@ -203,7 +278,7 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
                    models: ValueModels | None = None, risk: pd.Series | None = None,
                    value_cuts: tuple[float, float] = (0.5, 0.8),
                    risk_cuts: tuple[float, float] = (0.3, 0.6),
-                   lifecycle_rules: LifecycleRules = LifecycleRules()) -> pd.DataFrame:
+                   lifecycle_rules: LifecycleRules | None = None) -> pd.DataFrame:
     """One row per customer: purchase summary, BG/NBD + Gamma-Gamma predictions, CLV,
     lifecycle stage and value x risk tier with its action.
 
@@ -261,3 +336,44 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
                       "margin": margin, "annual_discount_rate": annual_discount_rate,
                       "time_unit": time_unit, "refund_rate": 1 - keep_rate})
     return out.reset_index(drop=True)
+
+
+def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
+                       customers: pd.DataFrame | None = None,
+                       rules: LifecycleRules | None = None,
+                       time_unit: str = "W") -> pd.DataFrame:
+    """Lifecycle stage at the end of calibration and what happened in the holdout period.
+
+    A prospective check of the stage rule: stages are assigned with the
+    calibration data and models only, then per stage the share of customers
+    who made no purchase in the holdout (``no_purchase_rate``), their mean
+    holdout purchases, and, with a customers table, the share whose plan
+    ended during the holdout among those still under contract at its start
+    (``plan_end_rate``, the contractual churn rate).
+    """
+    cal = pd.Timestamp(calhold.attrs.get("calibration_end"))
+    obs = pd.Timestamp(calhold.attrs.get("observation_end"))
+    weeks = unit_days(time_unit) / 7.0
+    pa = models.bgnbd.p_alive(calhold)
+    ended = plan_end = None
+    if customers is not None and "end_date" in customers.columns:
+        end = pd.to_datetime(customers.set_index(customers["customer_id"].astype(str))["end_date"],
+                             errors="coerce")
+        e = calhold["customer_id"].map(end)
+        ended = (e <= cal).fillna(False).astype(bool).to_numpy()
+        plan_end = np.where(ended, np.nan, ((e > cal) & (e <= obs)).astype(float))
+    stage = lifecycle_stage(calhold["T"] * weeks, (calhold["T"] - calhold["recency"]) * weeks,
+                            pa, ended, rules)
+    d = pd.DataFrame({"stage": stage, "holdout_purchases": calhold["frequency_holdout"],
+                      "no_purchase": (calhold["frequency_holdout"] == 0).astype(float)})
+    if plan_end is not None:
+        d["plan_end"] = plan_end
+    g = d.groupby("stage")
+    out = pd.DataFrame({"customers": g.size(), "share": g.size() / len(d),
+                        "mean_holdout_purchases": g["holdout_purchases"].mean(),
+                        "no_purchase_rate": g["no_purchase"].mean()})
+    if plan_end is not None:
+        out["plan_end_rate"] = g["plan_end"].mean()
+    from .lifecycle import STAGES
+    return out.reindex([st for st in STAGES if st in out.index]).rename_axis(
+        f"stage at {cal.date()}")

@@ -62,13 +62,14 @@ class LifecycleRules:
 
 
 def lifecycle_stage(tenure_weeks: object, weeks_since_last: object, p_alive: object,
-                    ended: object | None = None, rules: LifecycleRules = LifecycleRules()
+                    ended: object | None = None, rules: LifecycleRules | None = None
                     ) -> np.ndarray:
     """Stage per customer by the rule in the module docstring.
 
     ``ended`` (bool per customer) marks observed relationship ends; when it
     is None, lapsing is inferred from ``weeks_since_last`` > lapsed_weeks.
     """
+    rules = rules or LifecycleRules()
     tenure = np.asarray(tenure_weeks, dtype=float)
     silent = np.asarray(weeks_since_last, dtype=float)
     pa = np.asarray(p_alive, dtype=float)

@@ -196,3 +196,28 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
     res.attrs.update({"calibration_end": str(cal), "observation_end": str(obs),
                       "time_unit": time_unit, "grain": grain})
     return res.reset_index(drop=True)
+
+
+def transaction_overview(transactions: pd.DataFrame, *, as_of: object = None,
+                         grain: str = "auto") -> pd.DataFrame:
+    """What the log holds: rows, purchases, refunds, customers, dates, purchase occasions."""
+    tx = check_transactions(transactions)
+    if as_of is not None:
+        tx = tx[tx["date"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1)]
+    g = resolve_grain(tx, grain)
+    occ = purchase_days(tx, end=as_of, grain=g)
+    buys = tx["amount"] >= 0
+    gross = float(tx.loc[buys, "amount"].sum())
+    rows = {
+        "rows": len(tx),
+        "purchase rows (amount >= 0)": int(buys.sum()),
+        "refund rows (amount < 0)": int((~buys).sum()),
+        "refunds as a share of gross spend": abs(float(tx.loc[~buys, "amount"].sum())) / gross
+        if gross else 0.0,
+        "customers with a purchase": int(occ.loc[occ["rows"] > 0, "customer_id"].nunique()),
+        "purchase occasions (FHL transactions)": int((occ["rows"] > 0).sum()),
+        "occasion grain": "calendar day" if g == "day" else "exact timestamp",
+        "first date": str(tx["date"].min().date()),
+        "last date": str(tx["date"].max().date()),
+    }
+    return pd.DataFrame({"value": list(rows.values())}, index=list(rows))

@@ -86,3 +86,26 @@ def matrix_cells(values: pd.DataFrame) -> pd.DataFrame:
                                                      strict=True)]
     return out[["value_tier", "risk_tier", "action", "customers", "share", "clv", "clv_share",
                 "value_at_risk"]]
+
+
+#: Column names a churn model's score file may use for the churn probability.
+CHURN_PROBABILITY_COLUMNS = ("churn_probability", "p_churn", "churn_prob", "probability")
+
+
+def churn_risk_from_scores(path: object) -> pd.Series | None:
+    """Churn probability per customer_id from the churn notebook's ``scores.parquet``.
+
+    Returns None when the file does not exist (the churn notebook has not run
+    in this run folder) or has no recognisable probability column; the
+    value x risk matrix then uses 1 - P(alive).
+    """
+    from pathlib import Path
+    p = Path(path)
+    if not p.exists():
+        return None
+    scores = pd.read_parquet(p)
+    col = next((c for c in CHURN_PROBABILITY_COLUMNS if c in scores.columns), None)
+    if col is None or "customer_id" not in scores.columns:
+        return None
+    return pd.Series(scores[col].to_numpy(float), index=scores["customer_id"].astype(str),
+                     name="churn_probability")
