@@ -216,7 +216,9 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     The cohort is every customer whose first purchase is on or before
     ``calibration_end``; its expected cumulative repeat purchases at calendar
     time c are sum_i E[X(c - first_i)] (FHL eq. 9), evaluated per first-purchase
-    day. Columns: period_end, actual, expected (per period), cumulative_actual,
+    day. Periods run from the first purchase; the calibration end is always a
+    period boundary (so one period may be shorter). Columns: period_end,
+    actual, expected (per period), cumulative_actual,
     cumulative_expected, holdout (period after calibration_end).
     """
     grain = resolve_grain(transactions, grain)
@@ -234,9 +236,11 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     step = pd.Timedelta(days=7 * period_weeks)
     n_per = int(np.ceil((obs - start) / step))
     edges = pd.DatetimeIndex(start + step * np.arange(n_per + 1))
-    edges = edges.where(edges <= obs, obs)
-    actual = np.histogram(repeat_times.values.astype("datetime64[ns]").astype("int64"),
-                          bins=edges.values.astype("datetime64[ns]").astype("int64"))[0]
+    edges = edges.where(edges <= obs, obs).union(pd.DatetimeIndex([cal]))  # split exactly at cal
+    # periods are right-closed, (e_k-1, e_k], so purchases on the calibration end day count in it
+    idx = np.searchsorted(edges.values.astype("datetime64[ns]").astype("int64"),
+                          repeat_times.values.astype("datetime64[ns]").astype("int64"))
+    actual = np.bincount(idx, minlength=len(edges))[1:len(edges)]
     cohort = days.loc[days["day"] == first, ["customer_id", "day"]].drop_duplicates(
         "customer_id")
     fday = cohort["day"].dt.floor("D").value_counts()
