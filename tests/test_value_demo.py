@@ -78,4 +78,5 @@ def test_customer_value_interface_and_truth_agreement(demo_small, fitted):
     # value x risk matrix: nine cells add up to the customers and the total CLV
     cells = V.matrix_cells(cv)
     assert len(cells) == 9 and cells["customers"].sum() == len(cv)
-    assert cells["clv"].sum() == pytest.approx(cv["clv"].sum())
+    assert cells["value_at_stake"].sum() == pytest.approx(cv["clv"].sum())
+    assert (cells["potential_if_retained"] >= cells["value_at_stake"] - 1e-9).all()

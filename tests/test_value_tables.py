@@ -121,10 +121,13 @@ def test_tiers_and_actions():
     assert list(tiers.risk_tier([0.1, 0.3, 0.59, 0.6])) == ["low", "medium", "medium", "high"]
     assert len(tiers.ACTIONS) == 9
     df = pd.DataFrame({"value_tier": ["high", "low"], "risk_tier": ["high", "low"],
-                       "clv": [10.0, 1.0], "value_at_risk": [5.0, 0.0]})
+                       "clv": [10.0, 1.0], "clv_if_alive": [20.0, 1.0]})
     m = V.value_risk_matrix(df, "customers")
     assert m.loc["high", "high"] == 1 and m.loc["medium", "low"] == 0
     assert m.shape == (3, 3)
+    cells = V.matrix_cells(df).set_index(["value_tier", "risk_tier"])
+    assert cells.loc[("high", "high"), "potential_if_retained"] == 20.0
+    assert cells["value_at_stake"].sum() == 11.0
 
 
 def test_churn_scores_feed_the_risk(tmp_path):

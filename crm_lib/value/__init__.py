@@ -25,7 +25,16 @@ from .clv import (
     period_transactions,
     refund_rate,
 )
-from .concentration import Concentration, concentration, gini, lorenz_curve, top_share, whale_curve
+from .concentration import (
+    Concentration,
+    concentration,
+    concentration_intervals,
+    customer_profit,
+    gini,
+    lorenz_curve,
+    top_share,
+    whale_curve,
+)
 from .gammagamma import GammaGamma, IndependenceCheck, independence_check
 from .lifecycle import STAGES, LifecycleRules, lifecycle_stage, stage_summary
 from .period import StudyPeriod, source_as_of, study_period
@@ -37,7 +46,7 @@ __all__ = [
     "ACTIONS", "PUBLISHED_CDNOW", "PUBLISHED_CDNOW_LOGLIK", "RFM_RULES", "STAGES", "BetaGeo",
     "Concentration", "GammaGamma", "IndependenceCheck", "LifecycleRules", "StudyPeriod",
     "ValueModels", "calibration_holdout", "churn_risk_from_scores", "clv_total_interval",
-    "concentration", "customer_value", "discounted_clv", "fit_value_models", "gini",
+    "concentration", "concentration_intervals", "customer_profit", "customer_value", "discounted_clv", "fit_value_models", "gini",
     "holdout_by_frequency", "holdout_mae", "holdout_predictions", "holdout_scores",
     "independence_check", "lifecycle_outcomes", "lifecycle_stage", "lorenz_curve",
     "matrix_cells", "period_transactions", "purchase_days", "refund_rate", "rfm_summary",

@@ -155,7 +155,7 @@ def conditional_expected_purchases(params: object, t: object, frequency: object,
                                    recency: object, T: object) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] of a customer (FHL eq. 10).
 
-    Equals P(alive) x E[Y(t) | alive], the factorisation CLV and value at risk use.
+    Equals P(alive) x E[Y(t) | alive], the factorisation behind ``clv_if_alive``.
     """
     return (expected_purchases_if_alive(params, t, frequency, recency, T)
             * p_alive(params, frequency, recency, T))

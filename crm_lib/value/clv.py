@@ -292,7 +292,7 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     p_alive, expected_spend (per purchase, Gamma-Gamma), expected_revenue
     (undiscounted, horizon), clv (discounted margin over the horizon, net of
     the refund rate), clv_if_alive, risk (1 - P(alive), or the given ``risk``
-    per customer_id), value_at_risk, value_tier, risk_tier, action,
+    per customer_id), value_tier, risk_tier, action,
     tenure_weeks, weeks_since_last, lifecycle_stage. ``customers`` (optional)
     adds signed-up customers without purchases and marks ended relationships.
     """
@@ -322,7 +322,6 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
         out["risk"] = out["customer_id"].map(r).fillna(1 - out["p_alive"]).to_numpy(float)
     else:
         out["risk"] = 1 - out["p_alive"]
-    out["value_at_risk"] = out["clv_if_alive"] * out["risk"]
     out["value_tier"] = value_tier(out["clv"], value_cuts)
     out["risk_tier"] = risk_tier(out["risk"], risk_cuts)
     out["action"] = action(out["value_tier"], out["risk_tier"])

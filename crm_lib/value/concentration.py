@@ -122,3 +122,28 @@ def concentration(revenue: object, orders: object | None = None, *, margin: floa
         profit_top20_share=top_share(profit, 0.2),
         unprofitable_share=float(np.mean(profit < 0)),
         peak_profit_share=float(whale["profit_share"].max()))
+
+
+def concentration_intervals(values: object, *, n_boot: int = 200, level: float = 0.95,
+                            seed: int = 0) -> pd.DataFrame:
+    """Bootstrap percentile intervals (Efron 1979) for the Gini and the top-20% share.
+
+    Customers are resampled with replacement ``n_boot`` times (vectorised:
+    one sorted resample matrix).
+    """
+    v = _values(values)
+    rng = np.random.default_rng(seed)
+    n = v.size
+    sample = np.sort(v[rng.integers(0, n, size=(n_boot, n))], axis=1)
+    totals = sample.sum(axis=1)
+    i = np.arange(1, n + 1)
+    ginis = 2 * (sample @ i) / (n * totals) - (n + 1) / n
+    k = max(int(np.ceil(0.2 * n)), 1)
+    tops = sample[:, n - k:].sum(axis=1) / totals
+    a = (1 - level) / 2
+    pct = f"{round(level * 100)}%"
+    return pd.DataFrame({
+        "estimate": [gini(v), top_share(v, 0.2)],
+        f"lower_{pct}": [np.quantile(ginis, a), np.quantile(tops, a)],
+        f"upper_{pct}": [np.quantile(ginis, 1 - a), np.quantile(tops, 1 - a)],
+    }, index=pd.Index(["Gini coefficient", "top-20% share"], name="statistic"))

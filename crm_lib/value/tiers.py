@@ -5,12 +5,15 @@ practice; CRM_CONCEPTS.md section 8). Value tiers cut CLV at quantiles (by
 default the bottom 50% "low", the next 30% "medium", the top 20% "high");
 risk tiers cut a churn-risk score, by default 1 - P(alive) from BG/NBD, or a
 churn model's probability when one is available. Each of the nine cells
-gets a named action; the matrix reports customers, CLV (value at stake) and
-value at risk per cell.
+gets a named action; the matrix reports per cell the customers, the value at
+stake (their total CLV: what the firm expects from them, and stands to lose
+if they all left now) and the potential if retained.
 
-Value at risk: BG/NBD's conditional expectation factorises as
-P(alive) x E[purchases | alive], so ``clv_if_alive`` = CLV had the customer
-certainly stayed, and value at risk = clv_if_alive x risk.
+Potential if retained: BG/NBD's conditional expectation factorises as
+P(alive) x E[purchases | alive], so ``clv_if_alive`` is the CLV had the
+customer certainly still been active; its sum is an upper bound for what
+retention or win-back could reach in the cell. The gap between the two is
+the value the model thinks is probably already lost.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("high", "high"): "save: personal call and a retention offer",
     ("high", "medium"): "protect: account manager, proactive service",
     ("high", "low"): "reward and grow: VIP service, referral programme",
-    ("medium", "high"): "win back: targeted offer within the value at risk",
+    ("medium", "high"): "win back: targeted offer, capped by the value at stake",
     ("medium", "medium"): "engage: personalised campaigns, loyalty points",
     ("medium", "low"): "develop: cross-sell and upsell",
     ("low", "high"): "let go: low-cost automated reactivation only",
@@ -57,7 +60,7 @@ def action(value: object, risk: object) -> np.ndarray:
 def value_risk_matrix(values: pd.DataFrame, stat: str = "customers") -> pd.DataFrame:
     """3 x 3 matrix (value tier rows, risk tier columns) of ``stat``.
 
-    ``stat``: customers, clv (value at stake), value_at_risk or action.
+    ``stat``: customers, value_at_stake, potential_if_retained, clv_share or action.
     """
     cells = matrix_cells(values)
     m = cells.pivot(index="value_tier", columns="risk_tier", values=stat)
@@ -65,8 +68,12 @@ def value_risk_matrix(values: pd.DataFrame, stat: str = "customers") -> pd.DataF
 
 
 def matrix_cells(values: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell: tiers, action, customers, share, clv, value_at_risk, mean p_alive."""
-    need = [c for c in ("value_tier", "risk_tier", "clv", "value_at_risk")
+    """One row per cell: tiers, action, customers, share, value at stake, CLV share, potential.
+
+    ``value_at_stake`` = sum of CLV; ``potential_if_retained`` = sum of
+    ``clv_if_alive`` (see module docstring).
+    """
+    need = [c for c in ("value_tier", "risk_tier", "clv", "clv_if_alive")
             if c not in values.columns]
     if need:
         raise ValueError(f"value_risk_matrix needs columns {', '.join(need)} "
@@ -74,19 +81,18 @@ def matrix_cells(values: pd.DataFrame) -> pd.DataFrame:
     full = pd.MultiIndex.from_product([VALUE_TIERS[::-1], RISK_TIERS],
                                       names=["value_tier", "risk_tier"])
     g = values.groupby(["value_tier", "risk_tier"])
-    out = pd.DataFrame({"customers": g.size(), "clv": g["clv"].sum(),
-                        "value_at_risk": g["value_at_risk"].sum()}).reindex(full)
-    out[["customers", "clv", "value_at_risk"]] = out[["customers", "clv",
-                                                      "value_at_risk"]].fillna(0)
+    nums = ["customers", "value_at_stake", "potential_if_retained"]
+    out = pd.DataFrame({"customers": g.size(), "value_at_stake": g["clv"].sum(),
+                        "potential_if_retained": g["clv_if_alive"].sum()}).reindex(full)
+    out[nums] = out[nums].fillna(0)
     out["customers"] = out["customers"].astype("int64")
     out["share"] = out["customers"] / max(len(values), 1)
-    out["clv_share"] = out["clv"] / values["clv"].sum()
+    out["clv_share"] = out["value_at_stake"] / values["clv"].sum()
     out = out.reset_index()
     out["action"] = [ACTIONS[(v, r)] for v, r in zip(out["value_tier"], out["risk_tier"],
                                                      strict=True)]
-    return out[["value_tier", "risk_tier", "action", "customers", "share", "clv", "clv_share",
-                "value_at_risk"]]
-
+    return out[["value_tier", "risk_tier", "action", "customers", "share", "value_at_stake",
+                "clv_share", "potential_if_retained"]]
 
 #: Column names a churn model's score file may use for the churn probability.
 CHURN_PROBABILITY_COLUMNS = ("churn_probability", "p_churn", "churn_prob", "probability")
