@@ -21,6 +21,13 @@ from scipy import optimize, stats
 LLGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product without BLAS: ``np.dot`` on long vectors goes through
+    multithreaded BLAS, which stalls on a busy machine (20 ms instead of 20 us
+    for 20,000 customers); an elementwise product and a pairwise sum do not."""
+    return float(np.add.reduce(np.multiply(a, b), axis=None))
+
+
 @dataclass
 class MLEResult:
     """Estimates, covariance and fit diagnostics of one maximum-likelihood fit."""

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 
-from ._mle import MLEResult, fit_positive
+from ._mle import MLEResult, _dot, fit_positive
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -85,7 +85,7 @@ def _loglik_grad(theta: np.ndarray, d: _Data, grad: bool = True) -> tuple[float,
     m = np.maximum(A2, A3)
     e2, e3 = np.exp(A2 - m), np.exp(A3 - m)
     ll_i = a1[d.inv] + m + np.log(e2 + e3)
-    ll = float(np.dot(d.w, ll_i))
+    ll = float(_dot(d.w, ll_i))
     if not grad:
         return ll, np.empty(0)
     w2 = e2 / (e2 + e3)
@@ -101,12 +101,12 @@ def _loglik_grad(theta: np.ndarray, d: _Data, grad: bool = True) -> tuple[float,
     ww2, ww3 = d.w * w2, d.w * w3
     sx2 = np.bincount(d.inv, weights=ww2, minlength=xs.size)
     sx3 = np.bincount(d.inv, weights=ww3, minlength=xs.size)
-    g_r = (np.dot(d.wx, dr_a1) - np.dot(ww2, la_T) - np.dot(ww3, np.where(d.rep, la_t, 0.0)))
-    g_alpha = (np.dot(d.wx, np.full_like(xs, r / alpha))
-               - np.dot(ww2, rx / (alpha + d.T))
-               - np.dot(ww3, np.where(d.rep, rx / (alpha + d.tx), 0.0)))
-    g_a = np.dot(sx2, da_b2) + np.dot(sx3, da_b3)
-    g_b = np.dot(sx2, db_b2) + np.dot(sx3, db_b3)
+    g_r = (_dot(d.wx, dr_a1) - _dot(ww2, la_T) - _dot(ww3, np.where(d.rep, la_t, 0.0)))
+    g_alpha = (_dot(d.wx, np.full_like(xs, r / alpha))
+               - _dot(ww2, rx / (alpha + d.T))
+               - _dot(ww3, np.where(d.rep, rx / (alpha + d.tx), 0.0)))
+    g_a = _dot(sx2, da_b2) + _dot(sx3, da_b3)
+    g_b = _dot(sx2, db_b2) + _dot(sx3, db_b3)
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -216,7 +216,7 @@ class BetaGeo(BaseEstimator):
             raise ValueError("BG/NBD: no customers to fit")
         d = _Data(x, tx, big_t, sample_weight)
         n = float(d.w.sum())
-        rate = max(np.dot(d.w, x) / max(np.dot(d.w, big_t), 1e-9), 1e-6)
+        rate = max(_dot(d.w, x) / max(_dot(d.w, big_t), 1e-9), 1e-6)
         start = np.array([1.0, 1.0 / rate, 1.0, 1.0])
         self.result_: MLEResult = fit_positive(lambda th: _loglik_grad(th, d), start, PARAMS,
                                                int(n), tol=self.tol, maxiter=self.maxiter)

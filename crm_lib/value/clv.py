@@ -119,7 +119,8 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
 
     Draws the seven parameters from their asymptotic normal distribution on
     the log scale (the MLE covariance, delta method) and recomputes the total
-    CLV (with 4-week steps for speed, rescaled to the weekly-step estimate).
+    CLV (with 13-week discounting steps for speed, rescaled to the weekly-step
+    estimate).
     Returns estimate, lower and upper (sums over the customers of ``summary``).
     The randomness of the customers' future purchases is not included: this
     is the uncertainty of the expected value.
@@ -133,17 +134,17 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
         cov_log = m.cov_.to_numpy() / np.outer(th, th)
         draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
     kw = dict(horizon_weeks=horizon_weeks, margin=margin,
-              annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=4.0)
+              annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=13.0)
     from .gammagamma import conditional_expected_spend
     for bp, gp in zip(draws["b"], draws["g"], strict=True):
         spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
         totals.append(discounted_clv(bp, summary, spend * keep, **kw)["clv"].sum())
     spend = models.gamma_gamma.predict(summary) * keep
-    est4 = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
+    coarse = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
     kw["step_weeks"] = 1.0
     est = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
     a = (1 - level) / 2
-    scale = est / est4 if est4 else 1.0  # draws use 4-week steps; centre them on the weekly CLV
+    scale = est / coarse if coarse else 1.0  # draws use 13-week steps; rescale to weekly steps
     return pd.Series({"estimate": float(est),
                       "lower": float(np.quantile(totals, a) * scale),
                       "upper": float(np.quantile(totals, 1 - a) * scale)}, name="total CLV")

@@ -49,7 +49,7 @@ def gini(values: object) -> float:
     if total == 0:
         return 0.0
     i = np.arange(1, n + 1)
-    return float(2 * np.dot(i, v) / (n * total) - (n + 1) / n)
+    return float(2 * np.sum(i * v) / (n * total) - (n + 1) / n)
 
 
 def top_share(values: object, top: float = 0.2) -> float:
@@ -137,7 +137,7 @@ def concentration_intervals(values: object, *, n_boot: int = 200, level: float =
     sample = np.sort(v[rng.integers(0, n, size=(n_boot, n))], axis=1)
     totals = sample.sum(axis=1)
     i = np.arange(1, n + 1)
-    ginis = 2 * (sample @ i) / (n * totals) - (n + 1) / n
+    ginis = 2 * (sample * i).sum(axis=1) / (n * totals) - (n + 1) / n  # no BLAS: see _mle._dot
     k = max(int(np.ceil(0.2 * n)), 1)
     tops = sample[:, n - k:].sum(axis=1) / totals
     a = (1 - level) / 2

@@ -29,7 +29,7 @@ from scipy import stats
 from scipy.special import digamma, gammaln
 from sklearn.base import BaseEstimator
 
-from ._mle import MLEResult, fit_positive
+from ._mle import MLEResult, _dot, fit_positive
 
 PARAMS = ("p", "q", "gamma")
 
@@ -59,13 +59,13 @@ def _loglik_grad(theta: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray,
     lgm = np.log(g + m * x)
     ll_i = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
             + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * lgm)
-    ll = float(np.dot(w, ll_i))
+    ll = float(_dot(w, ll_i))
     if not grad:
         return ll, np.empty(0)
     psi = digamma(px + q)
-    g_p = np.dot(w, x * (psi - digamma(px) + np.log(m) + np.log(x) - lgm))
-    g_q = np.dot(w, psi - digamma(q) + np.log(g) - lgm)
-    g_g = np.dot(w, q / g - (px + q) / (g + m * x))
+    g_p = _dot(w, x * (psi - digamma(px) + np.log(m) + np.log(x) - lgm))
+    g_q = _dot(w, psi - digamma(q) + np.log(g) - lgm)
+    g_g = _dot(w, q / g - (px + q) / (g + m * x))
     return ll, np.array([g_p, g_q, g_g])
 
 
