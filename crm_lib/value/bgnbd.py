@@ -55,14 +55,23 @@ def _xtT(X: object, recency: object = None, T: object = None) -> tuple[np.ndarra
 
 
 class _Data:
-    """Customer data prepared for repeated likelihood evaluations."""
+    """Customer data prepared for repeated likelihood evaluations.
+
+    Customers without a repeat purchase contribute r ln(alpha / (alpha + T))
+    only, so they are kept apart and grouped by T (many share the same age in
+    day-grained data); repeat buyers are indexed by their distinct x.
+    """
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray,
                  weights: np.ndarray | None = None) -> None:
-        self.xs, self.inv = np.unique(x, return_inverse=True)
-        self.tx, self.T = tx, big_t
-        self.w = np.ones_like(tx) if weights is None else np.asarray(weights, dtype=float)
-        self.rep = x > 0
+        w = np.ones_like(tx, dtype=float) if weights is None else np.asarray(weights, float)
+        zero = x == 0
+        self.T0, inv0 = np.unique(big_t[zero], return_inverse=True)
+        self.w0 = np.bincount(inv0, weights=w[zero], minlength=self.T0.size)
+        self.W0 = float(self.w0.sum())
+        rep = ~zero
+        self.xs, self.inv = np.unique(x[rep], return_inverse=True)
+        self.tx, self.T, self.w = tx[rep], big_t[rep], w[rep]
         # x-level weights for sums of terms that depend on x only
         self.wx = np.bincount(self.inv, weights=self.w, minlength=self.xs.size)
 
@@ -70,44 +79,48 @@ class _Data:
 def _loglik_grad(theta: np.ndarray, d: _Data, grad: bool = True) -> tuple[float, np.ndarray]:
     """Sum of FHL (2005) eq. 6 log-likelihoods and its gradient in (r, alpha, a, b)."""
     r, alpha, a, b = theta
+    # customers without repeat purchases: r ln(alpha) - r ln(alpha + T)
+    la_T0 = np.log(alpha + d.T0)
+    ll = d.W0 * r * np.log(alpha) - r * _dot(d.w0, la_T0)
+    g = np.array([d.W0 * np.log(alpha) - _dot(d.w0, la_T0),
+                  d.W0 * r / alpha - r * _dot(d.w0, 1.0 / (alpha + d.T0)), 0.0, 0.0])
+    if d.xs.size == 0:
+        return float(ll), g
     xs = d.xs
-    xm1 = np.maximum(xs - 1, 0)
     bab = betaln(a, b)
-    # terms per distinct x
+    # repeat buyers: terms per distinct x, then A2 (alive at T) and A3 (left after t_x)
     a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
     b2 = betaln(a, b + xs) - bab
-    b3 = betaln(a + 1, b + xm1) - bab
+    b3 = betaln(a + 1, b + xs - 1) - bab
     la_T = np.log(alpha + d.T)
     la_t = np.log(alpha + d.tx)
     rx = (r + xs)[d.inv]
     A2 = b2[d.inv] - rx * la_T
-    A3 = np.where(d.rep, b3[d.inv] - rx * la_t, -np.inf)
+    A3 = b3[d.inv] - rx * la_t
     m = np.maximum(A2, A3)
     e2, e3 = np.exp(A2 - m), np.exp(A3 - m)
-    ll_i = a1[d.inv] + m + np.log(e2 + e3)
-    ll = float(_dot(d.w, ll_i))
+    s23 = e2 + e3
+    ll += _dot(d.wx, a1) + _dot(d.w, m + np.log(s23))
     if not grad:
-        return ll, np.empty(0)
-    w2 = e2 / (e2 + e3)
-    w3 = 1.0 - w2
+        return float(ll), np.empty(0)
+    ww2 = d.w * (e2 / s23)
+    ww3 = d.w - ww2
     # derivatives of the x-level pieces
     psi_ab = digamma(a + b)
     psi_abx = digamma(a + b + xs)
     dr_a1 = digamma(r + xs) - digamma(r) + np.log(alpha)
     da_b2 = psi_ab - psi_abx
     db_b2 = digamma(b + xs) - psi_abx - digamma(b) + psi_ab
-    da_b3 = digamma(a + 1) - digamma(a) + psi_ab - digamma(a + b + 1 + xm1)
-    db_b3 = digamma(b + xm1) - digamma(a + b + 1 + xm1) - digamma(b) + psi_ab
-    ww2, ww3 = d.w * w2, d.w * w3
+    da_b3 = digamma(a + 1) - digamma(a) + psi_ab - psi_abx
+    db_b3 = digamma(b + xs - 1) - psi_abx - digamma(b) + psi_ab
     sx2 = np.bincount(d.inv, weights=ww2, minlength=xs.size)
     sx3 = np.bincount(d.inv, weights=ww3, minlength=xs.size)
-    g_r = (_dot(d.wx, dr_a1) - _dot(ww2, la_T) - _dot(ww3, np.where(d.rep, la_t, 0.0)))
-    g_alpha = (_dot(d.wx, np.full_like(xs, r / alpha))
-               - _dot(ww2, rx / (alpha + d.T))
-               - _dot(ww3, np.where(d.rep, rx / (alpha + d.tx), 0.0)))
-    g_a = _dot(sx2, da_b2) + _dot(sx3, da_b3)
-    g_b = _dot(sx2, db_b2) + _dot(sx3, db_b3)
-    return ll, np.array([g_r, g_alpha, g_a, g_b])
+    g[0] += _dot(d.wx, dr_a1) - _dot(ww2, la_T) - _dot(ww3, la_t)
+    g[1] += (d.wx.sum() * r / alpha - _dot(ww2, rx / (alpha + d.T))
+             - _dot(ww3, rx / (alpha + d.tx)))
+    g[2] += _dot(sx2, da_b2) + _dot(sx3, da_b3)
+    g[3] += _dot(sx2, db_b2) + _dot(sx3, db_b3)
+    return float(ll), g
 
 
 def log_likelihood(params: object, frequency: object, recency: object, T: object) -> np.ndarray:
@@ -214,9 +227,10 @@ class BetaGeo(BaseEstimator):
         x, tx, big_t = _xtT(X)
         if x.size == 0:
             raise ValueError("BG/NBD: no customers to fit")
-        d = _Data(x, tx, big_t, sample_weight)
-        n = float(d.w.sum())
-        rate = max(_dot(d.w, x) / max(_dot(d.w, big_t), 1e-9), 1e-6)
+        w = np.ones_like(x) if sample_weight is None else np.asarray(sample_weight, float)
+        d = _Data(x, tx, big_t, w)
+        n = float(w.sum())
+        rate = max(_dot(w, x) / max(_dot(w, big_t), 1e-9), 1e-6)
         start = np.array([1.0, 1.0 / rate, 1.0, 1.0])
         self.result_: MLEResult = fit_positive(lambda th: _loglik_grad(th, d), start, PARAMS,
                                                int(n), tol=self.tol, maxiter=self.maxiter)

@@ -52,21 +52,37 @@ def _xm(X: object, monetary: object = None) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x, dtype=float), np.asarray(m, dtype=float)
 
 
+class _Data:
+    """Repeat buyers prepared for the likelihood: gamma-function terms depend on x only."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> None:
+        self.xs, self.inv = np.unique(x, return_inverse=True)
+        self.x, self.m, self.w = x, m, w
+        self.wx = np.bincount(self.inv, weights=w, minlength=self.xs.size)
+        self.W = float(w.sum())
+        self.s_lm = _dot(w, np.log(m))                 # sum w ln m
+        self.s_xlmx = _dot(w, x * (np.log(m) + np.log(x)))  # sum w x (ln m + ln x)
+
+
 def _loglik_grad(theta: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray,
-                 grad: bool = True) -> tuple[float, np.ndarray]:
+                 grad: bool = True, data: _Data | None = None) -> tuple[float, np.ndarray]:
+    """Sum of FH (2013) log-likelihoods of repeat buyers and the gradient in (p, q, gamma)."""
+    d = data or _Data(x, m, w)
     p, q, g = theta
-    px = p * x
-    lgm = np.log(g + m * x)
-    ll_i = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * lgm)
-    ll = float(_dot(w, ll_i))
+    pxs = p * d.xs
+    gm = g + d.m * d.x
+    lgm = np.log(gm)
+    wpxq = d.w * (p * d.x + q)
+    ll = (_dot(d.wx, gammaln(pxs + q) - gammaln(pxs)) - d.W * gammaln(q) + d.W * q * np.log(g)
+          + p * d.s_xlmx - d.s_lm - _dot(wpxq, lgm))
     if not grad:
-        return ll, np.empty(0)
-    psi = digamma(px + q)
-    g_p = _dot(w, x * (psi - digamma(px) + np.log(m) + np.log(x) - lgm))
-    g_q = _dot(w, psi - digamma(q) + np.log(g) - lgm)
-    g_g = _dot(w, q / g - (px + q) / (g + m * x))
-    return ll, np.array([g_p, g_q, g_g])
+        return float(ll), np.empty(0)
+    psi = digamma(pxs + q)
+    wx_lgm = _dot(d.w * d.x, lgm)
+    g_p = _dot(d.wx * d.xs, psi - digamma(pxs)) + d.s_xlmx - wx_lgm
+    g_q = _dot(d.wx, psi) - d.W * digamma(q) + d.W * np.log(g) - _dot(d.w, lgm)
+    g_g = d.W * q / g - _dot(wpxq, 1.0 / gm)
+    return float(ll), np.array([g_p, g_q, g_g])
 
 
 def log_likelihood(params: object, frequency: object, monetary: object) -> np.ndarray:
@@ -125,7 +141,8 @@ class GammaGamma(BaseEstimator):
                                                           weights=w)
         start = np.array([max(mean ** 2 / max(var, 1e-9), 0.5), 3.0, 0.0])
         start[2] = max(mean * (start[1] - 1) / start[0], 1e-3)
-        self.result_: MLEResult = fit_positive(lambda th: _loglik_grad(th, x, m, w), start,
+        d = _Data(x, m, w)
+        self.result_: MLEResult = fit_positive(lambda th: _loglik_grad(th, x, m, w, data=d), start,
                                                PARAMS, int(w.sum()), tol=self.tol,
                                                maxiter=self.maxiter)
         self.params_ = pd.Series(self.result_.params, index=list(PARAMS), name="estimate")
