@@ -217,8 +217,9 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     The cohort is every customer whose first purchase is on or before
     ``calibration_end``; its expected cumulative repeat purchases at calendar
     time c are sum_i E[X(c - first_i)] (FHL eq. 9), evaluated per first-purchase
-    day. Periods run from the first purchase; the calibration end is always a
-    period boundary (so one period may be shorter). Columns: period_end,
+    day. Periods are full weeks (``period_weeks``) on a grid with the
+    calibration end on a boundary (only the last period may be cut short by
+    ``observation_end``). Columns: period_end,
     actual, expected (per period), cumulative_actual,
     cumulative_expected, holdout (period after calibration_end).
     """
@@ -233,11 +234,12 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     days = days[first <= cal]
     first = first[first <= cal]
     repeat_times = days.loc[days["day"] > first, "day"]
-    start = first.min().normalize()
     step = pd.Timedelta(days=7 * period_weeks)
-    n_per = int(np.ceil((obs - start) / step))
-    edges = pd.DatetimeIndex(start + step * np.arange(n_per + 1))
-    edges = edges.where(edges <= obs, obs).union(pd.DatetimeIndex([cal]))  # split exactly at cal
+    # a grid of full periods with the calibration end on a boundary
+    n_before = int(np.ceil((cal - first.min()) / step))
+    n_after = int(np.ceil((obs - cal) / step))
+    edges = pd.DatetimeIndex(cal + step * np.arange(-n_before, n_after + 1))
+    edges = edges.where(edges <= obs, obs)
     # periods are right-closed, (e_k-1, e_k], so purchases on the calibration end day count in it
     idx = np.searchsorted(edges.values.astype("datetime64[ns]").astype("int64"),
                           repeat_times.values.astype("datetime64[ns]").astype("int64"))
