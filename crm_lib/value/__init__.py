@@ -37,7 +37,7 @@ from .concentration import (
 )
 from .gammagamma import GammaGamma, IndependenceCheck, independence_check
 from .lifecycle import STAGES, LifecycleRules, lifecycle_stage, stage_summary
-from .period import StudyPeriod, source_as_of, study_period
+from .period import StudyPeriod, study_period
 from .rfm import RFM_RULES, rfm_table, rules_table, segment_summary
 from .summary import purchase_days, rfm_summary, transaction_overview
 from .tiers import ACTIONS, churn_risk_from_scores, matrix_cells, value_risk_matrix
@@ -50,6 +50,6 @@ __all__ = [
     "holdout_by_frequency", "holdout_mae", "holdout_predictions", "holdout_scores",
     "independence_check", "lifecycle_outcomes", "lifecycle_stage", "lorenz_curve",
     "matrix_cells", "period_transactions", "purchase_days", "refund_rate", "rfm_summary",
-    "rfm_table", "rules_table", "segment_summary", "source_as_of", "stage_summary",
+    "rfm_table", "rules_table", "segment_summary", "stage_summary",
     "study_period", "top_share", "transaction_overview", "value_risk_matrix", "whale_curve",
 ]

@@ -2,8 +2,8 @@
 
 Buy-till-you-die models are validated the way Fader, Hardie & Lee (2005)
 validate them on CDNOW: fit on a calibration period, predict the holdout
-period that follows, compare. The analysis date is the source's own date
-(CDNOW ends on 1998-06-30 whatever the run's ``as_of``).
+period that follows, compare. The analysis date is the session's ``as_of``,
+which is the source's own date (CDNOW ends on 1998-06-30).
 """
 
 from __future__ import annotations
@@ -29,13 +29,6 @@ class StudyPeriod:
                                        round(self.holdout_weeks, 1)]},
                             index=["calibration end", "analysis date (holdout end)",
                                    "holdout length (weeks)"])
-
-
-def source_as_of(session: object) -> pd.Timestamp:
-    """The analysis date of a session's source (fixed for packaged data such as CDNOW)."""
-    spec = session.source
-    src = spec.build()
-    return pd.Timestamp(getattr(src, "as_of", None) or spec.as_of)
 
 
 def study_period(as_of: object, calibration_end: str = "", holdout_weeks: int = 26
