@@ -52,7 +52,7 @@ class DemoParams:
     seed: int = 42
     as_of: str = "2026-06-30"
     survey_size: int = 1500  # responses per wave
-    pilot_size: int = 4000  # customers in the retention pilot (both arms)
+    pilot_size: int = 6000  # customers in the retention pilot (both arms), at most the eligible
 
 
 @dataclass
@@ -164,8 +164,12 @@ PILOT_LEAD_PERIODS = 5  # the pilot starts 150 days before as_of
 PILOT_HORIZON_PERIODS = 3  # churn observed within 90 days
 OFFER_COST = 20.0
 ACCEPT_RATE = {"treated": 0.35}
-PERSUADABLE_HR = 0.25  # competitive + retaliatory hazard multiplier when treated
-DO_NOT_DISTURB_HR = 1.5  # competitive, fault, retaliatory multiplier when treated
+PERSUADABLE_HR = 0.20  # hazard multiplier of the preventable causes when treated
+PERSUADABLE_CAUSES = ("competitive", "fault", "retaliatory", "lapsed")
+DO_NOT_DISTURB_HR = 2.0  # competitive, fault, retaliatory multiplier when treated
+#: The offer is a bill discount: it moves customers with high bills (visible in customers).
+PERSUADABLE_MIN_CHARGES = 45.0
+DND_MIN_UNRESOLVED = 2  # unresolved complaints that make contact backfire
 
 
 def zone(s: np.ndarray) -> np.ndarray:
@@ -220,7 +224,10 @@ def _choice(rng, n, probs: dict):
 
 def generate(params: DemoParams = DemoParams()) -> DemoData:
     """Simulate the demo company (see module docstring); deterministic for a seed."""
-    rng = np.random.default_rng(params.seed)
+    # one independent random stream per mechanism, so changing one (say the pilot) leaves
+    # the others (say the shop purchases) byte-identical
+    rng, rng_pilot, rng_churn, rng_int, rng_survey, rng_shop, rng_extra = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(7))
     n = params.n_customers
     as_of = pd.Timestamp(params.as_of)
     start = as_of - pd.Timedelta(days=PERIOD_DAYS * N_PERIODS)
@@ -256,12 +263,14 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     # ---- the retention pilot: eligible = active at the pilot date (decided in the loop)
     pilot_period = N_PERIODS - PILOT_LEAD_PERIODS
     pilot_date = start + pd.Timedelta(days=PERIOD_DAYS * pilot_period)
-    sat = eta["satisfaction"].to_numpy()
-    do_not_disturb = ~price_sensitive & ~credit_risk & (sat < -1.3)
-    persuadable = (price_sensitive | (sat < -0.3)) & ~credit_risk & ~do_not_disturb
-    pilot_u = rng.random(n)  # order for drawing the pilot sample
-    treat_u = rng.random(n)
-    accept_u = rng.random(n)
+    # response groups are set at the pilot date from visible state (see the loop):
+    # do-not-disturb = unresolved complaints (contact reminds them to leave);
+    # persuadable = a high bill (the discount matters), not a do-not-disturb
+    do_not_disturb = np.zeros(n, dtype=bool)
+    persuadable = np.zeros(n, dtype=bool)
+    pilot_u = rng_pilot.random(n)  # order for drawing the pilot sample
+    treat_u = rng_pilot.random(n)
+    accept_u = rng_pilot.random(n)
 
     # ---- monthly competing-risks loop (vectorised over customers)
     alive = np.ones(n, dtype=bool)
@@ -282,8 +291,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         rate = COMPLAINT_RATE * np.exp(COMPLAINT_QUALITY_SLOPE * quality)
         if t == OUTAGE_PERIOD:
             rate = rate + 0.30 * region_north
-        k = rng.poisson(rate) * (alive & (signup_period <= t))
-        ku = rng.binomial(k, UNRESOLVED_SHARE)
+        k = rng_churn.poisson(rate) * (alive & (signup_period <= t))
+        ku = rng_churn.binomial(k, UNRESOLVED_SHARE)
         has = k > 0
         if has.any():
             complaint_rows.append((np.flatnonzero(has), t, k[has], ku[has]))
@@ -304,12 +313,15 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             # the pilot targets the out-of-contract book: active month-to-month customers
             elig = np.flatnonzero(at_risk & (contract_type == "month-to-month"))
             chosen = elig[np.argsort(pilot_u[elig], kind="stable")[:params.pilot_size]]
+            do_not_disturb[:] = (unresolved >= DND_MIN_UNRESOLVED) & ~credit_risk
+            persuadable[:] = (charges >= PERSUADABLE_MIN_CHARGES) & ~credit_risk & \
+                ~do_not_disturb
             in_pilot[chosen] = True
             treated[chosen] = treat_u[chosen] < 0.5
         if pilot_period <= t < pilot_period + PILOT_HORIZON_PERIODS:
             h0_total = sum(h.values())
             h1 = dict(h)
-            for cause in ("competitive", "retaliatory"):
+            for cause in PERSUADABLE_CAUSES:
                 h1[cause] = np.where(persuadable, h[cause] * PERSUADABLE_HR, h[cause])
             for cause in LOG_LINEAR_CAUSES:
                 h1[cause] = np.where(do_not_disturb, h1[cause] * DO_NOT_DISTURB_HR, h1[cause])
@@ -323,11 +335,11 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         p_any = np.where(at_risk, p_any, 0.0)
         for cause in causes:
             exp_cause[cause] += float(np.sum(p_any * h[cause] / np.where(total > 0, total, 1)))
-        churn_now = rng.random(n) < p_any
+        churn_now = rng_churn.random(n) < p_any
         # which cause fired: proportional to the cause-specific hazards
         cum = np.cumsum(np.stack([h[c_] for c_ in causes]), axis=0) / np.where(total > 0,
                                                                               total, 1)
-        u = rng.random(n)
+        u = rng_churn.random(n)
         idx = (u[None, :] > cum).sum(axis=0)
         idx = np.minimum(idx, len(causes) - 1)
         reason[churn_now] = np.array(causes, dtype=object)[idx[churn_now]]
@@ -336,7 +348,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         unresolved += ku
 
     churned = end_period >= 0
-    end_day = np.where(churned, end_period * PERIOD_DAYS + rng.integers(0, PERIOD_DAYS, n), -1)
+    end_day = np.where(churned, end_period * PERIOD_DAYS + rng_churn.integers(0, PERIOD_DAYS, n), -1)
     end_day = np.where(churned, np.maximum(end_day, signup_day + 1), -1)
     end_day = np.minimum(end_day, PERIOD_DAYS * N_PERIODS - 1)
     signup_date = start + pd.to_timedelta(signup_day, unit="D")
@@ -373,15 +385,15 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     cp = np.concatenate(cp) if cp else np.zeros(0, int)
     cu = np.concatenate(cu) if cu else np.zeros(0, bool)
     m = len(ci)
-    opened_day = cp * PERIOD_DAYS + rng.integers(0, PERIOD_DAYS, m)
+    opened_day = cp * PERIOD_DAYS + rng_int.integers(0, PERIOD_DAYS, m)
     opened_day = np.maximum(opened_day, signup_day[ci])
     # complaints stop with the relationship
     keep = ~churned[ci] | (opened_day <= end_day[ci])
     ci, cp, cu, opened_day = ci[keep], cp[keep], cu[keep], opened_day[keep]
     m = len(ci)
     opened_at = start + pd.to_timedelta(opened_day, unit="D") + pd.to_timedelta(
-        rng.integers(8 * 3600, 20 * 3600, m), unit="s")
-    res_hours = np.exp(rng.normal(np.log(72), 1.0, m))  # skewed resolution times
+        rng_int.integers(8 * 3600, 20 * 3600, m), unit="s")
+    res_hours = np.exp(rng_int.normal(np.log(72), 1.0, m))  # skewed resolution times
     resolved_at = pd.Series(opened_at + pd.to_timedelta(np.round(res_hours * 3600), unit="s"))
     too_late = resolved_at > as_of
     cu = cu | too_late.to_numpy()
@@ -394,7 +406,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         np.full(m, 0.20),  # device
     ])
     cat_p /= cat_p.sum(axis=1, keepdims=True)
-    cat_idx = (rng.random(m)[:, None] > np.cumsum(cat_p, axis=1)).sum(axis=1)
+    cat_idx = (rng_int.random(m)[:, None] > np.cumsum(cat_p, axis=1)).sum(axis=1)
     category = np.array(["billing", "network", "service", "device"], dtype=object)[
         np.minimum(cat_idx, 3)]
     category[outage] = "network"
@@ -415,16 +427,16 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         wave_day = wp * PERIOD_DAYS
         active = (signup_day < wave_day) & (~churned | (end_day > wave_day))
         pool = np.flatnonzero(active)
-        take = rng.choice(pool, size=min(params.survey_size, len(pool)), replace=False)
+        take = rng_survey.choice(pool, size=min(params.survey_size, len(pool)), replace=False)
         take.sort()
-        items = _items(rng, eta.iloc[take].reset_index(drop=True))
-        items = items.mask(rng.random(items.shape) < ITEM_MISSING)
+        items = _items(rng_survey, eta.iloc[take].reset_index(drop=True))
+        items = items.mask(rng_survey.random(items.shape) < ITEM_MISSING)
         lat_nps = NPS_LOADING * eta["loyalty"].to_numpy()[take] + \
-            np.sqrt(1 - NPS_LOADING**2) * rng.standard_normal(len(take))
+            np.sqrt(1 - NPS_LOADING**2) * rng_survey.standard_normal(len(take))
         nps = np.clip(np.round(7.0 + 2.0 * lat_nps), 0, 10).astype(int)
         cid = ids[take].copy()
-        cid[rng.random(len(take)) < ANONYMOUS_SHARE] = None
-        d = start + pd.to_timedelta(wave_day + rng.integers(0, 14, len(take)), unit="D")
+        cid[rng_survey.random(len(take)) < ANONYMOUS_SHARE] = None
+        d = start + pd.to_timedelta(wave_day + rng_survey.integers(0, 14, len(take)), unit="D")
         frame = pd.DataFrame({"customer_id": cid, "date": d.strftime("%Y-%m-%d"),
                               "wave": wave})
         frame = pd.concat([frame, items.astype("Int64"), pd.DataFrame({"nps": nps})], axis=1)
@@ -439,35 +451,35 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
 
     # ---- shop purchases: BG/NBD counts, Gamma-Gamma spend (weeks)
     T_weeks = (PERIOD_DAYS * N_PERIODS - signup_day) / WEEK
-    lam = rng.gamma(BGNBD["r"], 1 / BGNBD["alpha"], n)
-    p_drop = rng.beta(BGNBD["a"], BGNBD["b"], n)
+    lam = rng_shop.gamma(BGNBD["r"], 1 / BGNBD["alpha"], n)
+    p_drop = rng_shop.beta(BGNBD["a"], BGNBD["b"], n)
     # repeat purchase after which the customer drops out: J in {1, 2, ...}
-    J = rng.geometric(p_drop)
-    N = rng.poisson(lam * T_weeks)
+    J = rng_shop.geometric(p_drop)
+    N = rng_shop.poisson(lam * T_weeks)
     n_obs = np.minimum(N, J)
     shop_alive = N < J  # still alive at as_of (has not reached the dropout purchase)
     owner = np.repeat(np.arange(n), N)
-    times = rng.random(len(owner)) * T_weeks[owner]
+    times = rng_shop.random(len(owner)) * T_weeks[owner]
     order = np.lexsort((times, owner))
     owner, times = owner[order], times[order]
     rank = np.arange(len(owner)) - np.repeat(np.cumsum(N) - N, N)
     keep = rank < n_obs[owner]
     owner, times = owner[keep], times[keep]
-    nu = rng.gamma(GAMMA_GAMMA["q"], 1 / GAMMA_GAMMA["gamma"], n)
+    nu = rng_shop.gamma(GAMMA_GAMMA["q"], 1 / GAMMA_GAMMA["gamma"], n)
     all_owner = np.concatenate([np.arange(n), owner])
     all_week = np.concatenate([np.zeros(n), times])
-    amount = rng.gamma(GAMMA_GAMMA["p"], 1 / nu[all_owner])
+    amount = rng_shop.gamma(GAMMA_GAMMA["p"], 1 / nu[all_owner])
     tx_day = signup_day[all_owner] + all_week * WEEK
     tx_time = start + pd.to_timedelta(np.round(tx_day * 86400), unit="s")
     product = np.array(["accessory", "top-up", "device", "insurance"], dtype=object)[
-        rng.choice(4, size=len(all_owner), p=[0.45, 0.35, 0.12, 0.08])]
-    tchan = np.where(rng.random(len(all_owner)) < 0.6, "online", "store").astype(object)
+        rng_shop.choice(4, size=len(all_owner), p=[0.45, 0.35, 0.12, 0.08])]
+    tchan = np.where(rng_shop.random(len(all_owner)) < 0.6, "online", "store").astype(object)
     tx = pd.DataFrame({"customer_id": ids[all_owner], "_t": tx_time,
                        "amount": np.round(amount, 2), "product": product, "channel": tchan})
     # refunds: a small share of purchases is refunded later (a separate negative row)
-    refund = rng.random(len(tx)) < REFUND_SHARE
+    refund = rng_shop.random(len(tx)) < REFUND_SHARE
     ref = tx[refund].copy()
-    ref["_t"] = ref["_t"] + pd.to_timedelta(rng.integers(1, 15, int(refund.sum())), unit="D")
+    ref["_t"] = ref["_t"] + pd.to_timedelta(rng_shop.integers(1, 15, int(refund.sum())), unit="D")
     ref["amount"] = -ref["amount"]
     ref = ref[ref["_t"] <= as_of]
     tx = pd.concat([tx, ref], ignore_index=True)
@@ -536,7 +548,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "nps_loading_on_loyalty": NPS_LOADING,
             "item_model": "y* = loading * eta + sqrt(1 - loading^2) * e; item = clip(round(5.5 + 2 y*), 1, 10); reverse items stored as 11 - item",
             "waves": list(waves),
-            "population_nps": _population_nps(eta["loyalty"].to_numpy(), rng),
+            "population_nps": _population_nps(eta["loyalty"].to_numpy(), rng_extra),
+            **_respondent_truth(eta.iloc[survey_idx]),
         },
         "churn": {
             "hazard_ratios": HAZARD_RATIOS,
@@ -572,8 +585,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "accept_rate": ACCEPT_RATE["treated"], "treated_share": 0.5,
             "n": int(len(pidx)), "ate": float(ite.mean()),
             "ate_definition": "mean over pilot customers of P(churn within horizon | treated) - P(churn | control)",
-            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "price sensitive or satisfaction < -0.3 SD, no credit risk, not a do-not-disturb: competitive and retaliatory hazards x 0.25 when treated",
-                     "do_not_disturb": "not price sensitive, no credit risk, satisfaction < -1.3 SD: competitive, fault and retaliatory hazards x 1.5 when treated",
+            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "monthly_charges >= 45, not a do-not-disturb, no credit risk: competitive, fault, retaliatory and lapsed hazards x 0.20 when treated (the offer is a bill discount with a payment reminder)",
+                     "do_not_disturb": "at least two unresolved complaints opened before the pilot date (visible in interactions: resolved false), no credit risk: competitive, fault and retaliatory hazards x 2.0 when treated (contact reminds them to leave)",
                      "lost_cause": "no effect, control 90-day churn probability >= median",
                      "sure_thing": "no effect, control 90-day churn probability < median"},
             "group_shares": {g: float(np.mean(group == g)) for g in
@@ -592,6 +605,27 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
               "survey_codebook": codebook, "interactions": interactions,
               "campaigns": campaigns}
     return DemoData(tables=tables, truth=truth, customer_truth=ct)
+
+
+def _respondent_truth(eta_r: pd.DataFrame) -> dict:
+    """Paths and loadings as they hold among the respondents (what a survey can recover).
+
+    Surveys sample active customers, and churn removed more dissatisfied ones, so
+    the latent variances among respondents are below 1 and standardised paths and
+    loadings differ slightly from the base's. Standardised OLS paths on the
+    respondents' true scores; loading = l sd / sqrt(l^2 var + 1 - l^2).
+    """
+    z = (eta_r - eta_r.mean()) / eta_r.std()
+    paths = {}
+    for target in {k.split("->")[1] for k in PATHS}:
+        preds = [k.split("->")[0] for k in PATHS if k.endswith("->" + target)]
+        beta = np.linalg.lstsq(z[preds].to_numpy(), z[target].to_numpy(), rcond=None)[0]
+        paths.update({f"{p}->{target}": float(b) for p, b in zip(preds, beta, strict=True)})
+    var = eta_r.var()
+    loadings = {i: float(lam * np.sqrt(var[c]) / np.sqrt(lam**2 * var[c] + 1 - lam**2))
+                for i, c, lam, _, _ in ITEMS}
+    return {"respondent_paths": paths, "respondent_loadings": loadings,
+            "respondent_latent_variance": {c: float(v) for c, v in var.items()}}
 
 
 def _population_nps(loyalty: np.ndarray, rng: np.random.Generator) -> float:
