@@ -1,0 +1,1 @@
+"""Churn: when, who and why customers leave (notebook 04)."""
