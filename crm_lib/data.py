@@ -62,11 +62,17 @@ def file_hashes(folder: Path) -> dict[str, str]:
 
 def _stamp(src, raw_dir: Path) -> dict:
     return {"source": src.key, "as_of": str(src.as_of), "inputs": file_hashes(raw_dir),
-            "contract_version": CONTRACT_VERSION, "options": src.cleaning_options}
+            "contract_version": CONTRACT_VERSION, "cleaning_version": _cleaning_version(),
+            "options": src.cleaning_options}
 
 
-#: Bump when the contract or the cleaning rules change, to invalidate caches.
-CONTRACT_VERSION = "1"
+def _cleaning_version() -> str:
+    from . import cleaning
+    return str(getattr(cleaning, "VERSION", "0"))
+
+
+#: Bump when the contract changes, to invalidate caches (cleaning.VERSION covers the rules).
+CONTRACT_VERSION = "2"
 
 
 def processed_dir(spec: SourceSpec) -> Path:

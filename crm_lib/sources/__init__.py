@@ -97,7 +97,8 @@ def get_source(spec):
     """Build the source named by a :class:`crm_lib.data.SourceSpec`."""
     opts = dict(spec.options)
     if spec.source == "demo":
-        return DemoSource(n_customers=spec.n_customers, seed=spec.seed, as_of=spec.as_of)
+        return DemoSource(n_customers=spec.n_customers, seed=spec.seed, as_of=spec.as_of,
+                          cleaning_options=opts)
     if spec.source == "folder":
         if not spec.data_dir:
             raise ValueError("source 'folder' needs data_dir: the folder of your table files")
