@@ -154,8 +154,10 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
 
     Counts of tickets opened on or before ``at``, those still unresolved at
     ``at`` (resolved later counts as unresolved then), tickets in the last
-    90 days, the median resolution time (hours) of tickets resolved by
-    ``at`` and days since the last ticket. Indexed by customer_id.
+    90 days, per category (up to six most common), the median resolution
+    time (hours) of tickets resolved by ``at`` and days since the last
+    ticket. :func:`build_features` adds the complaint rate per year of
+    tenure. Indexed by customer_id.
     """
     _need(interactions, "interactions", ("customer_id", "opened_at"))
     at = pd.Timestamp(at)
@@ -164,6 +166,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
     res = (_dates(interactions["resolved_at"], "interactions", "resolved_at")
            if "resolved_at" in interactions else pd.Series(pd.NaT, index=i.index))
     i["customer_id"] = i["customer_id"].astype(str)
+    i["category"] = (interactions["category"].astype("string").fillna("missing")
+                     if "category" in interactions else "all")
     i = i[i["opened_at"] <= at]
     res = res.loc[i.index]
     resolved_by = res.notna() & (res <= at)
@@ -179,6 +183,11 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
     out = g[["complaints", "complaints_unresolved", "complaints_90d"]].sum()
     out["resolution_hours_median"] = g["resolution_hours"].median()
     out["days_since_complaint"] = (at - g["opened"].max()).dt.days.astype(float)
+    top = i["category"].value_counts().index[:6]
+    if len(top) > 1:
+        by_cat = pd.crosstab(i["customer_id"], i["category"])[list(top)].astype(float)
+        by_cat.columns = [f"complaints_{c}" for c in top]
+        out = out.join(by_cat)
     return out
 
 
@@ -235,6 +244,8 @@ def build_features(customers: pd.DataFrame, at, *, as_of=None,
         f[counts] = f[counts].fillna(0.0)
         for k in f.columns:
             X[k] = f[k].to_numpy(float)
+        if table == "interactions":
+            X["complaints_per_year"] = 12 * X["complaints"] / np.maximum(X["tenure_months"], 1)
     X = X.drop(columns=[k for k in X.columns if X[k].isna().all()])
     return X
 

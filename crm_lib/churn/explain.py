@@ -78,18 +78,28 @@ def reference_values(X: pd.DataFrame) -> dict:
     return ref
 
 
-def _formatted(X: pd.DataFrame) -> np.ndarray:
-    """Every cell of ``X`` as short text (numbers with 3 significant digits), column-wise."""
+def reason_labels(X: pd.DataFrame, reference: dict, binary=()) -> np.ndarray:
+    """Short reason label of every cell: ``col=level`` for text and 0/1 columns,
+    ``col high`` / ``col low`` (versus the typical value) for other numbers."""
     cols = []
     for c in X.columns:
         s = X[c]
-        if pd.api.types.is_numeric_dtype(s):
+        if pd.api.types.is_numeric_dtype(s) and c not in binary:
             v = s.to_numpy(float)
-            txt = np.char.mod("%.3g", np.nan_to_num(v))
-            cols.append(np.where(np.isnan(v), "missing", txt))
+            lab = np.where(v > reference.get(c, np.nan), f"{c} high", f"{c} low")
+            cols.append(np.where(np.isnan(v), f"{c} missing", lab).astype(object))
         else:
-            cols.append(s.astype("string").fillna("missing").to_numpy(str))
-    return np.column_stack(cols).astype(object) if cols else np.zeros((len(X), 0), object)
+            txt = s.astype("string").fillna("missing").str.replace(r"[;,|]", " ", regex=True)
+            if pd.api.types.is_numeric_dtype(s):
+                txt = s.astype(float).map("{:g}".format).astype("string").fillna("missing")
+            cols.append((c + "=" + txt).to_numpy(object))
+    return np.column_stack(cols) if cols else np.zeros((len(X), 0), object)
+
+
+def binary_columns(X: pd.DataFrame) -> list[str]:
+    """Numeric columns with at most two values (flags), labelled ``col=value`` in reasons."""
+    return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])
+            and X[c].nunique(dropna=True) <= 2]
 
 
 def reason_contributions(model, X: pd.DataFrame, reference: dict) -> pd.DataFrame:
@@ -107,39 +117,47 @@ def reason_contributions(model, X: pd.DataFrame, reference: dict) -> pd.DataFram
 
 
 def top_reasons(model, X: pd.DataFrame, reference: dict, *, k: int = 3,
-                min_effect: float = 0.005) -> pd.Series:
+                min_effect: float = 0.005, binary=()) -> pd.DataFrame:
     """Each customer's ``k`` columns that raise their churn probability most (see module doc).
 
-    A reason reads ``column=value (+x pts)``: the probability would be x
-    percentage points lower with a typical value. Rises below
+    Returns ``top_reasons`` ("contract=month-to-month; tenure_months low")
+    and ``reason_points`` (the rises in percentage points, same order): the
+    probability would be that much lower with a typical value. Rises below
     ``min_effect`` are not reasons; a customer without any gets
     "no single driver".
     """
     contrib = reason_contributions(model, X, reference)
     vals = contrib.to_numpy()
-    names = contrib.columns.to_numpy().astype(object)
-    text = _formatted(X[contrib.columns])
+    labels = reason_labels(X[contrib.columns], reference, binary)
     order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
     eff = np.take_along_axis(vals, order, axis=1)
-    cell = np.take_along_axis(text, order, axis=1)
-    pts = np.char.mod("%.1f", 100 * eff).astype(object)
-    part = names[order] + "=" + cell + " (+" + pts + " pts)"
-    part = np.where(eff >= min_effect, part, "")
-    out = pd.Series(part[:, 0], index=X.index, dtype=object)
-    for r in range(1, part.shape[1]):
-        nxt = pd.Series(part[:, r], index=X.index, dtype=object)
-        out = out.where(nxt == "", out + "; " + nxt)
-    out = out.where(out != "", "no single driver")
-    return out.rename("top_reasons")
+    keep = eff >= min_effect
+    lab = np.where(keep, np.take_along_axis(labels, order, axis=1), "")
+    pts = np.where(keep, np.char.mod("%+.1f", 100 * eff).astype(object), "")
+    reasons = pd.Series(lab[:, 0], index=X.index, dtype=object)
+    points = pd.Series(pts[:, 0], index=X.index, dtype=object)
+    for r in range(1, lab.shape[1]):
+        more = pd.Series(lab[:, r], index=X.index, dtype=object) != ""
+        reasons = reasons.where(~more, reasons + "; " + lab[:, r])
+        points = points.where(~more, points + "; " + pts[:, r])
+    reasons = reasons.where(reasons != "", "no single driver")
+    return pd.DataFrame({"top_reasons": reasons, "reason_points": points})
 
 
-def reason_counts(contrib: pd.DataFrame, *, k: int = 3, min_effect: float = 0.005
-                  ) -> pd.DataFrame:
-    """How often each column is among customers' top-``k`` reasons (the action list)."""
-    vals = contrib.to_numpy()
-    order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
-    top = np.take_along_axis(vals, order, axis=1)
-    names = contrib.columns.to_numpy()[order][top >= min_effect]
-    s = pd.Series(names).value_counts()
+def reason_counts(reasons: pd.Series) -> pd.DataFrame:
+    """How often each reason label appears among customers' top reasons (the action list)."""
+    r = reasons[reasons != "no single driver"].str.split("; ").explode()
+    s = r.value_counts()
     return pd.DataFrame({"reason": s.index, "customers": s.to_numpy(),
-                         "share": s.to_numpy() / len(contrib)})
+                         "share": s.to_numpy() / max(len(reasons), 1)})
+
+
+def holdout_importance(model, X: pd.DataFrame, y, *, seed: int = 42, test_size: float = 0.3,
+                       n_repeats: int = 5) -> pd.DataFrame:
+    """Fit ``model`` on a stratified training split and measure permutation importance on the rest."""
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+    Xtr, Xte, ytr, yte = train_test_split(X, np.asarray(y), test_size=test_size,
+                                          stratify=np.asarray(y), random_state=seed)
+    fitted = clone(model).fit(Xtr, ytr)
+    return permutation_importance_table(fitted, Xte, yte, seed=seed, n_repeats=n_repeats)

@@ -82,6 +82,16 @@ def level_codes(s: pd.Series, levels: list[str]) -> np.ndarray:
     return codes
 
 
+def feature_summary(X: pd.DataFrame) -> pd.DataFrame:
+    """How each feature column will be used: numeric, categorical or dropped, with missingness."""
+    num, cat, drop = split_columns(X)
+    kind = {**dict.fromkeys(num, "numeric"), **dict.fromkeys(cat, "categorical"),
+            **dict.fromkeys(drop, "dropped (constant, date or too many levels)")}
+    return pd.DataFrame({"feature": X.columns, "used_as": [kind[c] for c in X.columns],
+                         "distinct_values": [int(X[c].nunique()) for c in X.columns],
+                         "missing_share": [float(X[c].isna().mean()) for c in X.columns]})
+
+
 def _as_frame(X) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
         raise TypeError("churn models take a pandas DataFrame of features (named columns)")

@@ -206,3 +206,16 @@ FH2007_SURVIVORS = {
 #: which: regular 0.704 / 1.182, high end 0.668 / 3.806.)
 FH2007_ESTIMATES = {"regular": {"alpha": 0.704, "beta": 1.182},
                     "high_end": {"alpha": 0.668, "beta": 3.806}}
+
+
+def compare_with_km(fit: SBGFit, km_curve: pd.DataFrame, months) -> pd.DataFrame:
+    """sBG survival next to the Kaplan-Meier estimate (and its interval) at given months."""
+    km = km_curve.sort_values("time")
+    idx = np.searchsorted(km["time"].to_numpy(), np.asarray(months, float), "right") - 1
+    sub = km.iloc[idx]
+    out = pd.DataFrame({"months": list(months), "kaplan_meier": sub["survival"].to_numpy(),
+                        "km_ci_low": sub["ci_low"].to_numpy(),
+                        "km_ci_high": sub["ci_high"].to_numpy(),
+                        "sbg": fit.survival(np.asarray(months, float))})
+    out["inside_km_ci"] = (out["sbg"] >= out["km_ci_low"]) & (out["sbg"] <= out["km_ci_high"])
+    return out

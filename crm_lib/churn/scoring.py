@@ -34,6 +34,7 @@ class ChurnModel:
     window: definition.ChurnWindow
     features: list[str]
     reference: dict
+    binary: list[str]
     base_rate: float
     kind: str
     n_train: int
@@ -50,6 +51,20 @@ class ChurnModel:
             for c in missing:  # a table without history rows: the feature is absent
                 X[c] = np.nan
         return X[self.features]
+
+
+def pseudonymise(ids, salt: str = "crm") -> pd.Series:
+    """Stable pseudonyms for display ("P-" + 10 hex digits of a salted SHA-256 of the id)."""
+    import hashlib
+    ids = pd.Series(ids).astype(str)
+    return ids.map(lambda v: "P-" + hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:10])
+
+
+def display_scores(scores: pd.DataFrame, n: int = 10, salt: str = "crm") -> pd.DataFrame:
+    """The ``n`` highest-risk customers with pseudonymised ids (for HTML reports)."""
+    top = scores.sort_values("churn_probability", ascending=False).head(n).copy()
+    top["customer_id"] = pseudonymise(top["customer_id"], salt).to_numpy()
+    return top.rename(columns={"customer_id": "customer (pseudonym)"}).reset_index(drop=True)
 
 
 def risk_tiers(p, quantiles=TIER_QUANTILES) -> pd.Series:
@@ -72,8 +87,8 @@ def fit_churn_model(customers: pd.DataFrame, *, as_of, seed: int = 42, horizon_m
     X, y, w = definition.training_frame(customers, as_of=as_of, horizon_months=horizon_months,
                                         **_tables(interactions, transactions))
     est = models.make_model(kind, calibration=calibration, seed=seed).fit(X, y)
-    return ChurnModel(est, w, list(X.columns), explain.reference_values(X), float(y.mean()),
-                      kind, len(X))
+    return ChurnModel(est, w, list(X.columns), explain.reference_values(X),
+                      explain.binary_columns(X), float(y.mean()), kind, len(X))
 
 
 def score_customers(customers: pd.DataFrame, *, as_of, seed: int = 42,
@@ -86,8 +101,9 @@ def score_customers(customers: pd.DataFrame, *, as_of, seed: int = 42,
 
     ``scores`` columns: customer_id, churn_probability (calibrated, churn
     within the horizon), risk_tier (low / medium / high: bottom 70%, next
-    20%, top 10% of scores) and top_reasons (the columns raising this
-    customer's probability most versus a typical value). Pass ``model`` to
+    20%, top 10% of scores), top_reasons (the columns raising this
+    customer's probability most versus a typical value, "; "-separated) and
+    reason_points (those rises in percentage points). Pass ``model`` to
     reuse a fitted :class:`ChurnModel`.
     """
     m = model or fit_churn_model(customers, as_of=as_of, seed=seed,
@@ -99,8 +115,9 @@ def score_customers(customers: pd.DataFrame, *, as_of, seed: int = 42,
     p = m.predict_proba(X)
     scores = pd.DataFrame({"customer_id": X.index.to_numpy(str), "churn_probability": p})
     scores["risk_tier"] = risk_tiers(p).to_numpy()
-    reasons = explain.top_reasons(m.estimator, X, m.reference, k=n_reasons)
-    scores["top_reasons"] = reasons.to_numpy()
+    reasons = explain.top_reasons(m.estimator, X, m.reference, k=n_reasons, binary=m.binary)
+    scores["top_reasons"] = reasons["top_reasons"].to_numpy()
+    scores["reason_points"] = reasons["reason_points"].to_numpy()
     return scores, m
 
 

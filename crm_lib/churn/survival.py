@@ -322,3 +322,21 @@ def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
     risk = X.to_numpy() @ res.params
     c_index = concordance_index(t, risk, e)
     return CoxResult(table, c_index, ph_test(res, t, e, X.columns), len(d), int(e.sum()), res)
+
+
+def logrank_table(d: pd.DataFrame, segments, *, min_size: int = 30) -> pd.DataFrame:
+    """Log-rank test of equal survival across the levels of each segment column present.
+
+    Numeric columns with many values are cut into quartiles first.
+    """
+    rows = []
+    for seg in segments:
+        if seg not in d or d[seg].nunique(dropna=True) < 2:
+            continue
+        col = d[seg]
+        if pd.api.types.is_numeric_dtype(col) and col.nunique() > 8:
+            col = pd.qcut(col.rank(method="first"), 4, labels=["Q1", "Q2", "Q3", "Q4"])
+        km = kaplan_meier(d.assign(_g=col.astype("string")), "_g", min_size=min_size)
+        rows.append({"segment": seg, "groups": len(km.medians), "chi2": km.logrank_chi2,
+                     "df": km.logrank_df, "p_value": km.logrank_p})
+    return pd.DataFrame(rows).sort_values("chi2", ascending=False).reset_index(drop=True)
