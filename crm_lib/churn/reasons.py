@@ -51,13 +51,19 @@ def reason_shares(customers: pd.DataFrame) -> pd.DataFrame:
     """Share of churners by ``churn_reason`` with Wilson intervals and taxonomy flags.
 
     Columns: reason, type, preventable, targetable, churners, share, ci_low,
-    ci_high. Churners with no recorded reason count as ``unknown``.
+    ci_high. Churners with no recorded reason (or no ``churn_reason``
+    column at all) count as ``unknown``.
     """
-    if "churn_reason" not in customers:
-        raise ValueError("table 'customers' has no column 'churn_reason' (rule: reasons coded "
-                         "to the churn taxonomy)")
     churned = customers["churned"].astype("boolean").fillna(False).astype(bool)
-    r = customers.loc[churned, "churn_reason"].astype("string").fillna("unknown")
+    if "churn_reason" in customers:
+        r = customers.loc[churned, "churn_reason"].astype("string").fillna("unknown")
+        bad = ~r.isin(list(contract.CHURN_REASONS))
+        if bad.any():
+            raise ValueError(f"table 'customers', column 'churn_reason': {r[bad].iloc[0]!r} is "
+                             "not in the churn taxonomy (rule: one of "
+                             + ", ".join(contract.CHURN_REASONS) + ")")
+    else:  # the column is optional: every churner's reason is unknown
+        r = pd.Series("unknown", index=customers.index[churned], dtype="string")
     counts = r.value_counts().reindex(list(contract.CHURN_REASONS), fill_value=0)
     n = counts.sum()
     lo, hi = wilson_interval(counts.to_numpy(), n)

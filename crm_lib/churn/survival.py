@@ -339,4 +339,29 @@ def logrank_table(d: pd.DataFrame, segments, *, min_size: int = 30) -> pd.DataFr
         km = kaplan_meier(d.assign(_g=col.astype("string")), "_g", min_size=min_size)
         rows.append({"segment": seg, "groups": len(km.medians), "chi2": km.logrank_chi2,
                      "df": km.logrank_df, "p_value": km.logrank_p})
-    return pd.DataFrame(rows).sort_values("chi2", ascending=False).reset_index(drop=True)
+    out = pd.DataFrame(rows, columns=["segment", "groups", "chi2", "df", "p_value"])
+    return out.sort_values("chi2", ascending=False).reset_index(drop=True)
+
+
+def choose_covariates(d: pd.DataFrame, preferred, *, max_terms: int = 6) -> list[str]:
+    """The preferred Cox covariates present in ``d``; if none, up to ``max_terms`` attributes.
+
+    The fallback takes numeric columns and text columns with 2-10 levels, in
+    table order, skipping keys, dates, outcomes and survival columns.
+    """
+    present = [c for c in preferred if c in d and d[c].nunique(dropna=True) > 1]
+    if present:
+        return present
+    skip = {"customer_id", "signup_date", "end_date", "churned", "churn_reason", "duration",
+            "event"}
+    out = []
+    for c in d.columns:
+        if c in skip or pd.api.types.is_datetime64_any_dtype(d[c]):
+            continue
+        k = d[c].nunique(dropna=True)
+        num = pd.to_numeric(d[c], errors="coerce")
+        if (num.notna().sum() == d[c].notna().sum() and k > 1) or 2 <= k <= 10:
+            out.append(c)
+        if len(out) == max_terms:
+            break
+    return out
