@@ -76,7 +76,7 @@ def text_values(s: pd.Series) -> pd.Series:
 
 def level_codes(s: pd.Series, levels: list[str]) -> np.ndarray:
     """Codes of ``s`` in ``levels``; unseen values go to ``other`` when pooled, else -1."""
-    codes = pd.Categorical(text_values(s), categories=levels).codes.astype(np.int64)
+    codes = pd.Index(levels).get_indexer(text_values(s)).astype(np.int64)
     if "other" in levels:
         codes[codes < 0] = levels.index("other")
     return codes
