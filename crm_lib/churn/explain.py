@@ -116,6 +116,19 @@ def reason_contributions(model, X: pd.DataFrame, reference: dict) -> pd.DataFram
     return pd.DataFrame(out, index=X.index)
 
 
+def reason_candidates(model, X: pd.DataFrame, reference: dict, *, max_features: int = 10,
+                      sample: int = 2000, seed: int = 42) -> list[str]:
+    """Columns worth testing as reasons: largest mean absolute contribution on a sample.
+
+    Limits the per-customer reason search (one model call per candidate) to
+    the ``max_features`` columns that move predictions most.
+    """
+    Xs = X.sample(min(sample, len(X)), random_state=seed)
+    contrib = reason_contributions(model, Xs, reference).abs().mean()
+    contrib = contrib[contrib > 0].sort_values(ascending=False)
+    return list(contrib.index[:max_features])
+
+
 def top_reasons(model, X: pd.DataFrame, reference: dict, *, k: int = 3,
                 min_effect: float = 0.005, binary=()) -> pd.DataFrame:
     """Each customer's ``k`` columns that raise their churn probability most (see module doc).

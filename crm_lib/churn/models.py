@@ -364,9 +364,12 @@ def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: in
     """A churn classifier by name, calibrated inside its own training data.
 
     ``kind``: ``logistic``, ``hgb`` or ``ensemble``. ``calibration``:
-    ``sigmoid`` (Platt), ``isotonic`` or ``none``. Calibration uses
-    ``calibration_folds``-fold internal cross-validation of the training
-    rows only, so an outer cross-validation never sees its test fold.
+    ``sigmoid`` (Platt), ``isotonic`` or ``none``. The calibration map is
+    learnt from ``calibration_folds``-fold cross-validated predictions of the
+    training rows only (so an outer cross-validation never sees its test
+    fold) and applied to one model refitted on all training rows
+    (scikit-learn ``CalibratedClassifierCV(ensemble=False)``: one model to
+    score with, not one per fold).
     """
     base = {"logistic": lambda: ChurnLogistic(),
             "hgb": lambda: ChurnHGB(random_state=seed),
@@ -378,7 +381,7 @@ def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: in
     est = base[kind]()
     if calibration == "none":
         return est
-    return CalibratedClassifierCV(est, method=calibration, cv=calibration_folds)
+    return CalibratedClassifierCV(est, method=calibration, cv=calibration_folds, ensemble=False)
 
 
 def _independent_columns(Z: np.ndarray, tol: float = 1e-8) -> np.ndarray:

@@ -38,11 +38,16 @@ class ChurnModel:
     base_rate: float
     kind: str
     n_train: int
-    extra: dict = field(default_factory=dict)
+    reason_features: list[str] = field(default_factory=list)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability within the horizon for feature rows ``X``."""
         return self.estimator.predict_proba(self._align(X))[:, 1]
+
+    def top_reasons(self, X: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+        """Top ``k`` reasons per row of ``X`` among the model's reason candidates."""
+        ref = {c: self.reference[c] for c in (self.reason_features or self.features)}
+        return explain.top_reasons(self.estimator, self._align(X), ref, k=k, binary=self.binary)
 
     def _align(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.features if c not in X]
@@ -87,8 +92,10 @@ def fit_churn_model(customers: pd.DataFrame, *, as_of, seed: int = 42, horizon_m
     X, y, w = definition.training_frame(customers, as_of=as_of, horizon_months=horizon_months,
                                         **_tables(interactions, transactions))
     est = models.make_model(kind, calibration=calibration, seed=seed).fit(X, y)
-    return ChurnModel(est, w, list(X.columns), explain.reference_values(X),
-                      explain.binary_columns(X), float(y.mean()), kind, len(X))
+    ref = explain.reference_values(X)
+    return ChurnModel(est, w, list(X.columns), ref, explain.binary_columns(X),
+                      float(y.mean()), kind, len(X),
+                      explain.reason_candidates(est, X, ref, seed=seed))
 
 
 def score_customers(customers: pd.DataFrame, *, as_of, seed: int = 42,
@@ -115,7 +122,7 @@ def score_customers(customers: pd.DataFrame, *, as_of, seed: int = 42,
     p = m.predict_proba(X)
     scores = pd.DataFrame({"customer_id": X.index.to_numpy(str), "churn_probability": p})
     scores["risk_tier"] = risk_tiers(p).to_numpy()
-    reasons = explain.top_reasons(m.estimator, X, m.reference, k=n_reasons, binary=m.binary)
+    reasons = m.top_reasons(X, k=n_reasons)
     scores["top_reasons"] = reasons["top_reasons"].to_numpy()
     scores["reason_points"] = reasons["reason_points"].to_numpy()
     return scores, m
