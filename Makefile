@@ -24,11 +24,11 @@ report: venv kernel
 	$(BIN)/crm-report $(ARGS)
 
 test: venv kernel
-	$(BIN)/python -m ruff check crm_lib tests benchmarks notebooks
+	$(BIN)/python -m ruff check crm_lib tests benchmarks notebooks scheduling
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/python -m ruff check crm_lib tests benchmarks notebooks
+	$(BIN)/python -m ruff check crm_lib tests benchmarks notebooks scheduling
 
 lab: venv kernel
 	JUPYTER_PATH="$(CURDIR)/$(VENV)/share/jupyter" $(BIN)/jupyter lab notebooks/

@@ -26,7 +26,6 @@ def crm_home(tmp_path_factory) -> Path:
     home = shared / "crm_home"
     home.mkdir(exist_ok=True)
     os.environ["CRM_HOME"] = str(home)
-    os.environ.setdefault("MPLBACKEND", "Agg")
     return home
 
 

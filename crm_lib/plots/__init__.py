@@ -48,7 +48,7 @@ def label(ax, title: str, xlabel: str, ylabel: str) -> None:
 def finish(fig):
     """Check every panel of ``fig`` is titled and labelled; tighten layout; return it."""
     for ax in fig.axes:
-        if not ax.get_visible() or not ax.has_data():
+        if not ax.get_visible() or not ax.has_data() or ax.get_label() == "<colorbar>":
             continue
         title = ax.get_title() or (fig._suptitle.get_text() if fig._suptitle else "")
         if not title:

@@ -1,0 +1,117 @@
+"""Value x churn-risk matrix: value tiers first, risk tiers second, an action per cell.
+
+The CRM texts put value-based tiers first and risk second (utility sector
+practice; CRM_CONCEPTS.md section 8). Value tiers cut CLV at quantiles (by
+default the bottom 50% "low", the next 30% "medium", the top 20% "high");
+risk tiers cut a churn-risk score, by default 1 - P(alive) from BG/NBD, or a
+churn model's probability when one is available. Each of the nine cells
+gets a named action; the matrix reports per cell the customers, the value at
+stake (their total CLV: what the firm expects from them, and stands to lose
+if they all left now) and the potential if retained.
+
+Potential if retained: BG/NBD's conditional expectation factorises as
+P(alive) x E[purchases | alive], so ``clv_if_alive`` is the CLV had the
+customer certainly still been active; its sum is an upper bound for what
+retention or win-back could reach in the cell. The gap between the two is
+the value the model thinks is probably already lost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+VALUE_TIERS = ("low", "medium", "high")
+RISK_TIERS = ("low", "medium", "high")
+
+#: Named action per (value tier, risk tier).
+ACTIONS: dict[tuple[str, str], str] = {
+    ("high", "high"): "save: personal call and a retention offer",
+    ("high", "medium"): "protect: account manager, proactive service",
+    ("high", "low"): "reward and grow: VIP service, referral programme",
+    ("medium", "high"): "win back: targeted offer, capped by the value at stake",
+    ("medium", "medium"): "engage: personalised campaigns, loyalty points",
+    ("medium", "low"): "develop: cross-sell and upsell",
+    ("low", "high"): "let go: low-cost automated reactivation only",
+    ("low", "medium"): "automate: e-mail nurture, self-service",
+    ("low", "low"): "serve efficiently: self-service, grow basket size",
+}
+
+
+def value_tier(clv: object, cuts: tuple[float, float] = (0.5, 0.8)) -> np.ndarray:
+    """low / medium / high by CLV rank quantiles ``cuts`` (ties share the lower tier)."""
+    s = pd.Series(np.asarray(clv, dtype=float))
+    q = (s.rank(method="min") - 1) / max(len(s), 1)
+    return np.select([q >= cuts[1], q >= cuts[0]], ["high", "medium"], default="low")
+
+
+def risk_tier(risk: object, cuts: tuple[float, float] = (0.3, 0.6)) -> np.ndarray:
+    """low / medium / high by fixed cut points on a churn-risk score in [0, 1]."""
+    r = np.asarray(risk, dtype=float)
+    return np.select([r >= cuts[1], r >= cuts[0]], ["high", "medium"], default="low")
+
+
+def action(value: object, risk: object) -> np.ndarray:
+    """The named action of each customer's (value tier, risk tier) cell."""
+    keys = pd.Series(list(zip(np.asarray(value), np.asarray(risk), strict=True)))
+    return keys.map(ACTIONS).to_numpy(dtype=object)
+
+
+def value_risk_matrix(values: pd.DataFrame, stat: str = "customers") -> pd.DataFrame:
+    """3 x 3 matrix (value tier rows, risk tier columns) of ``stat``.
+
+    ``stat``: customers, value_at_stake, potential_if_retained, clv_share or action.
+    """
+    cells = matrix_cells(values)
+    m = cells.pivot(index="value_tier", columns="risk_tier", values=stat)
+    return m.reindex(index=VALUE_TIERS[::-1], columns=RISK_TIERS)
+
+
+def matrix_cells(values: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: tiers, action, customers, share, value at stake, CLV share, potential.
+
+    ``value_at_stake`` = sum of CLV; ``potential_if_retained`` = sum of
+    ``clv_if_alive`` (see module docstring).
+    """
+    need = [c for c in ("value_tier", "risk_tier", "clv", "clv_if_alive")
+            if c not in values.columns]
+    if need:
+        raise ValueError(f"value_risk_matrix needs columns {', '.join(need)} "
+                         "(from crm_lib.value.customer_value)")
+    full = pd.MultiIndex.from_product([VALUE_TIERS[::-1], RISK_TIERS],
+                                      names=["value_tier", "risk_tier"])
+    g = values.groupby(["value_tier", "risk_tier"])
+    nums = ["customers", "value_at_stake", "potential_if_retained"]
+    out = pd.DataFrame({"customers": g.size(), "value_at_stake": g["clv"].sum(),
+                        "potential_if_retained": g["clv_if_alive"].sum()}).reindex(full)
+    out[nums] = out[nums].fillna(0)
+    out["customers"] = out["customers"].astype("int64")
+    out["share"] = out["customers"] / max(len(values), 1)
+    out["clv_share"] = out["value_at_stake"] / values["clv"].sum()
+    out = out.reset_index()
+    out["action"] = [ACTIONS[(v, r)] for v, r in zip(out["value_tier"], out["risk_tier"],
+                                                     strict=True)]
+    return out[["value_tier", "risk_tier", "action", "customers", "share", "value_at_stake",
+                "clv_share", "potential_if_retained"]]
+
+#: Column names a churn model's score file may use for the churn probability.
+CHURN_PROBABILITY_COLUMNS = ("churn_probability", "p_churn", "churn_prob", "probability")
+
+
+def churn_risk_from_scores(path: object) -> pd.Series | None:
+    """Churn probability per customer_id from the churn notebook's ``scores.parquet``.
+
+    Returns None when the file does not exist (the churn notebook has not run
+    in this run folder) or has no recognisable probability column; the
+    value x risk matrix then uses 1 - P(alive).
+    """
+    from pathlib import Path
+    p = Path(path)
+    if not p.exists():
+        return None
+    scores = pd.read_parquet(p)
+    col = next((c for c in CHURN_PROBABILITY_COLUMNS if c in scores.columns), None)
+    if col is None or "customer_id" not in scores.columns:
+        return None
+    return pd.Series(scores[col].to_numpy(float), index=scores["customer_id"].astype(str),
+                     name="churn_probability")

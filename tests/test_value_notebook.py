@@ -1,0 +1,54 @@
+"""Notebook 03 in batch: on the small demo company and on CDNOW (`crm-report --source cdnow`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm_lib import runner
+
+KEYS = ["clv.bgnbd.r", "clv.bgnbd.alpha", "clv.bgnbd.a", "clv.bgnbd.b", "clv.bgnbd.loglik",
+        "clv.gg.p", "clv.gg.q", "clv.gg.gamma", "clv.gg.loglik", "value.gini",
+        "value.top20_share", "clv.holdout_mae", "clv.total"]
+COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary", "expected_purchases",
+           "p_alive", "expected_spend", "clv", "value_tier", "lifecycle_stage"]
+
+
+def _status(run: dict, name: str = "03_customer_value") -> tuple[str, str]:
+    nb = {n["name"]: n for n in run["manifest"]["notebooks"]}[name]
+    return nb["status"], nb["message"]
+
+
+def test_notebook_on_demo_recovers_the_truth(demo_run, demo_small):
+    assert _status(demo_run)[0] == "ok", _status(demo_run)
+    m = demo_run["metrics"]
+    assert set(KEYS) <= set(m)
+    truth = {**demo_small.truth["shop"]["bgnbd"], **demo_small.truth["shop"]["gamma_gamma"]}
+    for k, v in truth.items():
+        key = f"clv.bgnbd.{k}" if k in ("r", "alpha", "a", "b") else f"clv.gg.{k}"
+        assert m[key] == pytest.approx(v, rel=0.3), key
+    assert 0.3 < m["value.gini"] < 0.9 and 0.4 < m["value.top20_share"] < 0.95
+    assert m["clv.total_lower"] < m["clv.total"] < m["clv.total_upper"]
+    cv = pd.read_parquet(demo_run["run_dir"] / "clv.parquet")
+    assert list(cv.columns[:5]) == COLUMNS[:5] and set(COLUMNS) <= set(cv.columns)
+    assert cv["customer_id"].is_unique and len(cv) == 3000
+    assert cv["clv"].sum() == pytest.approx(m["clv.total"])
+
+
+def test_crm_report_source_cdnow_reproduces_published_values(crm_home):
+    """`crm-report --source cdnow --notebooks 03`: FHL 2005 and FH 2013 within 0.5%."""
+    code, run_dir = runner.run(source="cdnow", notebooks="03", out=str(crm_home / "cdnow-03"),
+                               quiet=True)
+    manifest = json.loads((Path(run_dir) / "manifest.json").read_text())
+    assert code == 0, manifest["notebooks"]
+    m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    published = {"clv.bgnbd.r": 0.243, "clv.bgnbd.alpha": 4.414, "clv.bgnbd.a": 0.793,
+                 "clv.bgnbd.b": 2.426, "clv.bgnbd.loglik": -9582.4, "clv.gg.p": 6.25,
+                 "clv.gg.q": 3.74, "clv.gg.gamma": 15.44}
+    for k, v in published.items():
+        assert m[k] == pytest.approx(v, rel=0.005), k
+    cv = pd.read_parquet(Path(run_dir) / "clv.parquet")
+    assert len(cv) == 2357 and set(COLUMNS) <= set(cv.columns)
