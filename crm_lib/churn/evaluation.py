@@ -64,10 +64,20 @@ def gains_table(y, p, n_groups: int = 10) -> pd.DataFrame:
     return d.reset_index()
 
 
-def calibration_table(y, p, n_bins: int = 10) -> pd.DataFrame:
-    """Reliability curve: mean predicted and observed churn per equal-width bin, with counts."""
+def calibration_table(y, p, n_bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+    """Reliability curve: mean predicted and observed churn per bin, with counts and 95% CIs.
+
+    ``strategy``: ``quantile`` (equal-size bins: readable when churn is rare and
+    most scores are small) or ``uniform`` (equal-width bins, as in the ECE).
+    """
     y, p = np.asarray(y, float), np.asarray(p, float)
-    b = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    if strategy == "quantile":
+        b = np.minimum((pd.Series(p).rank(method="first").to_numpy() - 1) * n_bins // len(p),
+                       n_bins - 1).astype(int)
+    elif strategy == "uniform":
+        b = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    else:
+        raise ValueError("strategy must be 'quantile' or 'uniform'")
     d = pd.DataFrame({"bin": b, "y": y, "p": p}).groupby("bin").agg(
         customers=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     se = np.sqrt(d["observed"] * (1 - d["observed"]) / d["customers"])

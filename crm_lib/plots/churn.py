@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from . import COLORS, PALETTE, figure, finish, label
 
@@ -70,6 +71,10 @@ def forest(table: pd.DataFrame, title: str, *, estimate: str, xlabel: str,
                 fmt="o", color=COLORS["primary"], ecolor=COLORS["primary"], capsize=3)
     ax.axvline(1.0, color=COLORS["neutral"], ls="--", lw=1)
     ax.set_xscale("log")
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_yticks(y)
     ax.set_yticklabels(t[term])
     return finish(fig)
@@ -134,7 +139,8 @@ def lift(table: pd.DataFrame, title: str = "Lift by score decile"):
     return finish(fig)
 
 
-def calibration(table: pd.DataFrame, title: str = "Calibration: predicted vs observed churn"):
+def calibration(table: pd.DataFrame,
+                title: str = "Calibration: predicted vs observed churn (10 equal-size bins)"):
     """Reliability diagram with binomial 95% intervals; the diagonal is perfect calibration."""
     fig, ax = figure(title, "predicted churn probability (%)", "observed churn rate (%)")
     t = table
