@@ -17,7 +17,7 @@ KEYS = ("churn.rate", "churn.cv_auc", "churn.cv_auc_sd", "churn.pr_auc", "churn.
         "churn.ece", "churn.top_decile_lift", "churn.cox.concordance", "churn.preventable_share")
 
 
-def test_notebook_on_the_demo_run(demo_run):
+def test_notebook_on_the_demo_run(demo_run, demo_small):
     status = {n["name"]: n["status"] for n in demo_run["manifest"]["notebooks"]}
     assert status[NB] == "ok"
     m = demo_run["metrics"]
@@ -27,6 +27,10 @@ def test_notebook_on_the_demo_run(demo_run):
     assert 0.55 < m["churn.cox.concordance"] < 0.9
     assert 0.6 < m["churn.preventable_share"] < 0.95
     assert m["churn.cox.hr.contract[two_year]"] < m["churn.cox.hr.contract[one_year]"] < 1
+    truth = demo_small.truth["churn"]  # the same small company the batch ran on
+    assert abs(m["churn.rate"] - truth["rate"]) < 0.01  # realised churn share of the company
+    for cause, share in truth["cause_shares"].items():
+        assert abs(m[f"churn.reason_share.{cause}"] - share) < 0.05, cause
     scores = pd.read_parquet(demo_run["run_dir"] / "scores.parquet")
     assert {"customer_id", "churn_probability", "risk_tier", "top_reasons"} <= set(scores)
     assert m["churn.n_scored"] == len(scores)

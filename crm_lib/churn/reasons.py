@@ -79,6 +79,20 @@ def reason_shares(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def class_shares(shares: pd.DataFrame) -> pd.DataFrame:
+    """Shares of churners by taxonomy class (voluntary / involuntary / unknown) and by
+    preventable and targetable, with Wilson intervals (from :func:`reason_shares`)."""
+    n = shares["churners"].sum()
+    rows = []
+    for col in ("type", "preventable", "targetable"):
+        g = shares.groupby(shares[col].astype("string").fillna("unknown"))["churners"].sum()
+        for level, k in g.items():
+            lo, hi = wilson_interval(k, n)
+            rows.append({"grouping": col, "level": level, "churners": int(k),
+                         "share": k / max(n, 1), "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
 def preventable_share(customers: pd.DataFrame) -> float:
     """Share of churners with a known reason whose reason is preventable (NaN if none known)."""
     s = reason_shares(customers)
