@@ -578,7 +578,7 @@ def from_run(run_dir: str | Path, top_drivers: int = 5) -> Summary:
 
 def quoted_numbers(markdown: str) -> list[tuple[str, str]]:
     """(key, exact text) of every ``key`` = value pair on a rendered page."""
-    return re.findall(r"`([A-Za-z0-9_.>\-]+)` = ([^;|()\s]+)", markdown)
+    return re.findall(r"`([A-Za-z0-9_.>\[\]\-]+)` = ([^;|()\s]+)", markdown)
 
 
 def to_json(page: Summary) -> str:
