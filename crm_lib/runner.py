@@ -72,10 +72,20 @@ def select_notebooks(all_nbs: list[Path], wanted: str | None) -> list[Path]:
     return out
 
 
+def _crm_metadata(nb_path: Path) -> dict:
+    return dict(nbformat.read(nb_path, as_version=4).metadata.get("crm", {}))
+
+
 def requires(nb_path: Path) -> list[str]:
     """Tables a notebook declares in its metadata (``crm.requires``)."""
-    nb = nbformat.read(nb_path, as_version=4)
-    return list(nb.metadata.get("crm", {}).get("requires", []))
+    return list(_crm_metadata(nb_path).get("requires", []))
+
+
+def headline(nb_path: Path, recorded: dict) -> dict:
+    """The notebook's headline figures (``crm.headline`` keys first, then the rest)."""
+    keys = [k for k in _crm_metadata(nb_path).get("headline", []) if k in recorded]
+    return {**{k: recorded[k] for k in keys},
+            **{k: v for k, v in recorded.items() if k not in keys}}
 
 
 def package_versions() -> dict[str, str]:
@@ -320,8 +330,9 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
             log(f"  {nb.stem}: {r.status} ({r.duration_s:.1f} s){' - ' + r.message if r.message and r.status != 'failed' else ''}")
     finally:
         by_nb = metrics.read_by_notebook(staging)
+        paths_by_name = {nb.stem: nb for nb in nbs}
         for r in results:
-            r.metrics = by_nb.get(r.name, r.metrics)
+            r.metrics = headline(paths_by_name[r.name], by_nb.get(r.name, r.metrics))
         failed = [r for r in results if r.status == "failed"]
         status = "failed" if failed or len(results) < len(nbs) else "ok"
         manifest = {

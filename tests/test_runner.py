@@ -117,3 +117,11 @@ def test_params_file_and_dated_run(tmp_path, nb_dir):
     assert m["parameters"]["n_customers"] == 800
     assert m["notebook_parameters"] == {"01_ok": {"extra": 5}}
     assert len(run.name) == 10 and run.name[4] == "-"  # YYYY-MM-DD
+
+
+def test_index_shows_declared_headline_figures_first(tmp_path):
+    p = _nb(tmp_path / "01_x.ipynb", "pass")
+    nb = nbformat.read(p, as_version=4)
+    nb.metadata["crm"]["headline"] = ["b.key", "missing.key"]
+    nbformat.write(nb, p)
+    assert list(runner.headline(p, {"a.key": 1, "b.key": 2})) == ["b.key", "a.key"]
