@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from crm_lib.churn import reasons, survival
+from crm_lib.sources import demo
 
 AS_OF = "2026-06-30"
 
@@ -105,29 +106,39 @@ def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):
     """Cause-specific Cox recovers the generator's hazard ratios when correctly specified.
 
     The demo's competitive hazard is base(t) x exp(drivers) x zone(satisfaction) x
-    price-sensitivity HR. With the two hidden traits as covariates (from the
-    per-customer truth file; tests may read it, the notebook never does) the
-    model is the generator's, and the true hazard ratios lie inside the 95%
-    intervals. Without them the hidden frailty pulls the hazard ratios towards 1
-    (checked below): the notebook explains this omitted-heterogeneity lesson.
+    price-sensitivity HR (before the pilot date; the pilot and a competitor promotion
+    change it afterwards, so durations are censored at the pilot date). With the two
+    hidden traits as covariates (from the per-customer truth file; tests may read it,
+    the notebook never does) the model is the generator's. Coverage over six demo
+    companies (seeds 1-6, 20,000 customers): at least 21 of the 24 true hazard ratios
+    inside their 95% intervals (P = 0.97 for a correct method; all 24 are today) and
+    no systematic error (mean z within 3/sqrt(6) of 0 for each driver). Without the
+    hidden traits the frailty pulls the hazard ratios towards 1 (checked below), the
+    omitted-heterogeneity lesson the notebook explains.
     """
     truth = demo20k.truth["churn"]
-    c = demo20k.tables["customers"].copy()
-    hidden = demo20k.customer_truth.set_index("customer_id").loc[c["customer_id"]]
-    c["log_zone"] = np.log(hidden["zone"].to_numpy())
-    c["price_sensitive"] = hidden["price_sensitive"].to_numpy().astype(float)
-    d = survival.durations(c, as_of=AS_OF, causes=["competitive"])
-    cox = survival.cox(d, ["contract", "n_products", "monthly_charges", "log_zone",
-                           "price_sensitive"],
-                       scale={"monthly_charges": 10}, reference={"contract": "month-to-month"})
-    for key in ("contract[one_year]", "contract[two_year]", "n_products",
-                "monthly_charges_per_10"):
-        hr, lo, hi = cox.hazard_ratio(key)
-        assert lo < truth["hazard_ratios"][key] < hi, (key, hr, lo, hi)
-    hr, lo, hi = cox.hazard_ratio("price_sensitive")
-    assert lo < truth["price_sensitive_hr_competitive"] < hi
-    hr, lo, hi = cox.hazard_ratio("log_zone")  # coefficient 1 on log zone: HR e
-    assert lo < np.e < hi * 1.05
+    inside, zs = 0, {k: [] for k in truth["hazard_ratios"]}
+    for seed in range(1, 7):
+        dm = demo.generate(demo.DemoParams(n_customers=20000, seed=seed))
+        c = dm.tables["customers"].copy()
+        hidden = dm.customer_truth.set_index("customer_id").loc[c["customer_id"]]
+        c["log_zone"] = np.log(hidden["zone"].to_numpy())
+        c["price_sensitive"] = hidden["price_sensitive"].to_numpy().astype(float)
+        d = survival.durations(c, as_of=dm.truth["dates"]["pilot"], causes=["competitive"])
+        cox = survival.cox(d, ["contract", "n_products", "monthly_charges", "log_zone",
+                               "price_sensitive"], scale={"monthly_charges": 10},
+                           reference={"contract": "month-to-month"})
+        for key, true_hr in truth["hazard_ratios"].items():
+            hr, lo, hi = cox.hazard_ratio(key)
+            inside += lo < true_hr < hi
+            zs[key].append((np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92))
+        hr, lo, hi = cox.hazard_ratio("price_sensitive")
+        zs.setdefault("price_sensitive", []).append(
+            (np.log(hr) - np.log(truth["price_sensitive_hr_competitive"]))
+            / ((np.log(hi) - np.log(lo)) / 3.92))
+    assert inside >= 21, zs
+    for key, z in zs.items():
+        assert abs(np.mean(z)) < 3 / np.sqrt(len(z)), (key, z)
     # observable drivers only (as in the notebook): attenuated towards 1, never reversed
     d_obs = survival.durations(demo20k.tables["customers"], as_of=AS_OF,
                                causes=truth["log_linear_causes"])

@@ -164,11 +164,13 @@ PILOT_LEAD_PERIODS = 5  # the pilot starts 150 days before as_of
 PILOT_HORIZON_PERIODS = 3  # churn observed within 90 days
 OFFER_COST = 20.0
 ACCEPT_RATE = {"treated": 0.35}
-PERSUADABLE_HR = 0.20  # hazard multiplier of the preventable causes when treated
-PERSUADABLE_CAUSES = ("competitive", "fault", "retaliatory", "lapsed")
+#: During the pilot window a competitor runs a promotion aimed at young customers: an extra
+#: competitive hazard PROMO_HAZARD x (log-linear drivers) for customers under PROMO_MAX_AGE.
+#: The retention offer matches it: for treated persuadables that extra hazard disappears, so
+#: the size of their effect depends on visible columns only (age, contract, products, bill).
+PROMO_HAZARD = 0.02
+PROMO_MAX_AGE = 35
 DO_NOT_DISTURB_HR = 2.0  # competitive, fault, retaliatory multiplier when treated
-#: The offer is a bill discount: it moves customers with high bills (visible in customers).
-PERSUADABLE_MIN_CHARGES = 45.0
 DND_MIN_UNRESOLVED = 2  # unresolved complaints that make contact backfire
 
 
@@ -247,6 +249,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     credit_risk = rng.random(n) < CREDIT_RISK_SHARE
     autopay = rng.random(n) < AUTOPAY_SHARE
     eta = _latents(rng, n)
+    age = np.clip(np.round(rng_extra.normal(42, 13, n)), 18, 90).astype(int)
+    young = age < PROMO_MAX_AGE
     # referred customers are more loyal (a behavioural nudge on top of the attitude)
     referral = channel == "referral"
     switching_cost = (0.6 * (contract_type == "one_year") + 1.2 * (contract_type == "two_year")
@@ -265,7 +269,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     pilot_date = start + pd.Timedelta(days=PERIOD_DAYS * pilot_period)
     # response groups are set at the pilot date from visible state (see the loop):
     # do-not-disturb = unresolved complaints (contact reminds them to leave);
-    # persuadable = a high bill (the discount matters), not a do-not-disturb
+    # persuadable = young (the competitor's promotion targets them), not a do-not-disturb
     do_not_disturb = np.zeros(n, dtype=bool)
     persuadable = np.zeros(n, dtype=bool)
     pilot_u = rng_pilot.random(n)  # order for drawing the pilot sample
@@ -314,15 +318,15 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             elig = np.flatnonzero(at_risk & (contract_type == "month-to-month"))
             chosen = elig[np.argsort(pilot_u[elig], kind="stable")[:params.pilot_size]]
             do_not_disturb[:] = (unresolved >= DND_MIN_UNRESOLVED) & ~credit_risk
-            persuadable[:] = (charges >= PERSUADABLE_MIN_CHARGES) & ~credit_risk & \
-                ~do_not_disturb
+            persuadable[:] = young & ~credit_risk & ~do_not_disturb
             in_pilot[chosen] = True
             treated[chosen] = treat_u[chosen] < 0.5
         if pilot_period <= t < pilot_period + PILOT_HORIZON_PERIODS:
+            promo = PROMO_HAZARD * mult * young
+            h["competitive"] = h["competitive"] + promo
             h0_total = sum(h.values())
             h1 = dict(h)
-            for cause in PERSUADABLE_CAUSES:
-                h1[cause] = np.where(persuadable, h[cause] * PERSUADABLE_HR, h[cause])
+            h1["competitive"] = np.where(persuadable, h["competitive"] - promo, h["competitive"])
             for cause in LOG_LINEAR_CAUSES:
                 h1[cause] = np.where(do_not_disturb, h1[cause] * DO_NOT_DISTURB_HR, h1[cause])
             h1_total = sum(h1.values())
@@ -369,7 +373,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         "n_products": n_products,
         "autopay": autopay,
         "paperless_billing": rng.random(n) < 0.55,
-        "age": np.clip(np.round(rng.normal(42, 13, n)), 18, 90).astype(int),
+        "age": age,
     })
 
     # ---- interactions (complaints)
@@ -585,7 +589,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "accept_rate": ACCEPT_RATE["treated"], "treated_share": 0.5,
             "n": int(len(pidx)), "ate": float(ite.mean()),
             "ate_definition": "mean over pilot customers of P(churn within horizon | treated) - P(churn | control)",
-            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "monthly_charges >= 45, not a do-not-disturb, no credit risk: competitive, fault, retaliatory and lapsed hazards x 0.20 when treated (the offer is a bill discount with a payment reminder)",
+            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "age < 35, not a do-not-disturb, no credit risk: during the 90 days a competitor promotion adds 0.02 x (log-linear driver multiplier) to their monthly competitive hazard; the offer matches it, removing that extra hazard when treated",
                      "do_not_disturb": "at least two unresolved complaints opened before the pilot date (visible in interactions: resolved false), no credit risk: competitive, fault and retaliatory hazards x 2.0 when treated (contact reminds them to leave)",
                      "lost_cause": "no effect, control 90-day churn probability >= median",
                      "sure_thing": "no effect, control 90-day churn probability < median"},
