@@ -23,7 +23,8 @@ from . import uplift as up
 
 __all__ = ["ChurnInputs", "churn_inputs", "value_inputs", "retention_value",
            "active_customers", "Pilot", "pilot_data", "PilotAnalysis", "analyse_pilot",
-           "target_candidates", "write_targets"]
+           "target_candidates", "pilot_uplift", "replay_on_pilot",
+           "write_targets"]
 
 
 # ---------------------------------------------------------------- inputs
@@ -268,8 +269,6 @@ def target_candidates(customers: pd.DataFrame, value: pd.Series, *, as_of,
         const = [c for c in attrs if full_pilot[c].nunique() == 1]
         inside = (X_act[const] == full_pilot[const].iloc[0]).all(axis=1).to_numpy()
         name = analysis.chosen
-        f = pilot.frame
-        y, t = f["churned_after"].astype(bool), f["treated"].astype(bool)
         if name in analysis.models:
             new = analysis.models[name].predict(X_act.reindex(columns=pilot.X.columns,
                                                               fill_value=0.0))
@@ -277,9 +276,7 @@ def target_candidates(customers: pd.DataFrame, value: pd.Series, *, as_of,
             new = p
         else:
             new = np.zeros(len(ids))
-        train = analysis.oof[name].to_numpy() if name in analysis.oof else np.zeros(len(f))
-        u = up.calibrate_uplift(train, y, t, new, bins=5 if name != "random" else 1,
-                                shrink_to=-analysis.ate.effect)
+        u = pilot_uplift(pilot, analysis, new)
         out["uplift"] = np.where(inside, u, np.nan)
         out["cost"] = analysis.offer_cost * analysis.accept_rate + contact_cost
         out["basis"] = f"pilot-measured uplift by {name.replace('_', ' ')} ranking"
@@ -293,6 +290,48 @@ def target_candidates(customers: pd.DataFrame, value: pd.Series, *, as_of,
     out["expected_incremental_profit"] = eco.incremental_profit(out["uplift"], out["value"],
                                                                 out["cost"])
     return out
+
+
+def pilot_uplift(pilot: Pilot, analysis: PilotAnalysis, new_scores) -> np.ndarray:
+    """Expected reduction in churn probability for customers with ranking ``new_scores``.
+
+    For an uplift model (``analysis.chosen`` in ``analysis.models``) the score *is* the
+    model's estimate of the individual effect and is used as is, so the plan keeps the
+    model's ranking inside every segment. For a ranking that is not on the uplift scale
+    (churn risk, random) the score is mapped to the uplift measured in its quantile bin of
+    the pilot (:func:`uplift.calibrate_uplift`, 5 bins, shrunk to the average effect).
+    """
+    name = analysis.chosen
+    new = np.asarray(new_scores, dtype=float)
+    if name in analysis.models:
+        return new
+    f = pilot.frame
+    y, t = f["churned_after"].astype(bool), f["treated"].astype(bool)
+    train = analysis.oof[name].to_numpy() if name in analysis.oof else np.zeros(len(f))
+    return up.calibrate_uplift(train, y, t, new, bins=5 if name != "random" else 1,
+                               shrink_to=-analysis.ate.effect)
+
+
+def replay_on_pilot(pilot: Pilot, analysis: PilotAnalysis, value: pd.Series, *,
+                    budget: float, contact_cost: float) -> pd.DataFrame:
+    """The notebook's plan made for the pilot customers themselves, scored out of fold.
+
+    Every pilot customer gets the expected incremental profit the plan would give them
+    (:func:`pilot_uplift` of the chosen ranking's *out-of-fold* score x value - expected
+    spend) and :func:`budget.plan_campaign` chooses within ``budget``, exactly as for the
+    active customers. Scoring out of fold means no customer is judged by a model that saw
+    their outcome, so the selection can be compared with what it would truly earn.
+    """
+    f = pilot.frame
+    name = analysis.chosen
+    score = analysis.oof[name].to_numpy() if name in analysis.oof else np.zeros(len(f))
+    u = pilot_uplift(pilot, analysis, score)
+    v = value.reindex(f["customer_id"]).fillna(value.median()).to_numpy()
+    cost = analysis.offer_cost * analysis.accept_rate + contact_cost
+    cand = pd.DataFrame({"customer_id": f["customer_id"].to_numpy(), "uplift": u, "value": v,
+                         "cost": cost, "basis": f"{name.replace('_', ' ')} out of fold"})
+    cand["expected_incremental_profit"] = eco.incremental_profit(cand["uplift"], v, cost)
+    return bud.plan_campaign(cand, budget)
 
 
 def write_targets(plan: pd.DataFrame, path: str | Path, *, salt: str) -> pd.DataFrame:
