@@ -39,8 +39,7 @@ def test_pilot_is_detected_as_randomised_with_the_pilot_economics(pilot_run):
 def test_ate_intervals_cover_the_true_ate_across_demo_seeds():
     """Coverage of the notebook's 95% ATE interval over 10 independent demo companies.
 
-    One seed cannot test an interval (seed 42 at 20,000 customers is an unlucky draw: the
-    estimate is 2.2 standard errors from the truth, which happens 3% of the time). Over
+    One seed cannot test an interval: any single pilot is one draw. Over
     seeds 0-9 (12,000 customers, about 3,800 pilot customers each) a correct 95% interval
     covers the true ATE (the mean true effect over the pilot's customers) at least 8 times
     with probability 0.988; the Neyman interval is conservative for this sample ATE, so
@@ -75,17 +74,15 @@ def test_chosen_policy_against_the_oracle(pilot_run):
     contact). True profit of a set = sum of (-true_ite x value - expected spend); the
     oracle ranks by the true -ite x value and takes the positive ones within that spend.
 
-    Tolerance. The issue asks for 80%. On this demo that is the ceiling of ANY policy
-    built on the visible columns, not a bar a learnt one can clear: regressing the true
-    effects themselves on the pre-pilot features (cross-fitted gradient boosting, i.e.
-    knowing the truth) earns 0.80 of the oracle at this budget, and knowing the
-    persuadable rule exactly with the true control risk 0.97, because the size of a
-    persuadable's effect is 0.8 x their control churn risk, which is mostly driven by
-    hidden traits (satisfaction zone, price sensitivity, service quality). Models fitted
-    to the pilot's outcomes (about 300 churners in 90 days) reach 0.53-0.64 across seeds
-    (docs/05_retention_roi.md). The test asserts at least 0.5 of the oracle (the plan
-    learnt the rule, not noise), and that the plan beats random targeting and targeting
-    the riskiest customers with the same spend.
+    Tolerance. The issue asks for 80%; this plan does not reach it yet. The demo's
+    effect sizes are visible (persuadables: age < 35, hit by a competitor promotion the
+    offer matches; effect = the promotion's extra hazard, a function of visible drivers),
+    so the gap is learning noise: about 330 churners in the 90-day pilot. Measured at seed
+    42: the plan (churn-risk ranking chosen by the pilot comparison) earns 63% of the
+    oracle, the X-learner 59%, the two-model 61%; at seed 7 the plan earns 53%. The test
+    asserts at least 0.5 of the oracle (the plan learnt the rule, not noise) and that the
+    plan beats random targeting and the riskiest customers with the same spend; the
+    closing note and docs/05_retention_roi.md record the open 80% target.
     """
     d, value, pilot, pa = pilot_run
     f = pilot.frame
