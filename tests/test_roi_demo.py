@@ -74,15 +74,16 @@ def test_chosen_policy_against_the_oracle(pilot_run):
     contact). True profit of a set = sum of (-true_ite x value - expected spend); the
     oracle ranks by the true -ite x value and takes the positive ones within that spend.
 
-    Tolerance. The issue asks for 80%; this plan does not reach it yet. The demo's
-    effect sizes are visible (persuadables: age < 35, hit by a competitor promotion the
-    offer matches; effect = the promotion's extra hazard, a function of visible drivers),
-    so the gap is learning noise: about 330 churners in the 90-day pilot. Measured at seed
-    42: the plan (churn-risk ranking chosen by the pilot comparison) earns 63% of the
-    oracle, the X-learner 59%, the two-model 61%; at seed 7 the plan earns 53%. The test
-    asserts at least 0.5 of the oracle (the plan learnt the rule, not noise) and that the
-    plan beats random targeting and the riskiest customers with the same spend; the
-    closing note and docs/05_retention_roi.md record the open 80% target.
+    Tolerance: the issue asks for 80%. The demo's effect sizes are visible (persuadables:
+    age < 35, hit by a competitor promotion the offer matches; effect = the promotion's
+    extra hazard, a function of visible drivers), so the gap to the oracle is learning
+    noise (about 330 churners in the 90-day pilot). The pilot comparison chooses the
+    interaction S-learner (treatment x age steps, products, bill, unresolved complaints;
+    its bootstrap Qini interval is above zero). Measured: seed 42 94% of the oracle
+    (printed with ``-s``); the same replay at seeds 7, 0, 1, 2, 3, 4 gives 79%, 93%, 89%,
+    86%, 86%, 85% (the two-model and X-learner rankings it replaced: 61% and 59% at seed
+    42, 39% and 36% at seed 7). The test asserts at least 0.80 of the oracle at seed 42,
+    and that the plan beats random targeting and the riskiest customers with the same spend.
     """
     d, value, pilot, pa = pilot_run
     f = pilot.frame
@@ -105,6 +106,7 @@ def test_chosen_policy_against_the_oracle(pilot_run):
           f"oracle {best:,.0f} ({ours / best:.1%}); random {k * true_profit.mean():,.0f}; "
           f"riskiest {by_risk:,.0f}")
     assert best > 0
-    assert ours >= 0.5 * best
+    assert pa.chosen == "interaction"
+    assert ours >= 0.80 * best
     assert ours > k * true_profit.mean()  # random targeting with the same spend
     assert ours > by_risk  # the riskiest customers (by the pilot's churn model) with it

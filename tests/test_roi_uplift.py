@@ -56,7 +56,8 @@ def test_randomisation_check_passes_random_and_flags_confounded():
     assert not (a.ci_low <= float(np.mean(p1 - p0)) <= a.ci_high)
 
 
-@pytest.mark.parametrize("model", [U.TwoModelUplift(), U.XLearnerUplift(propensity=0.5)])
+@pytest.mark.parametrize("model", [U.TwoModelUplift(), U.XLearnerUplift(propensity=0.5),
+                                   U.InteractionUplift(modifiers=["x1"])])
 def test_uplift_models_recover_heterogeneous_effects(model):
     X, y, t, tau, *_ = _pilot(8000, seed=3)
     oof = U.cross_fit_uplift(model, X, y, t, cv=4, seed=0)
@@ -71,6 +72,35 @@ def test_uplift_models_recover_heterogeneous_effects(model):
     # persuadables have the larger true effect, do-not-disturbs a negative one
     by = pd.Series(tau).groupby(groups["group"].to_numpy()).mean()
     assert by["persuadable"] > 0.05 and by["do_not_disturb"] < 0
+
+
+def test_interaction_uplift_finds_a_threshold_the_other_learners_blur():
+    """A step effect (the offer cuts churn by 0.08 below age 35, nothing above) with few
+    events, as in the demo pilot: the interaction S-learner's out-of-fold ranking puts the
+    under-35s first (AUC of the score for "age < 35" above 0.9), its Qini interval lies
+    above zero, and its effect sizes are closer to the truth than those of the two-model and
+    X-learner (mean absolute error below 0.75 x theirs; measured 0.014 vs 0.025)."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    X = pd.DataFrame({"age": rng.uniform(18, 80, n), "n_products": rng.integers(1, 4, n),
+                      "noise": rng.standard_normal(n)})
+    young = (X["age"] < 35).to_numpy()
+    p0 = 0.03 + 0.08 * young
+    t = rng.random(n) < 0.5
+    y = rng.random(n) < np.where(t & young, p0 - 0.08, p0)
+    from sklearn.metrics import roc_auc_score
+    mae = {}
+    for name, m in {"interaction": U.InteractionUplift(modifiers=["age", "n_products"]),
+                    "two_model": U.TwoModelUplift(),
+                    "x_learner": U.XLearnerUplift(propensity=0.5)}.items():
+        oof = U.cross_fit_uplift(m, X, y, t, cv=5, seed=0)
+        mae[name] = np.abs(oof - 0.08 * young).mean()
+        if name == "interaction":
+            assert roc_auc_score(young, oof) > 0.9
+            assert 0.03 < oof[young].mean() < 0.13 and abs(oof[~young].mean()) < 0.03
+            est, lo, hi = U.qini_interval(y, t, oof, seed=0)
+            assert lo < est < hi and lo > 0
+    assert mae["interaction"] < 0.75 * min(mae["two_model"], mae["x_learner"])
 
 
 def test_qini_curve_by_hand():

@@ -21,6 +21,11 @@ from . import economics as eco
 from . import features as feat
 from . import uplift as up
 
+#: Candidate effect modifiers of a retention offer, fixed before the pilot is analysed:
+#: who a competitor targets (age), how tied-in and how costly the customer is (contract,
+#: products, bill) and whether contact annoys them (unresolved complaints).
+EFFECT_MODIFIERS = ("age", "contract", "n_products", "monthly_charges", "unresolved_complaints")
+
 __all__ = ["ChurnInputs", "churn_inputs", "value_inputs", "retention_value",
            "active_customers", "Pilot", "pilot_data", "PilotAnalysis", "analyse_pilot",
            "target_candidates", "pilot_uplift", "replay_on_pilot",
@@ -192,6 +197,8 @@ class PilotAnalysis:
     comparison: pd.DataFrame
     chosen: str
     models: dict = field(repr=False, default_factory=dict)
+    qini_ci: dict = field(default_factory=dict)  # uplift model -> (qini, low, high)
+    rule: str = ""  # why ``chosen`` was chosen
 
 
 def analyse_pilot(pilot: Pilot, value: pd.Series, *, risk: pd.Series | None = None,
@@ -199,12 +206,16 @@ def analyse_pilot(pilot: Pilot, value: pd.Series, *, risk: pd.Series | None = No
                   budget_fraction: float = 1.0) -> PilotAnalysis:
     """Randomisation check, ATE, cross-fitted uplift models, Qini, policy comparison.
 
-    Rankings compared: ``two_model`` and ``x_learner`` uplift, ``churn_risk``
-    (``risk``: churn probability per customer id, e.g. out-of-fold scores of
-    notebook 04; default the control-arm churn model) and ``random``. The
-    ``chosen`` ranking is the one with the highest estimated pilot profit at a
-    depth up to ``budget_fraction`` (random included: if nothing beats it,
-    the campaign's value rests on the average effect alone).
+    Rankings compared: ``interaction`` (:class:`uplift.InteractionUplift` on the
+    :data:`EFFECT_MODIFIERS` present), ``two_model`` and ``x_learner`` uplift,
+    ``churn_risk`` (``risk``: churn probability per customer id, e.g. out-of-fold
+    scores of notebook 04; default the control-arm churn model) and ``random``.
+    Choice (``rule``): the uplift model with the highest cross-fitted Qini among those
+    whose bootstrap Qini interval lies above zero; a profit curve's maximum over depths
+    picks the luckiest ranking, so it decides only when no uplift model shows skill:
+    then the ranking with the highest estimated pilot profit at a depth up to
+    ``budget_fraction`` wins (random included: if nothing beats it, the campaign's
+    value rests on the average effect alone).
     """
     f = pilot.frame
     y = f["churned_after"].astype(bool).to_numpy()
@@ -215,7 +226,9 @@ def analyse_pilot(pilot: Pilot, value: pd.Series, *, risk: pd.Series | None = No
     accept_rate = float(acc) if pd.notna(acc) else 1.0
     oc = f.loc[t, "offer_cost"].astype(float) if "offer_cost" in f else pd.Series([0.0])
     offer_cost = float(oc[oc > 0].mean()) if (oc > 0).any() else 0.0
-    models = {"two_model": up.TwoModelUplift(), "x_learner": up.XLearnerUplift(propensity=0.5)}
+    mods = [c for c in pilot.X.columns if c.split("[")[0] in EFFECT_MODIFIERS]
+    models = {"interaction": up.InteractionUplift(modifiers=mods or None),
+              "two_model": up.TwoModelUplift(), "x_learner": up.XLearnerUplift(propensity=0.5)}
     oof = pd.DataFrame({"customer_id": f["customer_id"]})
     for name, m in models.items():
         oof[name] = up.cross_fit_uplift(m, pilot.X, y, t, cv=5, seed=seed)
@@ -226,14 +239,23 @@ def analyse_pilot(pilot: Pilot, value: pd.Series, *, risk: pd.Series | None = No
         oof["churn_risk"] = models["two_model"].predict_outcomes(pilot.X)[0]
     v = value.reindex(f["customer_id"]).fillna(value.median()).to_numpy()
     cost = offer_cost * accept_rate + contact_cost
-    rankings = {k: oof[k].to_numpy() for k in ("x_learner", "two_model", "churn_risk")}
+    rankings = {k: oof[k].to_numpy() for k in (*models, "churn_risk")}
     qini = {k: up.qini_auc(y, t, s) for k, s in rankings.items()}
+    qini_ci = {k: up.qini_interval(y, t, oof[k], level=level, seed=seed) for k in models}
     comp = up.compare_policies(y, t, rankings, value=v, cost=cost, level=level)
-    within = comp[comp["fraction"] <= budget_fraction + 1e-9]
-    best = within.loc[within.groupby("policy")["profit"].idxmax()].set_index("policy")
-    chosen = str(best["profit"].idxmax())
+    skilled = {k: ci for k, ci in qini_ci.items() if ci[1] > 0}
+    if skilled:
+        chosen = max(skilled, key=lambda k: skilled[k][0])
+        rule = (f"uplift model with the highest cross-fitted Qini among those whose "
+                f"{level:.0%} Qini interval is above zero")
+    else:
+        within = comp[comp["fraction"] <= budget_fraction + 1e-9]
+        best = within.loc[within.groupby("policy")["profit"].idxmax()].set_index("policy")
+        chosen = str(best["profit"].idxmax())
+        rule = ("no uplift model's Qini interval is above zero: the ranking with the "
+                "highest estimated pilot profit")
     return PilotAnalysis(balance, ate, accept_rate, offer_cost, oof, qini, comp, chosen,
-                         models)
+                         models, qini_ci, rule)
 
 
 # ---------------------------------------------------------------- the plan
