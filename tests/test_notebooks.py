@@ -23,6 +23,20 @@ def test_batch_on_demo_runs_every_notebook_ok(demo_run):
         html = (demo_run["run_dir"] / f"{n}.html").read_text()
         assert "crm.start(" not in html  # no code in the HTML report
     assert demo_run["manifest"]["parameters"]["n_customers"] == 3000
+    assert [index.index(f'href="{n}.html"') for n in names] == sorted(
+        index.index(f'href="{n}.html"') for n in names)  # linked in order
+
+
+def test_html_reports_hide_solution_cells(demo_run):
+    checked = 0
+    for p in runner.list_notebooks():
+        html = (demo_run["run_dir"] / f"{p.stem}.html").read_text()
+        for c in nbformat.read(p, as_version=4).cells:
+            if "solution" in c.metadata.get("tags", []) and c.cell_type == "markdown":
+                line = max(c.source.splitlines(), key=len).strip()
+                assert line[:60] not in html, (p.name, line[:60])
+                checked += 1
+    assert checked >= 3
 
 
 def test_cleaning_conserves_rows_on_demo(demo_run):

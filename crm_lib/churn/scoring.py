@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from ..privacy import pseudonymise
 from . import definition, explain, models
 
 #: Risk tiers by score quantile among the scored customers: bottom 70% low,
@@ -56,13 +57,6 @@ class ChurnModel:
             for c in missing:  # a table without history rows: the feature is absent
                 X[c] = np.nan
         return X[self.features]
-
-
-def pseudonymise(ids, salt: str = "crm") -> pd.Series:
-    """Stable pseudonyms for display ("P-" + 10 hex digits of a salted SHA-256 of the id)."""
-    import hashlib
-    ids = pd.Series(ids).astype(str)
-    return ids.map(lambda v: "P-" + hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:10])
 
 
 def display_scores(scores: pd.DataFrame, n: int = 10, salt: str = "crm") -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .. import contract
+from ..privacy import pseudonymise  # noqa: F401 - re-exported (roi.budget.pseudonymise)
 
 __all__ = ["greedy_select", "exact_select", "nontargetable_probability", "plan_campaign",
            "MonteCarlo", "monte_carlo_roi", "pseudonymise"]
@@ -202,15 +203,3 @@ def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: fl
                       float(spend.mean()), float(np.nanmean(roi)),
                       tuple(np.nanquantile(roi, q)), float(np.mean(profit < 0)), n_draws, seed)
 
-
-def pseudonymise(ids, salt: str) -> pd.Series:
-    """Stable pseudonyms for customer ids: the first 16 hex digits of HMAC-SHA256(salt, id).
-
-    The same ``salt`` gives the same pseudonym, so the data owner (who keeps the
-    salt) can map a target list back; the list itself carries no raw id.
-    """
-    import hashlib
-    import hmac
-    key = str(salt).encode()
-    s = pd.Series(ids).astype(str)
-    return s.map(lambda x: hmac.new(key, x.encode(), hashlib.sha256).hexdigest()[:16])
