@@ -24,7 +24,8 @@ from . import uplift as up
 #: Candidate effect modifiers of a retention offer, fixed before the pilot is analysed:
 #: who a competitor targets (age), how tied-in and how costly the customer is (contract,
 #: products, bill) and whether contact annoys them (unresolved complaints).
-EFFECT_MODIFIERS = ("age", "contract", "n_products", "monthly_charges", "unresolved_complaints")
+EFFECT_MODIFIERS = ("age", "tenure_months", "contract", "n_products", "monthly_charges", "autopay",
+                    "complaints", "unresolved_complaints")
 
 __all__ = ["ChurnInputs", "churn_inputs", "value_inputs", "retention_value",
            "active_customers", "Pilot", "pilot_data", "PilotAnalysis", "analyse_pilot",
