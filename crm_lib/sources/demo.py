@@ -251,8 +251,6 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     eta = _latents(rng, n)
     age = np.clip(np.round(rng_extra.normal(42, 13, n)), 18, 90).astype(int)
     young = age < PROMO_MAX_AGE
-    # referred customers are more loyal (a behavioural nudge on top of the attitude)
-    referral = channel == "referral"
     switching_cost = (0.6 * (contract_type == "one_year") + 1.2 * (contract_type == "two_year")
                       + 0.35 * (n_products - 1))
 
@@ -377,14 +375,13 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     })
 
     # ---- interactions (complaints)
-    ci, cp, ck, cu = [], [], [], []
+    ci, cp, cu = [], [], []
     for idx_, t, k_, ku_ in complaint_rows:
         ci.append(np.repeat(idx_, k_))
         cp.append(np.full(int(k_.sum()), t))
         # the first ku complaints of each customer in this period stay unresolved
         rank = np.arange(int(k_.sum())) - np.repeat(np.cumsum(k_) - k_, k_)
         cu.append(rank < np.repeat(ku_, k_))
-        ck.append(rank)
     ci = np.concatenate(ci) if ci else np.zeros(0, int)
     cp = np.concatenate(cp) if cp else np.zeros(0, int)
     cu = np.concatenate(cu) if cu else np.zeros(0, bool)
@@ -604,7 +601,6 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         "switching_cost": "0.6 one_year + 1.2 two_year + 0.35 (n_products - 1)",
         "referral_note": "referral customers get no extra hazard effect; channel is a distractor attribute",
     }
-    del referral
     tables = {"customers": customers, "transactions": tx, "survey_responses": survey,
               "survey_codebook": codebook, "interactions": interactions,
               "campaigns": campaigns}
