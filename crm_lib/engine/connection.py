@@ -27,12 +27,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 ENGINES = ("duckdb", "spark", "pandas")
+
+# Ibis 12 reads a pandas option that pandas 3 deprecates; harmless, and not ours to fix.
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated",
+                        module=r"ibis\.")
 
 #: Spark settings every session gets unless ``spark_config`` overrides them: UTC
 #: timestamps (pandas datetimes are naive), Arrow transfers, no UI, few shuffle
