@@ -307,6 +307,42 @@ def _known_options(options: dict) -> tuple[dict, dict]:
     return known, other
 
 
+def latest_recorded_date(raw_dir: str | Path, tables, **options
+                         ) -> tuple[pd.Timestamp | None, dict[str, str]]:
+    """The data's latest recorded date: the latest value of any date column of
+    ``tables`` in ``raw_dir`` (read and parsed with the cleaning's own rules and
+    ``options``; sentinel "no end" dates are not dates), ignoring dates after
+    today (they cannot have been recorded yet; the cleaning quarantines them).
+    Returns the date (``None`` when no table has a date) and, per table and
+    column, the latest date found. Tables that cannot be read are skipped (the
+    cleaning reports them)."""
+    raw_dir = Path(raw_dir)
+    known, _ = _known_options(options)
+    today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+    found: dict[str, str] = {}
+    best: pd.Timestamp | None = None
+    for table in [t for t in _validation.ORDER if t in tables]:
+        path = find_table_file(raw_dir, table)
+        if path is None:
+            continue
+        opts = {k: _per_table(v, table) if k not in ("column_map", "value_map") else v
+                for k, v in known.items()}
+        try:
+            raw = read_table(path, table, encoding=opts.get("encoding"), sep=opts.get("sep"),
+                             sheet=opts.get("sheet"), column_map=known.get("column_map"))
+            for c in contract.CONTRACT[table].columns:
+                if c.dtype not in ("date", "datetime") or c.name not in raw.frame:
+                    continue
+                p = _parse_column(c.name, c, raw.frame[c.name], opts, table, raw.file)
+                v = p.values[p.values < today].max()
+                if pd.notna(v):
+                    found[f"{table}.{c.name}"] = str(pd.Timestamp(v).date())
+                    best = v if best is None or v > best else best
+        except DataContractError:
+            continue
+    return (pd.Timestamp(best).normalize() if best is not None else None), found
+
+
 def clean_folder(raw_dir: str | Path, out_dir: str | Path, quarantine_dir: str | Path, *,
                  tables: tuple[str, ...] | list[str],
                  as_of: str | pd.Timestamp | None = None, **options) -> dict:

@@ -43,8 +43,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataContractError
 from . import rules as _rules
+from .errors import DataContractError
+from .rules import CURRENCY as _CURRENCY
 from .rules import (  # noqa: F401 - re-exported: the rule set is declared in .rules
     EXCEL_ORIGIN,
     EXCEL_SERIAL_RANGE,
@@ -52,7 +53,6 @@ from .rules import (  # noqa: F401 - re-exported: the rule set is declared in .r
     NA_TOKENS,
     TRUE_TOKENS,
 )
-from .rules import CURRENCY as _CURRENCY
 
 _NS_BOUNDS = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
 _DATE_ORDERS = ("auto", "dmy", "mdy")

@@ -98,6 +98,7 @@ def table_report(*, raw, typed: pd.DataFrame, clean: pd.DataFrame, clean_mask: n
     known = {c.name for c in contract.CONTRACT[raw.table].columns}
     return {
         "file": str(raw.file), "format": raw.format, "encoding": raw.encoding,
+        "sheet": raw.sheet, "notes": list(raw.notes),
         "sep": raw.sep, "renamed_columns": raw.renames,
         "dropped_empty_columns": raw.dropped_columns,
         "rows_in": int(rows_in), "rows_clean": rows_clean,
