@@ -7,7 +7,8 @@ writes them as an analyst's export would look: customers as UTF-8 with a
 byte-order mark, semicolons and decimal commas (European style, the whole
 column), transactions in GB18030 (GBK) with a Chinese column, dates in several
 formats, amounts with currency symbols. Because the damage is known, :func:`messy_lab` can compare what the
-cleaning found with what was injected, rule by rule.
+cleaning found with what was injected, rule by rule. The lab always breaks
+demo-company rows (:func:`lab_tables`), never a user's real customers.
 """
 
 from __future__ import annotations
@@ -217,6 +218,24 @@ def make_messy(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int
         copy.expected["transactions"] = exp
     copy.tables = tuple(copy.expected)
     return copy
+
+
+#: Size of the demo company the lab breaks when the analysed source is not the demo.
+LAB_DEMO_CUSTOMERS = 2000
+
+
+def lab_tables(session) -> tuple[dict[str, pd.DataFrame], pd.Timestamp]:
+    """Clean customers and transactions for the messy lab, and their as-of date: the
+    session's own tables when its source is the demo company, else a small demo
+    company (:data:`LAB_DEMO_CUSTOMERS`, the session's seed; generated and cleaned
+    once, cached). A user's real rows are never copied into the lab."""
+    from .. import data
+    spec = session.source
+    if spec.source != "demo":
+        spec = data.SourceSpec(source="demo", n_customers=LAB_DEMO_CUSTOMERS,
+                               seed=session.seed, as_of="")
+    src = spec.build()
+    return data.load_tables(spec, ["customers", "transactions"]), pd.Timestamp(src.as_of)
 
 
 def messy_lab(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int = 42,

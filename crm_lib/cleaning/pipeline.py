@@ -216,6 +216,10 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
         items = [i for i in ctx.codebook["item"].tolist() if i not in names]
     _validation.check_required(frame, table, raw.file, items)
 
+    # personal columns (e-mail, phone, name, address) are set aside: never analysed
+    personal = _personal(frame, t, opts)
+    frame = frame.drop(columns=list(personal))
+
     # 2. type repairs, column by column
     typed: dict[str, pd.Series] = {}
     reasons: dict[str, np.ndarray] = {}
@@ -289,6 +293,7 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
         rows_quarantined=int(qmask.sum()) + len(raw.bad_lines), reasons=reasons_report,
         repair_masks=repair_masks, notes=notes, outliers=outlier_summary,
         added=[c.name for c in t.columns if c.name not in frame.columns], unparsed=unparsed)
+    rep["personal_columns_set_aside"] = personal
     rep["open_end_sentinels"] = {col: int(m.sum()) for (col, kind), m in repair_masks.items()
                                  if kind == "open_end_sentinel"}
     unknown = repair_masks.get(("churn_reason", "unknown_churn_reason"))
@@ -299,6 +304,17 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
             "values": {str(k): int(v) for k, v in texts.head(20).items()},
             "option": "churn_reason_synonyms: true (contract.REASON_SYNONYMS) or value_map"}
     return TableResult(table, clean, quarantine, flags, rep, qkeys)
+
+
+def _personal(frame: pd.DataFrame, t: contract.Table, opts: dict) -> dict[str, str]:
+    """Extra (non-contract) columns holding personal data (:mod:`crm_lib.privacy`)."""
+    from .. import privacy
+    names = {c.name for c in t.columns}
+    extra = [c for c in frame.columns if c not in names]
+    if not extra:
+        return {}
+    return privacy.personal_columns(frame[extra], extra=opts.get("personal_columns") or (),
+                                    not_personal=opts.get("not_personal") or ())
 
 
 def _known_options(options: dict) -> tuple[dict, dict]:
