@@ -104,14 +104,14 @@ def test_cleaning_sets_personal_columns_aside(tmp_path):
     assert "ann@example.com" not in json.dumps(rep)
 
 
-def _personal_export(folder, n=60):
+def _personal_export(folder, n=12):
+    """A tiny export (fewer than 25 rows, every customer churned) with personal columns."""
     rng = np.random.default_rng(1)
     ids = [f"REAL{i:05d}" for i in range(n)]
+    signup = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
     pd.DataFrame({
-        "customer_id": ids,
-        "signup_date": (pd.Timestamp("2023-01-01")
-                        + pd.to_timedelta(rng.integers(0, 600, n), unit="D")).strftime("%Y-%m-%d"),
-        "end_date": "", "churned": "no",
+        "customer_id": ids, "signup_date": signup.strftime("%Y-%m-%d"),
+        "end_date": (signup + pd.Timedelta(days=200)).strftime("%Y-%m-%d"), "churned": "yes",
         "email": [f"person{i}@realmail.example" for i in range(n)],
         "phone": [f"+1 555 010 {i:04d}" for i in range(n)],
         "monthly_charges": [f"{v:.2f}" for v in rng.gamma(3, 10, n)],
@@ -121,6 +121,8 @@ def _personal_export(folder, n=60):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_notebook_01_on_real_rows_publishes_no_ids_or_personal_data(tmp_path, crm_home):
+    """Also the degenerate case of issue 11 (10): fewer than 25 rows, all churned; the
+    messy lab breaks demo rows, so it runs whatever the user's data."""
     from crm_lib import runner
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -138,3 +140,20 @@ def test_notebook_01_on_real_rows_publishes_no_ids_or_personal_data(tmp_path, cr
     lab_raw = run_dir / "messy_lab" / "raw" / "customers.csv"
     if lab_raw.exists():
         assert "REAL0" not in lab_raw.read_text(encoding="utf-8-sig")
+
+
+def test_published_reports_show_pseudonyms_of_one_salt_and_no_raw_ids(demo_run):
+    run_dir = demo_run["run_dir"]
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    targets = pd.read_csv(run_dir / "targets.csv", dtype=str)
+    ids = set(scores["customer_id"]) | set(targets["customer_id"])
+    salt = privacy.run_salt()  # the project secret of this home, never the seed
+    assert targets["customer"].tolist() == privacy.pseudonymise(targets["customer_id"],
+                                                                salt).tolist()
+    html04 = (run_dir / "04_churn_modeling.html").read_text()
+    top = scores.sort_values("churn_probability", ascending=False).head(10)
+    assert all(p in html04 for p in privacy.pseudonymise(top["customer_id"], salt))
+    for p in sorted(run_dir.glob("*.html")) + sorted(run_dir.glob("*.ipynb")):
+        text = p.read_text(errors="ignore")
+        leaked = [i for i in ids if i in text]
+        assert not leaked, (p.name, leaked[:3])
