@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import privacy
 from . import budget as bud
 from . import economics as eco
 from . import features as feat
@@ -358,15 +359,17 @@ def replay_on_pilot(pilot: Pilot, analysis: PilotAnalysis, value: pd.Series, *,
 
 
 def write_targets(plan: pd.DataFrame, path: str | Path, *, salt: str) -> pd.DataFrame:
-    """Write the selected customers to ``path`` (CSV): pseudonymised id, expected
-    incremental profit, reason; sorted by rank."""
+    """Write the selected customers to ``path`` (CSV, operational: the real
+    ``customer_id`` to act on, its pseudonym, expected incremental profit, reason;
+    sorted by rank) and return the same rows without ``customer_id`` (for display)."""
     sel = plan[plan["selected"]].sort_values("rank")
-    out = pd.DataFrame({"customer": bud.pseudonymise(sel["customer_id"], salt).to_numpy(),
+    out = pd.DataFrame({"customer_id": sel["customer_id"].to_numpy(),  # operational: act on it
+                        "customer": bud.pseudonymise(sel["customer_id"], salt).to_numpy(),
                         "expected_incremental_profit": sel["expected_incremental_profit"]
                         .round(2).to_numpy(),
                         "reason": sel["reason"].to_numpy()})
-    out.to_csv(path, index=False)
-    return out
+    privacy.operational(out).to_csv(path, index=False)
+    return out.drop(columns="customer_id")
 
 
 # ---------------------------------------------------------------- notebook summaries
