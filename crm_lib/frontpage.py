@@ -101,7 +101,7 @@ def render(run_dir: str | Path, run_id: str, results: Iterable, manifest: Mappin
     fig_html = "\n".join(
         f'<figure><img src="{_e(p)}" alt="{_e(summary.FIGURES[n])}">'
         f"<figcaption>{_e(summary.FIGURES[n])}</figcaption></figure>" for n, p in figs.items())
-    msgs = summary.messages(merged)
+    msgs = summary.messages(merged) + summary.quality_warnings(merged)
     s06 = next((r for r in results if r.name.startswith("06_")), None)
     note = ('The full summary, with the drivers and every exact value: '
             f'<a href="{_e(s06.html)}">{_e(s06.name)}</a>.' if s06 is not None and s06.html

@@ -114,3 +114,18 @@ def model_strength(auc: float, weak: float = 0.70) -> str:
                 "caution.")
     return (f"The churn model ranks customers usefully (cross-validated ROC AUC "
             f"{fmt.ratio(auc)}).")
+
+
+def data_quality(table: str, rows_in: int, quarantined: int, duplicates: int,
+                 limit: float = 0.01, serious: float = 0.05) -> str | None:
+    """A warning when more than ``limit`` of a table's rows were quarantined or dropped as
+    duplicates ("serious" above ``serious``); None when the table is clean enough."""
+    if not _ok(rows_in) or rows_in <= 0:
+        return None
+    q, d = (quarantined or 0) / rows_in, (duplicates or 0) / rows_in
+    if q <= limit and d <= limit:
+        return None
+    level = "Serious: " if q > serious else ""
+    return (f"{level}{table}: {fmt.count(quarantined)} of {fmt.count(rows_in)} rows quarantined "
+            f"({fmt.percent(q)}) and {fmt.count(duplicates)} duplicates dropped "
+            f"({fmt.percent(d)}); figures built on this table rest on fewer rows than were sent.")

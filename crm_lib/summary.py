@@ -139,7 +139,8 @@ def derive(session, *, trend_months: int = 12, history_months: int = 24,
     from . import artefacts
     from .churn import trend as ctrend
     from .data import MissingTableError
-    from .value import at_risk, concentration
+    from .value import at_risk
+    from .value.concentration import lorenz_curve
 
     out = Derived({})
     metrics = session.metrics()
@@ -166,7 +167,7 @@ def derive(session, *, trend_months: int = 12, history_months: int = 24,
     if clv is not None:
         net = (clv["revenue"] - clv["refunds"]).clip(lower=0) if {"revenue", "refunds"} <= set(
             clv.columns) else clv["clv"].clip(lower=0)
-        out.lorenz = concentration.lorenz_curve(net)
+        out.lorenz = lorenz_curve(net)
     scores = artefacts.read(session.run_dir, "churn_scores")
     if scores is None or customers is None:
         out.notes.append("Value at risk not computed: notebook 04 wrote no churn scores in this "
@@ -330,6 +331,25 @@ def messages(metrics: Mapping[str, object]) -> list[str]:
     return out
 
 
+def quality_warnings(metrics: Mapping[str, object]) -> list[str]:
+    """Data-quality warnings of notebook 01's counts (tables with > 1% of rows set aside)."""
+    out = []
+    tables = sorted({m.group(1) for k in metrics
+                     if (m := re.fullmatch(r"cleaning\.(\w+)\.rows_in", k))})
+    for t in tables:
+        w = sentences.data_quality(t, metrics.get(f"cleaning.{t}.rows_in"),
+                                   metrics.get(f"cleaning.{t}.rows_quarantined", 0),
+                                   metrics.get(f"cleaning.{t}.rows_duplicate_dropped", 0),
+                                   WARN["quarantine_share"])
+        if w:
+            out.append(w)
+    p = metrics.get("roi.prob_loss")
+    if _has(metrics, "roi.prob_loss") and float(p) > WARN["prob_loss"]:
+        out.append(f"The retention campaign loses money with probability {fmt.percent(p)}: "
+                   "consider a smaller pilot first.")
+    return out
+
+
 #: Driver families: prefix, what it measures, how to rank ("abs" or "log" for ratios).
 DRIVER_FAMILIES = [("survey.driver.", "share of explained satisfaction variance", "abs"),
                    ("churn.importance.", "churn model: permutation importance", "abs"),
@@ -381,12 +401,20 @@ def render_markdown(metrics: Mapping[str, object], by_notebook: Mapping | None =
     miss = "\n".join(f"- *Not available: {'; '.join(labels)} (notebook {nb}: skipped, failed "
                      "or not run).*" for nb, labels in gone.items())
     figs = "\n".join(f"![{FIGURES[n]}]({p})" for n, p in (figures or {}).items())
+    quality = quality_warnings(metrics)
+    if quality:
+        quality_text = "\n".join(f"- {w}" for w in quality)
+    elif any(k.startswith("cleaning.") for k in metrics):
+        quality_text = (f"No warnings: in every table at most {WARN['quarantine_share']:.0%} of "
+                        "rows were quarantined or dropped as duplicates.")
+    else:
+        quality_text = "*No data-quality figures in this run (notebook 01 did not record them).*"
     exact = "\n".join(f"`{k}` = {json.dumps(metrics[k])}<br>" for k in sorted(_quoted(metrics)))
     page = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         messages="\n".join(f"- {s}" for s in messages(metrics)) or "- No figures recorded.",
         figures=figs or "*No figures in this run.*", sections="\n".join(body),
         missing=miss, drivers=_table(drivers(metrics, top_drivers)) or "*No drivers recorded.*",
-        exact=exact)
+        quality=quality_text, exact=exact)
     return page
 
 

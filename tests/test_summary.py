@@ -185,3 +185,13 @@ def test_demo_run_summary_and_front_page(demo_run):
     assert not fmt.scientific_notation(text), fmt.scientific_notation(text)[:5]
     assert "concepts." not in text and "roi.budget" not in text  # raw keys only in <details>
     assert index.index("Teaching simulations") > index.index("Company results")
+
+
+def test_data_quality_warning_appears_and_disappears_with_the_counts():
+    m = {"cleaning.customers.rows_in": 3000, "cleaning.customers.rows_quarantined": 90,
+         "cleaning.customers.rows_duplicate_dropped": 10}
+    w = sm.quality_warnings(m)
+    assert len(w) == 1 and "customers: 90 of 3,000 rows quarantined (3.0%)" in w[0]
+    assert "No warnings" in sm.render_markdown({**m, "cleaning.customers.rows_quarantined": 3})
+    assert sm.quality_warnings({**m, "cleaning.customers.rows_quarantined": 300})[0].startswith(
+        "Serious")
