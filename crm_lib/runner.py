@@ -28,9 +28,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import nbformat
-import yaml
 
-from . import config, data, metrics
+from . import artefacts, config, data, metrics
+from . import params as params_mod
 
 COMMON_PARAMS = ("source", "data_dir", "source_options", "n_customers", "seed", "as_of")
 VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "matplotlib",
@@ -101,14 +101,43 @@ def load_params(path: str | None) -> dict:
     """Parameters from a YAML file: common keys plus optional ``notebooks: {name: {...}}``."""
     if not path:
         return {}
-    p = config.resolve_path(path)
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SystemExit(f"crm-report: cannot read parameters file {p}: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"crm-report: parameters file {p} must be a mapping of name: value")
-    return loaded
+        return params_mod.load_file(path)[0]
+    except params_mod.ParameterError as exc:
+        raise SystemExit(f"crm-report: {exc}") from exc
+
+
+def order_notebooks(nbs: list[Path]) -> list[Path]:
+    """``nbs`` in run order: topological in the artefact graph, ties by number."""
+    by_stem = {p.stem: p for p in nbs}
+    return [by_stem[n.name] for n in artefacts.plan(nbs)]
+
+
+def resolve_params(nbs: list[Path], all_nbs: list[Path], params_file: str | None,
+                   source: str | None, overrides: dict | None, log) -> params_mod.Resolved:
+    """Validate the parameters file and command-line values before any notebook starts.
+
+    Raises SystemExit with the message of :class:`crm_lib.params.ParameterError`.
+    """
+    try:
+        file_values, where = {}, "parameters"
+        if params_file:
+            file_values, path, how = params_mod.load_file(params_file)
+            where = str(path)
+            if how != "current folder" and how != "absolute path":
+                log(f"crm-report: parameters file {params_file} found in the {how}")
+        cli = dict(overrides or {})
+        if source:
+            cli["source"] = source
+        all_schemas = params_mod.schemas(all_nbs)
+        resolved = params_mod.resolve({p.stem: all_schemas[p.stem] for p in nbs},
+                                      file_values=file_values, cli=cli, origin=where,
+                                      all_schemas=all_schemas)
+        if params_file:
+            resolved.file, resolved.file_found = path, how
+        return resolved
+    except params_mod.ParameterError as exc:
+        raise SystemExit(f"crm-report: {exc}") from exc
 
 
 def export_html(executed: Path, target: Path) -> None:
@@ -278,14 +307,14 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     """
     started = time.perf_counter()
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    file_params = load_params(params_file)
-    per_nb = file_params.pop("notebooks", {}) or {}
+    nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
+    all_nbs = list_notebooks(nb_folder)
+    nbs = order_notebooks(select_notebooks(all_nbs, notebooks))
+    resolved = resolve_params(nbs, all_nbs, params_file, source, overrides, log)
+    per_nb = resolved.per_notebook
     params = dict(config.DEFAULTS)
     params["source_options"] = {}
-    params.update(file_params)
-    if source:  # the command line wins over the parameters file
-        params["source"] = source
-    params.update(overrides or {})
+    params.update(resolved.common)
     spec = data.SourceSpec(source=params["source"], data_dir=params.get("data_dir", ""),
                            n_customers=int(params["n_customers"]), seed=int(params["seed"]),
                            as_of=str(params["as_of"]), options=dict(params["source_options"]))
@@ -308,8 +337,6 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     staging.mkdir(parents=True)
     done = _prepare_resume(out_root, resume, staging) if resume else {}
 
-    nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
-    nbs = select_notebooks(list_notebooks(nb_folder), notebooks)
     results: list[NotebookResult] = []
     log(f"crm-report: run {run_id}, source {params['source']}, {len(nbs)} notebooks")
     try:
@@ -321,8 +348,7 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
                 results.append(done[nb.stem])
                 log(f"  {nb.stem}: ok (resumed)")
                 continue
-            nb_params = dict(params)
-            nb_params.update(per_nb.get(nb.stem, {}))
+            nb_params = dict(resolved.notebook_params[nb.stem])
             nb_params["run_dir"] = str(staging)
             r = run_one(nb, staging, nb_params, available, log)
             results.append(r)
