@@ -36,6 +36,8 @@ from .concentration import (
     top_share,
     whale_curve,
 )
+from .gammagamma import GammaGamma, IndependenceCheck, independence_check
+from .lifecycle import STAGES, LifecycleRules, lifecycle_stage, stage_summary
 from .lifetime import (
     RetentionClaim,
     RetentionLift,
@@ -45,8 +47,6 @@ from .lifetime import (
     retention_lift,
     word_of_mouth_value,
 )
-from .gammagamma import GammaGamma, IndependenceCheck, independence_check
-from .lifecycle import STAGES, LifecycleRules, lifecycle_stage, stage_summary
 from .period import StudyPeriod, study_period
 from .rfm import RFM_RULES, rfm_table, rules_table, segment_summary
 from .summary import purchase_days, rfm_summary, transaction_overview
