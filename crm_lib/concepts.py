@@ -36,44 +36,13 @@ from .intervals import wilson_interval
 from .value.concentration import gini, lorenz_curve, top_share
 from .value.lifetime import clv, clv_grid, retention_claim, retention_lift, word_of_mouth_value
 
-__all__ = ["Settings", "LeakyBucket", "steady_state", "simulate_leaky_bucket",
+__all__ = ["LeakyBucket", "steady_state", "simulate_leaky_bucket",
            "replacement_treadmill", "BudgetScenario", "effective_churn", "simulate_budget",
-           "compare_budgets", "cost_ratio_sensitivity", "clv", "clv_grid", "retention_lift",
+           "compare_budgets", "budget_comparison_table", "cost_ratio_sensitivity", "clv", "clv_grid", "retention_lift",
            "retention_claim", "word_of_mouth_value", "simulate_values", "lorenz", "gini",
            "top_share", "lognormal_gini", "lognormal_top_share", "sigma_for_top_share",
            "concentration", "Zones", "zone_retention", "ZoneSimulation", "simulate_zones",
            "wilson_interval"]
-
-
-@dataclass
-class Settings:
-    """Every knob of notebook 00 in one place (defaults are the notebook's defaults).
-
-    Each field is its own typed parameter in the notebook's parameters cell
-    (no dict of settings: papermill replaces a dict whole, so a params file
-    could not override one key). Money is an amount; ``acquisition_cost`` is
-    the project's one acquisition cost, shared with notebook 05.
-    """
-
-    acquisitions: float = 500.0  # leaky bucket: new customers per month
-    churn_rate: float = 0.04  # leaky bucket: monthly churn probability
-    initial_customers: int = 2000  # leaky bucket: customers at month 0
-    months: int = 120  # leaky bucket: months shown
-    n_paths: int = 200  # simulated firms per scenario
-    budget: float = 40_000.0  # monthly marketing budget
-    acquisition_cost: float = 250.0  # cost of one new customer
-    cost_ratio: float = 5.0  # claimed: acquiring costs this many times keeping
-    preventable_share: float = 0.6  # share of churn retention can prevent at all
-    monthly_margin: float = 25.0  # margin per customer per month
-    annual_margin: float = 100.0  # CLV: margin per customer per year
-    annual_retention: float = 0.80  # CLV: share kept each year
-    discount_rate: float = 0.10  # CLV: annual discount rate
-    margin_growth: float = 0.05  # CLV: yearly margin growth with tenure
-    retention_gain: float = 0.05  # CLV: retention gained (5 points)
-    p_satisfied: float = 0.7  # word of mouth: share of satisfied customers (promoters)
-    value_sigma: float = 1.2  # 80/20: lognormal shape of customer value
-    n_simulated: int = 10_000  # 80/20 and zones: simulated customers
-    lock_in: float = 0.6  # zones: share of would-be defectors kept by switching costs
 
 
 def _check(name: str, value: float, low: float, high: float, *, closed_low: bool = True,
@@ -119,8 +88,26 @@ class LeakyBucket:
     window: int
     half_life_months: float
 
+    def to_frame(self) -> pd.DataFrame:
+        """Headline numbers of the simulation for readers (formatted text)."""
+        from .fmt import count, number, percent
+        return pd.DataFrame({"figure": [
+            "monthly acquisitions", "monthly churn rate",
+            "steady state, theory (acquisitions / churn)", "steady state, simulated",
+            "simulation standard error", "months to close half the gap",
+            "average customer lifetime (months)"], "value": [
+            count(self.acquisitions), percent(self.churn_rate), count(self.steady_state_theory),
+            count(self.steady_state_simulated), number(self.steady_state_se, 1),
+            number(self.half_life_months, 1), number(1.0 / self.churn_rate, 1)]})
+
+    def metrics(self) -> dict[str, float]:
+        return {"concepts.steady_state_theory": self.steady_state_theory,
+                "concepts.steady_state_simulated": self.steady_state_simulated,
+                "concepts.steady_state_se": self.steady_state_se,
+                "concepts.half_life_months": self.half_life_months}
+
     def summary(self) -> pd.Series:
-        """Headline numbers of the simulation."""
+        """Headline numbers of the simulation (numbers; :meth:`to_frame` for readers)."""
         return pd.Series({
             "monthly acquisitions": self.acquisitions,
             "monthly churn rate": self.churn_rate,
@@ -329,23 +316,39 @@ def _no_budget_profit(sc: BudgetScenario) -> float:
 
 def compare_budgets(table: pd.DataFrame, acquisition_heavy: float = 0.2,
                     retention_heavy: float = 0.8) -> pd.Series:
-    """Profit of an acquisition-heavy and a retention-heavy split, and the best split."""
+    """Extra profit over spending nothing of an acquisition-heavy and a retention-heavy
+    split, and the best split: the quantity the budget figure draws (``incremental_profit``
+    of :func:`simulate_budget`), so the table and the figure agree."""
     t = table.set_index("retention_share")
     for s in (acquisition_heavy, retention_heavy):
         if not np.isclose(t.index, s).any():
             raise ValueError(f"retention share {s} is not in the simulated grid")
     pick = {s: t.index[np.isclose(t.index, s)][0] for s in (acquisition_heavy, retention_heavy)}
-    best = t["profit_mean"].idxmax()
-    acq = t.loc[pick[acquisition_heavy], "profit_mean"]
-    ret = t.loc[pick[retention_heavy], "profit_mean"]
+    best = t["incremental_profit"].idxmax()
+    acq = t.loc[pick[acquisition_heavy], "incremental_profit"]
+    ret = t.loc[pick[retention_heavy], "incremental_profit"]
     return pd.Series({
         "acquisition_heavy_share": acquisition_heavy, "acquisition_heavy_profit": acq,
         "retention_heavy_share": retention_heavy, "retention_heavy_profit": ret,
         "retention_minus_acquisition": ret - acq,
         "acquisition_heavy_roi": t.loc[pick[acquisition_heavy], "roi"],
         "retention_heavy_roi": t.loc[pick[retention_heavy], "roi"],
-        "best_retention_share": float(best), "best_profit": t.loc[best, "profit_mean"],
+        "best_retention_share": float(best), "best_profit": t.loc[best, "incremental_profit"],
+        "best_roi": t.loc[best, "roi"],
     })
+
+
+def budget_comparison_table(comparison: pd.Series) -> pd.DataFrame:
+    """:func:`compare_budgets` for readers: one row per split, extra profit and return."""
+    c = comparison
+    return pd.DataFrame({
+        "split": [f"acquisition-heavy ({c['acquisition_heavy_share']:.0%} on retention)",
+                  f"retention-heavy ({c['retention_heavy_share']:.0%} on retention)",
+                  f"best split ({c['best_retention_share']:.0%} on retention)"],
+        "extra profit vs no spending": [c["acquisition_heavy_profit"],
+                                        c["retention_heavy_profit"], c["best_profit"]],
+        "return on the budget": [c["acquisition_heavy_roi"], c["retention_heavy_roi"],
+                                 c["best_roi"]]})
 
 
 def cost_ratio_sensitivity(scenario: BudgetScenario, cost_ratios=(1, 2, 3, 5, 8),

@@ -617,8 +617,9 @@ class BudgetPlan:
                  f"optimiser: spend {_money(self.recommended_budget)} on "
                  f"{self.recommended_n:,} customers ({self.recommended_n / max(self.n_active, 1):.1%}"
                  f" of the active base) for an expected incremental profit of "
-                 f"{_money(self.recommended_profit)}; beyond that an extra unit of spend returns "
-                 f"less than {self.min_marginal_return:.2f}"]
+                 f"{_money(self.recommended_profit)}; beyond that "
+                 + (f"an extra unit of spend returns less than {self.min_marginal_return:.2f}"
+                    if self.min_marginal_return > 0 else "no further contact is expected to pay")]
         if self.binds:
             lines.append(f"the budget limit of {_money(self.budget)} binds: the plan contacts "
                          f"{self.n_selected:,} customers for {_money(self.spend)}, where each extra "
@@ -790,7 +791,8 @@ def targeting_decision(rep: EmpcReport, econ: Economics, plan: BudgetPlan, pilot
                  if pilot.causal else "the assumed effect with the exclusion of unpreventable "
                  "churn")
               + ", each customer's value and the cost of each contact, and it stops where an "
-              f"extra unit of spend returns less than {plan.min_marginal_return:.2f}")
+              + (f"extra unit of spend returns less than {plan.min_marginal_return:.2f}"
+                 if plan.min_marginal_return > 0 else "extra contact no longer adds profit"))
     tab = pd.DataFrame(rows, columns=["lens", "assumptions", "customers", "why not chosen"])
     tab["customers"] = tab["customers"].round().astype(int)
     tab["share of active"] = tab["customers"] / n

@@ -208,7 +208,8 @@ def randomisation_check(X: pd.DataFrame, treatment, *, seed: int = 0,
     material = (max_smd > smd_threshold) or (auc > auc_threshold)
     randomised = not (p_lr < alpha and material)
     top = table.iloc[0] if len(table) else None
-    verdict = (f"joint test p = {p_lr:.2g}, propensity AUC = {auc:.3f}, "
+    from ..fmt import pvalue
+    verdict = (f"joint test p {pvalue(p_lr)}, propensity AUC = {auc:.3f}, "
                f"max |SMD| = {max_smd:.2f}" + (f" ({top['covariate']})" if top is not None else "")
                + f", {n_imb} covariate(s) with |SMD| > {smd_threshold}")
     return BalanceReport(table, max_smd, n_imb, auc, float(lr), df, p_lr, randomised, verdict)

@@ -126,6 +126,12 @@ class Concentration:
         return pd.DataFrame({"figure": [labels[k] for k in d], "value": list(d.values())})
 
 
+def net_spend(rfm: pd.DataFrame) -> pd.Series:
+    """Net revenue per customer: total spend minus refunds, floored at 0 (from
+    :func:`crm_lib.value.rfm_table`), the value whose concentration notebook 03 measures."""
+    return (rfm["total_spend"] - rfm["refunds"]).clip(lower=0).rename("net_spend")
+
+
 def customer_profit(revenue: object, orders: object, margin_rate: float = 0.3,
                     cost_per_order: float = 0.0) -> np.ndarray:
     """Profit per customer: margin rate x revenue - cost to serve per order x orders."""

@@ -162,6 +162,20 @@ class RetentionClaim:
     def profit_lift(self) -> float:
         return self.lift.profit_lift
 
+    def to_frame(self) -> pd.DataFrame:
+        """The sensitivity for readers: each assumption's low and high value and the lift."""
+        names = {"retention": "retention rate", "discount_rate": "discount rate",
+                 "margin_growth": "margin growth per period", "acquisition_cost":
+                 "acquisition cost"}
+        show = {"acquisition_cost": lambda v: f"{v:,.0f}"}
+        t = self.sensitivity
+        fmt_v = [show.get(a, lambda v: f"{v:.1%}") for a in t["assumption"]]
+        return pd.DataFrame({"assumption": [names[a] for a in t["assumption"]],
+                             "low": [f(v) for f, v in zip(fmt_v, t["low"], strict=True)],
+                             "high": [f(v) for f, v in zip(fmt_v, t["high"], strict=True)],
+                             "lift at low": t["lift_low"].to_numpy(),
+                             "lift at high": t["lift_high"].to_numpy()})
+
     def within_claim(self, low: float = 0.25, high: float = 0.85) -> bool:
         """Whether the lift falls in the 25-85% band the sources report."""
         return bool(low <= self.lift.profit_lift <= high)
@@ -171,12 +185,12 @@ class RetentionClaim:
         lf = self.lift
         where = ("inside" if self.within_claim() else
                  "below" if lf.profit_lift < 0.25 else "above")
-        top = self.sensitivity.iloc[0]
+        top = self.to_frame().iloc[0]
         return (f"+{lf.delta * 100:.0f} points of retention (from {lf.retention:.1%}) raise "
                 f"profit per customer by {lf.profit_lift:+.0%}, {where} the 25-85% Reichheld & "
-                f"Sasser reported; the assumption that moves it most is {top['assumption']} "
-                f"({top['lift_low']:+.0%} to {top['lift_high']:+.0%} for {top['low']:g} to "
-                f"{top['high']:g}).")
+                f"Sasser reported; the assumption that moves it most is the {top['assumption']} "
+                f"({top['lift at low']:+.0%} at {top['low']} to {top['lift at high']:+.0%} at "
+                f"{top['high']}).")
 
     def metrics(self, prefix: str) -> dict[str, float]:
         return {f"{prefix}.retention_5pt_profit_lift": self.lift.profit_lift}
