@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -212,24 +210,20 @@ def test_wilson_interval_reference():
 
 # ---------------------------------------------------------------- notebook
 
-def test_concepts_notebook_runs_and_records(tmp_path, monkeypatch):
-    import papermill as pm
-
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline, as in a real run
-    run_dir = tmp_path / "run"
-    out = tmp_path / "00_out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "00_crm_concepts.ipynb"), str(out),
-                        parameters={"run_dir": str(run_dir), "n_paths": 100},
-                        kernel_name="crm", progress_bar=False, cwd=str(tmp_path))
-    m = json.loads((run_dir / "metrics.json").read_text())
+def test_concepts_notebook_runs_and_records(run_notebook):
+    r = run_notebook("00_crm_concepts", n_paths=100)
+    m = r.metrics
     theory, sim, se = (m[f"concepts.steady_state_{k}"] for k in ("theory", "simulated", "se"))
     assert theory == pytest.approx(500 / 0.04)
     assert abs(sim - theory) < 4 * se
     assert m["concepts.clv"] == pytest.approx(800 / 3)
     assert m["concepts.sigma_for_80_20"] == pytest.approx(1.6832, abs=1e-4)
     assert m["concepts.retention_heavy_profit"] > m["concepts.acquisition_heavy_profit"]
-    nb = nbformat.read(out, as_version=4)
+    assert "more acquisitions a month" in r.text and "cfg." not in r.text
+    # the budget table shows the figure's quantity: extra profit over spending nothing
+    assert f"{m['concepts.retention_heavy_profit']:,.0f}" in r.text
+    assert "dtype:" not in r.text and "np.float64" not in r.text
+    nb = r.notebook
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 5  # every concept as a static figure in batch
     widgets = [o for c in nb.cells for o in c.get("outputs", [])

@@ -115,3 +115,16 @@ def test_saving_cost_sentence_flips_with_the_ratio():
     dear = claims.saving_cost(plan, acquisition_cost=200.0)
     assert "1.0x as much: below the 5x" in dear.sentence()
     assert "above" in claims.saving_cost(plan, acquisition_cost=5000.0).sentence()
+
+
+def test_active_customers_do_not_look_ahead():
+    """One definition of 'active at as_of': an end after as_of has not happened yet."""
+    from crm_lib.roi import pipeline
+    cust = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                         "signup_date": ["2024-01-01", "2024-01-01", "2024-01-01", "2026-08-01"],
+                         "end_date": [None, "2026-03-01", "2026-09-01", None],
+                         "churned": [False, True, True, False]})
+    act = pipeline.active_customers(cust, "2026-06-30")
+    # b ended before as_of; c churns only later (the final flag would look ahead); d not yet
+    assert act["customer_id"].tolist() == ["a", "c"]
+    assert claims.observed_retention(cust, "2026-06-30") < 1.0
