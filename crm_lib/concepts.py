@@ -1,7 +1,7 @@
 """Teaching simulations for notebook 00: CRM ideas in numbers before any data.
 
 Five small, seeded, vectorised models, each driven only by its parameters
-(CRM_CONCEPTS.md sections 1, 2 and 4). Every "claimed" figure of the
+(concepts 1, 2 and 4 of docs/teaching.md). Every "claimed" figure of the
 commissioning texts (acquisition costs 5x retention, 5 points of retention
 = 25-85% more profit, 80/20, word of mouth 8 vs 25) is a parameter here,
 never a result.
@@ -201,7 +201,7 @@ class BudgetScenario:
     ``retention_cost``: cost of saving one would-be churner at the first,
     cheapest margin (the "5x cheaper to keep" claim is ``cost_ratio``);
     ``preventable_share``: the share of churn that retention can touch at all
-    (natural and malicious churn cannot be prevented, CRM_CONCEPTS.md 6).
+    (natural and malicious churn cannot be prevented, concept 6 of docs/teaching.md).
     """
 
     budget: float = 40_000.0

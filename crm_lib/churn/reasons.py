@@ -1,7 +1,7 @@
 """Why customers leave: the churn-reason taxonomy, complaints, switching costs, satisfaction.
 
-- Reason shares among churners by taxonomy class (CRM_CONCEPTS.md section
-  6; after the voluntary / involuntary typology of churn in telecoms,
+- Reason shares among churners by taxonomy class (concept 6 of docs/teaching.md,
+  after the voluntary / involuntary typology of churn in telecoms,
   e.g. Kim & Yoon 2004), with Wilson 95% intervals (Wilson 1927), and
   which reasons are preventable and worth targeting (natural and malicious
   churn are not).

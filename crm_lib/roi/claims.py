@@ -1,4 +1,4 @@
-"""The "retention pays" claims (CRM_CONCEPTS.md section 2) recomputed as sensitivities.
+"""The "retention pays" claims (concept 2 of docs/teaching.md) recomputed as sensitivities.
 
 The sources quote Reichheld & Sasser (1990, HBR 68(5)): cutting defections
 by 5 points raises profits by 25-85%; acquiring a customer costs about five

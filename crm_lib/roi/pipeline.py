@@ -385,6 +385,13 @@ class EmpcReport:
     curve: pd.DataFrame
     perfect_curve: pd.DataFrame
 
+    def metrics(self) -> dict[str, float]:
+        return {"roi.empc": self.empc.value, "roi.empc_fraction": self.empc.fraction,
+                "roi.mpc": self.mpc.value}
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
     @property
     def table(self) -> pd.DataFrame:
         rows = [(r.measure, r.value, r.perfect, r.fraction)

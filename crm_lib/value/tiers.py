@@ -1,7 +1,7 @@
 """Value x churn-risk matrix: value tiers first, risk tiers second, an action per cell.
 
 The CRM texts put value-based tiers first and risk second (utility sector
-practice; CRM_CONCEPTS.md section 8). Value tiers cut CLV at quantiles (by
+practice; concept 8 of docs/teaching.md). Value tiers cut CLV at quantiles (by
 default the bottom 50% "low", the next 30% "medium", the top 20% "high");
 risk tiers cut a churn-risk score, by default 1 - P(alive) from BG/NBD, or a
 churn model's probability when one is available. Each of the nine cells
