@@ -40,7 +40,8 @@ import pandas as pd
 from .. import engine as _engine
 
 #: Columns of the customers table that are never model features (keys, dates, outcomes).
-NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason")
+NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason",
+                "churn_reason_raw")
 DAYS_PER_MONTH = 30.4375
 
 
@@ -280,11 +281,29 @@ def training_frame(customers: pd.DataFrame, *, as_of, horizon_months: int = 6,
     y = (ended.notna() & (ended > w.cutoff) & (ended <= as_of)).astype(int)
     y.name = "churned"
     if y.nunique() < 2:
-        raise ChurnDataError(
-            f"table 'customers': no churn and no stay to learn from between "
-            f"{w.cutoff:%Y-%m-%d} and {as_of:%Y-%m-%d} (rule: end_date must show some "
-            f"churners inside the horizon of {w.horizon_months} month(s)).")
+        raise ChurnDataError(_single_class_message(y, w, as_of, c))
     return X, y, w
+
+
+def _single_class_message(y: pd.Series, w: ChurnWindow, as_of: pd.Timestamp,
+                          c: pd.DataFrame) -> str:
+    """Which class is missing from the training labels, and what to change."""
+    frame = (f"{len(y)} customer(s) active at {w.cutoff:%Y-%m-%d}, churn observed to "
+             f"{as_of:%Y-%m-%d} ({w.horizon_months} month(s))")
+    last_end = c["end_date"].max()
+    if len(y) == 0:
+        missing = "no customer is active at the cutoff, so there is nothing to learn from"
+        fix = "move as_of later or shorten horizon_months"
+    elif y.iloc[0] == 0:
+        missing = "no churner: every one of them stayed"
+        fix = (f"set as_of (--as-of) to the end of the data (the last end_date is {last_end:%Y-%m-%d})"
+               if pd.notna(last_end) and last_end < w.cutoff else
+               "lengthen horizon_months or move as_of so that some end dates fall inside")
+    else:
+        missing = "no stayer: every one of them churned"
+        fix = "move as_of earlier or shorten horizon_months"
+    return (f"table 'customers': the churn model needs churners and stayers, but of {frame} "
+            f"there is {missing} (rule: both classes inside the horizon). To fix it, {fix}.")
 
 
 def scoring_frame(customers: pd.DataFrame, *, as_of,
