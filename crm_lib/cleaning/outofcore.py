@@ -51,9 +51,10 @@ import pandas as pd
 from .. import contract
 from . import outliers as _outliers
 from . import repairs as _repairs
+from . import rules as _rules
 from . import validation as _validation
 from .errors import DataContractError
-from .pipeline import CATEGORY_COLUMNS, _parse_column, _per_table
+from .pipeline import CATEGORY_COLUMNS, _column_option, _parse_column, _per_table
 from .reading import RawTable, _sniff_sep, apply_headers, detect_encoding
 
 #: Tables this module cleans (the large event tables).
@@ -173,7 +174,7 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
     return pd.concat(out).reset_index(drop=True)
 
 
-def _fast_path(name: str, col: contract.Column | None, native: str) -> dict:
+def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
     """SQL for one column over view ``pre0`` (raw columns plus ``t__<name>``, the trimmed
     text): the fast-path value of canonical forms, and whether the value is missing."""
     qn, tq = _q(name), _q("t__" + name)
@@ -188,13 +189,25 @@ def _fast_path(name: str, col: contract.Column | None, native: str) -> dict:
                      if is_text else f"({qn} IS NULL)")
     nat = native.upper()
     if dtype in ("date", "datetime"):
+        # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
+        # rule set
+        sent = (sorted(f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in
+                       _rules.sentinel_dates(opts.get("open_end_dates"))) if col.open_end else [])
         if not is_text and ("TIMESTAMP" in nat or nat == "DATE"):
-            info["fast"] = f"CAST({qn} AS TIMESTAMP)"
+            day = f"strftime(CAST({qn} AS TIMESTAMP), '%Y-%m-%d')"
+            keep = (f"CAST({qn} AS TIMESTAMP) BETWEEN TIMESTAMP '1678-01-01' "
+                    f"AND TIMESTAMP '2261-12-31'")
+            if sent:
+                keep += f" AND {day} NOT IN ({', '.join(_lit(x) for x in sent)})"
+            info["fast"] = f"CASE WHEN {keep} THEN CAST({qn} AS TIMESTAMP) END"
         elif is_text:
+            no_sent = (f" AND substr({tq}, 1, 10) NOT IN ({', '.join(_lit(x) for x in sent)})"
+                       if sent else "")
             info["fast"] = (f"CASE WHEN strlen({tq}) IN (10, 16, 19) AND {tq}[5] = '-' "
-                            f"AND {tq}[8] = '-' AND regexp_full_match({tq}, {_lit(_ISO_RE)}) "
-                            f"THEN TRY_CAST({tq} AS TIMESTAMP) END")
-    elif dtype in ("float", "int"):
+                            f"AND {tq}[8] = '-' AND regexp_full_match({tq}, {_lit(_ISO_RE)})"
+                            f"{no_sent} THEN TRY_CAST({tq} AS TIMESTAMP) END")
+    elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
+            in ("auto", "."):
         numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
             or nat.startswith("DECIMAL")
         if not is_text and numeric:
@@ -202,9 +215,14 @@ def _fast_path(name: str, col: contract.Column | None, native: str) -> dict:
                 f"CASE WHEN CAST({qn} AS DOUBLE) = round(CAST({qn} AS DOUBLE)) " \
                 f"THEN CAST({qn} AS BIGINT) END"
         elif is_text:
+            # plain numbers; the rule set's 'ambiguous' ones (1.500) wait for the column's
+            # decimal decision
             rx = _NUM_RE if dtype == "float" else _INT_RE
-            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(rx)}) "
+            amb = _rules.DECIMAL_PATTERNS["ambiguous"]
+            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(rx)}) AND NOT "
+                            f"regexp_matches({tq}, {_lit(amb)}) "
                             f"THEN TRY_CAST({tq} AS {_sql_type(dtype)}) END")
+            info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
         info["ident"] = True
     return info
@@ -223,6 +241,15 @@ def _rule_set_map(con, info: dict, col: contract.Column | None, opts: dict, tabl
         series, expanded = _category_sample(vals, slow["n"], expand_limit), True
     else:
         series, expanded = _weighted(vals, slow["n"], expand_limit)
+    if info.get("point_evidence"):
+        # the decimal mark is decided from all values of the column (rules.decide_decimal,
+        # from the presence of evidence): the fast path's values with a decimal point are
+        # evidence too, so one of them joins the values the parser sees
+        one = con.execute(f"SELECT {_q(name)} FROM pre WHERE {_q('ok__' + name)} AND NOT "
+                          f"{_q('na__' + name)} AND contains({_q(name)}, '.') LIMIT 1").fetchall()
+        if one:
+            series = pd.concat([series, pd.Series([one[0][0]], dtype=series.dtype)],
+                               ignore_index=True)
     p = _parse_column(name, col, series, opts, table, file)
     if p.note and "(auto" in p.note and not expanded:
         raise DataContractError(
@@ -261,7 +288,8 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
-    infos = [_fast_path(c, contract_cols.get(c), natives[c]) for c in raw.frame.columns]
+    infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
+             for c in raw.frame.columns]
     trims = [f"trim({_q(i['name'])}) AS {_q('t__' + i['name'])}" for i in infos if i["is_text"]]
     con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
     pre = []
@@ -462,8 +490,11 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     cols = [_q(i["name"]) for i in infos]
     kq = ", ".join(_q(k) for k in keys)
     # duplicates (validation.duplicates): exact among parsed rows whose key repeats
-    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed GROUP BY {kq}
-                    HAVING count(*) > 1""")
+    # candidates by a 64-bit hash of the key (cheap to group; a collision only adds a
+    # candidate, the rules below compare the keys themselves)
+    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed WHERE hash({kq}) IN (
+                    SELECT hash({kq}) AS h FROM typed GROUP BY h HAVING count(*) > 1)
+                    GROUP BY {kq} HAVING count(*) > 1""")
     con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
         SELECT typed.__row, row_number() OVER (PARTITION BY {', '.join('typed.' + c for c in cols)}
                ORDER BY typed.__row) AS k
@@ -491,16 +522,18 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
                       for k, (_r, cond) in enumerate(reasons))
     qcols = [_q("q" + str(k)) for k in range(len(reasons))]
     anyq = " OR ".join(qcols) if qcols else "FALSE"
-    con.execute(f"""CREATE TABLE verdict AS SELECT *, NOT is_exact AND ({anyq}) AS quarantined
-        FROM (SELECT typed.*, typed.__row IN (SELECT __row FROM exact) AS is_exact, {flags}
-              FROM typed)""")
+    # the quarantined rows and their reasons (few): one pass over typed
+    con.execute(f"""CREATE TABLE verdict AS SELECT * FROM (
+        SELECT typed.__row, {flags} FROM typed
+        WHERE typed.__row NOT IN (SELECT __row FROM exact)) WHERE {anyq}""")
+    con.execute("CREATE TABLE dropped AS SELECT __row FROM exact UNION ALL "
+                "SELECT __row FROM verdict")
     counts = con.execute(
-        "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c} AND NOT is_exact)" for c in qcols]
-                              + ["count(*) FILTER (WHERE is_exact)",
-                                 "count(*) FILTER (WHERE quarantined)"]) + " FROM verdict"
-    ).fetchone()
-    n_exact, n_quar = int(counts[-2]), int(counts[-1])
-    reason_counts = {r: int(c) for (r, _), c in zip(reasons, counts[:-2], strict=True) if c}
+        "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c})" for c in qcols] + ["count(*)"])
+        + " FROM verdict").fetchone()
+    n_exact = int(con.execute("SELECT count(*) FROM exact").fetchone()[0])
+    n_quar = int(counts[-1])
+    reason_counts = {r: int(c) for (r, _), c in zip(reasons, counts[:-1], strict=True) if c}
     n_bad = int(con.execute("SELECT count(*) FROM rejects").fetchone()[0])
     if n_bad:
         reason_counts["malformed_row"] = n_bad
@@ -525,7 +558,7 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
         rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
         con.execute(f"""COPY (SELECT * EXCLUDE (__k) FROM (
             SELECT raw.__row AS row, {orig_sel}, {reason_expr} AS reason{raw_line}, 0 AS __k
-            FROM raw JOIN (SELECT * FROM verdict WHERE quarantined) v USING (__row){rej})
+            FROM raw JOIN verdict v USING (__row){rej})
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
@@ -537,9 +570,9 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
     sel += [_q(c) for c in raw.frame.columns if c not in contract_names]
     cpath = out_dir / f"{table}.parquet"
-    # verdict keeps the file order (insertion order is preserved): no sort needed
-    con.execute(f"""COPY (SELECT {', '.join(sel)} FROM verdict
-                    WHERE NOT is_exact AND NOT quarantined) TO {_lit(str(cpath))}
+    # typed keeps the file order (insertion order is preserved): no sort needed
+    con.execute(f"""COPY (SELECT {', '.join(sel)} FROM typed
+                    WHERE __row NOT IN (SELECT __row FROM dropped)) TO {_lit(str(cpath))}
                     (FORMAT parquet)""")
     con.execute(f"CREATE VIEW clean AS SELECT * FROM read_parquet({_lit(str(cpath))})")
     n_clean = n - n_exact - n_quar
