@@ -55,9 +55,10 @@ def generate(n: int, cache: Path = CACHE, memory_limit: str = "4GB") -> tuple[Pa
     import duckdb
 
     cache.mkdir(parents=True, exist_ok=True)
-    tx, cu = cache / f"transactions_{n}.parquet", cache / f"customers_{n}.parquet"
-    if tx.exists() and cu.exists():
-        return tx, cu
+    final_tx, cu = cache / f"transactions_{n}.parquet", cache / f"customers_{n}.parquet"
+    if final_tx.exists() and cu.exists():
+        return final_tx, cu
+    tx = cache / f"transactions_{n}.parquet.partial"  # renamed when complete
     n_cust = max(n // 20, 1000)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -96,8 +97,9 @@ def generate(n: int, cache: Path = CACHE, memory_limit: str = "4GB") -> tuple[Pa
             AS product,
           ['web', 'store', 'app'][1 + CAST((h >> 57) % 3 AS INTEGER)] AS channel
         FROM base) TO '{tx}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+    tx.rename(final_tx)
     con.close()
-    return tx, cu
+    return final_tx, cu
 
 
 class PeakRSS:

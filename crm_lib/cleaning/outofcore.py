@@ -309,18 +309,16 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     if ruled:  # the values the fast path leaves, with counts, of every column in one scan
         vs = [f"CASE WHEN NOT {_q('ok__' + i['name'])} THEN {_q(i['name'])} "
               f"END AS {_q('v' + str(k))}" for k, i in enumerate(ruled)]
-        sets = ", ".join(f"({_q('v' + str(k))})" for k in range(len(ruled)))
+        names = ", ".join(_q("v" + str(k)) for k in range(len(ruled)))
         any_slow = " OR ".join(f"NOT {_q('ok__' + i['name'])}" for i in ruled)
-        allv = con.execute(f"""SELECT {', '.join(_q('v' + str(k)) for k in range(len(ruled)))},
-            count(*) AS n, GROUPING_ID({', '.join(_q('v' + str(k)) for k in range(len(ruled)))})
-            AS g FROM (SELECT {', '.join(vs)} FROM pre WHERE {any_slow})
-            GROUP BY GROUPING SETS ({sets})""").df()
-        width = len(ruled)
+        # one aggregation over the value combinations (few: the category values times the
+        # rare non-canonical values), then each column's counts
+        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM (SELECT {', '.join(vs)}
+            FROM pre WHERE {any_slow}) GROUP BY ALL""").df()
         for k, i in enumerate(ruled):
-            g = sum(1 << (width - 1 - j) for j in range(width) if j != k)
-            part = allv[(allv["g"] == g) & allv[f"v{k}"].notna()]
-            i["slow"] = pd.DataFrame({"v": part[f"v{k}"].astype(object), "n": part["n"]}
-                                     ).sort_values("v").reset_index(drop=True)
+            part = allv[allv[f"v{k}"].notna()].groupby(f"v{k}", sort=True)["n"].sum()
+            i["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
+                                      "n": part.to_numpy()})
             _rule_set_map(con, i, contract_cols.get(i["name"]), opts, table, raw.file,
                           expand_limit)
     sel, joins = ["pre.__row"], []
