@@ -29,6 +29,7 @@ pandas speed ratio is printed (same machine, same moment). Usage::
 
     .venv/bin/python benchmarks/scale.py                      # 1e6, 1e7, 1e8
     .venv/bin/python benchmarks/scale.py --sizes 1000000 --paths duckdb pandas
+    CRM_BENCH_CACHE=/big/disk/bench .venv/bin/python benchmarks/scale.py   # another cache folder
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "data" / "bench-cache"
+CACHE = Path(os.environ.get("CRM_BENCH_CACHE", ROOT / "data" / "bench-cache"))
 AS_OF = "2026-06-30"
 CAL = "2026-01-01"
 BYTES_PER_ROW_PANDAS = 450
