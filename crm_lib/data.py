@@ -71,7 +71,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
     import hashlib
     out = {}
     for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and p.suffix.lower() in (".csv", ".parquet", ".xlsx"):
+        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"):
             h = hashlib.sha256()
             with p.open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):

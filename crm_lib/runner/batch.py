@@ -40,7 +40,7 @@ from .steps import (
 )
 
 LOCK_NAME = ".crm-report.lock"
-DEFAULT_JOBS = 2
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 
 
 class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
@@ -196,8 +196,10 @@ def _worker_cmd(ctx: RunContext, stem: str) -> list[str]:
 
 
 def _line(r: NotebookResult) -> str:
-    extra = f" - {r.message}" if r.message and r.status != "failed" else ""
-    return f"  {r.name}: {r.status} ({r.duration_s:.1f} s){extra}"
+    where = f"cell {r.cell}: " if r.cell is not None else ""
+    kind = f", {r.kind}" if r.kind and r.kind != "cell" else ""
+    extra = f" - {where}{r.message}" if r.message else ""
+    return f"  {r.name}: {r.status}{kind} ({r.duration_s:.1f} s){extra}"
 
 
 def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *,

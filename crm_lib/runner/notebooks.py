@@ -28,6 +28,8 @@ def select_notebooks(all_nbs: list[Path], wanted: str | None) -> list[Path]:
 
     Raises :class:`RunError` (exit 2) naming the keys that match no notebook.
     """
+    if not all_nbs:
+        raise RunError("crm-report: no numbered notebooks (NN_name.ipynb) to run")
     if not wanted:
         return all_nbs
     keys = [w.strip() for w in str(wanted).split(",") if w.strip()]

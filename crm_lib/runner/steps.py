@@ -191,20 +191,27 @@ def prepare(*, run_id: str, out_root: Path, source: str | None = None,
         else "", options=dict(run_params["source_options"]))
     try:
         src = spec.build()
-        raw_dir = data.materialise(src)
         available = list(src.tables)
     except Exception as exc:  # noqa: BLE001 - a user-facing message, no traceback
         raise RunError(f"crm-report: cannot open source '{spec.source}': {exc}") from exc
     if not available:
-        seen = sorted(p.name for p in Path(raw_dir).iterdir() if p.is_file()) \
-            if Path(raw_dir).is_dir() else []
+        folder = config.resolve_path(spec.data_dir) if spec.source == "folder" else None
+        seen = sorted(p.name for p in folder.iterdir() if p.is_file()) \
+            if folder is not None and folder.is_dir() else []
+        where = f" (data_dir {folder})" if folder is not None else ""
         raise RunError(
-            f"crm-report: nothing to analyse: source '{spec.source}' ({raw_dir}) provides no "
+            f"crm-report: nothing to analyse: source '{spec.source}'{where} provides no "
             f"table; files found: {', '.join(seen) or 'none'}. Name the files after the "
             f"contract tables ({', '.join(t + '.csv' for t in data.contract.TABLES)}; "
             ".parquet and .xlsx work too).")
-    as_of = str(src.as_of or config.DEFAULTS["as_of"])
-    as_of_from = "parameter" if given_as_of else f"default of source '{spec.source}'"
+    try:
+        raw_dir = data.materialise(src)
+        as_of = str(src.as_of or config.DEFAULTS["as_of"])
+    except Exception as exc:  # noqa: BLE001 - a user-facing message, no traceback
+        raise RunError(f"crm-report: cannot open source '{spec.source}': {exc}") from exc
+    as_of_from = "parameter" if given_as_of else \
+        "the data's latest recorded date" if spec.source == "folder" else \
+        f"default of source '{spec.source}'"
     if not src.as_of:
         as_of_from = "project default (the source gives none)"
     run_params["as_of"] = as_of
