@@ -35,6 +35,7 @@ def step_nbs(tmp_path) -> Path:
     _nb(d / "04_missing.ipynb", "from crm_lib.data import MissingTableError\n"
         "raise MissingTableError('source demo lacks survey_responses')")
     _nb(d / "05_kernel_dies.ipynb", "import os\nos._exit(1)")
+    _nb(d / "06_slow.ipynb", "import time\ntime.sleep(60)")
     return d
 
 
@@ -47,7 +48,9 @@ def test_stage_only_exit_codes_then_publish(tmp_path, step_nbs):
     assert _step(out, step_nbs, "--run-id", "t1", "--stage-only", "--fresh", *CLI_TINY) == 0
     codes = {nb: _step(out, step_nbs, "--run-id", "t1", "--stage-only", "--notebooks", nb,
                        "--quiet") for nb in ("01", "02", "03", "04", "05")}
-    assert codes == {"01": 0, "02": 2, "03": 1, "04": 3, "05": 75}
+    codes["06"] = _step(out, step_nbs, "--run-id", "t1", "--stage-only", "--notebooks", "06",
+                        "--cell-timeout", "2", *CLI_TINY)
+    assert codes == {"01": 0, "02": 2, "03": 1, "04": 3, "05": 75, "06": 75}
     res = {p.stem: json.loads(p.read_text())
            for p in (out / ".staging-t1" / "results").glob("*.json")}
     assert res["02_contract"]["error"] == "DataContractError"

@@ -303,7 +303,7 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         out: str | None = None, resume: str | None = None, dated: bool = False,
         overrides: dict | None = None, quiet: bool = False,
         notebooks_dir: str | None = None, jobs: int | None = None,
-        skip_missing: bool = True) -> tuple[int, Path]:
+        skip_missing: bool = True, cell_timeout: int | None = None) -> tuple[int, Path]:
     """Run the batch; returns (exit code, run folder).
 
     ``notebooks_dir`` replaces the project's notebooks folder (used by tests
@@ -323,6 +323,7 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         ctx = prepare(run_id="", out_root=out_root, source=source, params_file=params_file,
                       overrides=overrides, notebooks_dir=notebooks_dir,
                       skip_missing=skip_missing, log=log)
+        ctx.cell_timeout = cell_timeout
         prev = find_resume(out_root, resume, ctx) if resume else None
         with signals_raise(), out_lock(out_root):
             ctx.run_id = new_run_id(out_root, dated=dated, source=str(ctx.params["source"]))

@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--fail-on-missing", action="store_true",
                     help="a notebook whose table the source lacks fails (exit 2) instead of "
                     "being skipped")
+    ap.add_argument("--cell-timeout", type=int, help="seconds a cell may run; longer is a "
+                    "retriable failure (exit 75)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     ap.add_argument("--notebooks-dir", help=argparse.SUPPRESS)
     steps = ap.add_argument_group("steps for schedulers (see docs/scheduling.md)")
@@ -97,6 +99,8 @@ def stage_only(a) -> int:
                       notebooks_dir=a.notebooks_dir, skip_missing=not a.fail_on_missing,
                       log=log)
         init_staging(ctx, fresh=a.fresh)
+    if a.cell_timeout is not None:  # this task only
+        ctx.cell_timeout = a.cell_timeout
     if not a.notebooks:
         prepare_tables(ctx, [], log)
         return EXIT_OK
@@ -162,5 +166,5 @@ def main(argv: list[str] | None = None) -> int:
     code, _ = run(source=a.source, params_file=a.params, notebooks=a.notebooks, out=a.out,
                   resume=a.resume, dated=a.dated, overrides=_overrides(a), quiet=a.quiet,
                   notebooks_dir=a.notebooks_dir, jobs=a.jobs,
-                  skip_missing=not a.fail_on_missing)
+                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout)
     return code

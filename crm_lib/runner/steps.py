@@ -104,6 +104,7 @@ class RunContext:
     params_file_found: str = ""
     started: str = ""
     skip_missing: bool = True
+    cell_timeout: int | None = None  # seconds per cell; exceeded = retriable failure
 
     @property
     def staging(self) -> Path:
@@ -328,7 +329,8 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print) -> NotebookResult
         try:
             pm.execute_notebook(str(nb_path), str(out_nb), parameters=nb_params,
                                 kernel_name=config.KERNEL_NAME, progress_bar=False,
-                                cwd=str(nb_path.parent), log_output=False)
+                                cwd=str(nb_path.parent), log_output=False,
+                                execution_timeout=ctx.cell_timeout)
             res.status = "ok"
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
             ename, cell, msg = _error_summary(exc)
@@ -364,15 +366,17 @@ def read_result(staging: Path, stem: str) -> NotebookResult | None:
 def merge_metrics(staging: Path, order: list[str]) -> dict:
     """Rebuild ``metrics.json`` from ``metrics/<stem>.json`` (in run order, later wins).
 
-    Each notebook writes its own file, so this merge is safe when notebooks
-    run at the same time; the runner calls it before each notebook starts and
-    at publication.
+    Each notebook writes its own file, and the merge holds the metrics lock
+    (:func:`crm_lib.metrics.lock`) that ``metrics.record`` holds, so it is safe
+    while notebooks run at the same time; the runner calls it before each
+    notebook starts and at publication (the merged file then follows run order).
     """
-    by_nb = metrics.read_by_notebook(staging)
-    merged: dict = {}
-    for stem in [*order, *sorted(set(by_nb) - set(order))]:
-        merged.update(by_nb.get(stem, {}))
-    _write_json(staging / "metrics.json", merged)
+    with metrics.lock(staging):
+        by_nb = metrics.read_by_notebook(staging)
+        merged: dict = {}
+        for stem in [*order, *sorted(set(by_nb) - set(order))]:
+            merged.update(by_nb.get(stem, {}))
+        _write_json(staging / "metrics.json", merged)
     return merged
 
 
@@ -430,6 +434,7 @@ def publish(ctx: RunContext, nbs: list[Path], *, duration_s: float | None = None
         **(extra or {}),
         "notebooks": [r.to_json() for r in results],
     }
+    (st / ".metrics.lock").unlink(missing_ok=True)  # no notebook runs any more
     _write_json(st / "manifest.json", manifest)
     write_index(st, ctx.run_id, results, manifest)
     out_root = Path(ctx.out_root)
