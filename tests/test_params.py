@@ -103,3 +103,14 @@ def test_relative_params_path_resolves_against_the_current_folder(tmp_path, monk
     with pytest.raises(params.ParameterError, match="not found in the current folder"):
         params.load_file("nowhere.yaml")
     assert os.getcwd() == str(tmp_path)
+
+
+def test_shipped_parameter_files_validate():
+    from crm_lib import config
+    root = config.package_root()
+    sch = params.schemas(runner.list_notebooks())
+    files = [*root.glob("params/*.yaml"), *root.glob("scheduling/*.yaml")]
+    assert files
+    for f in files:
+        values, _, _ = params.load_file(f)
+        params.resolve(sch, file_values=values, origin=str(f))  # raises on a stale key
