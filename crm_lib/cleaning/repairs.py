@@ -15,15 +15,17 @@ Rules (the notebook explains why each exists):
   ``NaN``, ``#N/A``, ``nil`` mean missing;
 - dates: ISO 8601 first (time zones converted to UTC, then dropped); then
   ``yyyy/mm/dd``; ``dd/mm/yyyy`` or ``mm/dd/yyyy`` (also with ``-`` or ``.``)
-  by the ``date_order`` option (``"auto"`` decides from values whose day is
-  above 12 and stops with an error when nothing decides); ``yyyymmdd``; Excel
+  by the ``date_order``/``dayfirst`` option (``"auto"`` decides once per column
+  from values only valid one way, and stops with an error when both kinds
+  occur or nothing decides); sentinel "no end" dates in end columns are
+  empty; ``yyyymmdd``; Excel
   serial day numbers (days since 1899-12-30, the 1900 leap-year bug included);
   month names (``31 Jan 2024``, ``Jan 31, 2024``); Chinese dates
   (``2024年1月31日``);
-- numbers: currency symbols and codes removed; thousands separators removed;
-  decimal comma (``decimal=","``, or ``"auto"``: the last of ``.``/``,`` is the
-  decimal mark, a lone comma followed by exactly three digits is a thousands
-  separator); accounting negatives ``(12.50)``;
+- numbers: currency symbols and codes removed; the decimal mark (``decimal``)
+  decided once per column from all values (:mod:`crm_lib.cleaning.rules`),
+  thousands separators removed accordingly, values that do not fit it
+  unparseable; accounting negatives ``(12.50)``;
 - booleans: true/false, t/f, yes/no, y/n, 1/0, 是/否, 真/假, 对/错;
 - categories: trimmed, inner whitespace collapsed, compared case-folded: the
   spellings of one value become one (the contract's allowed value, else the
