@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, contract
+from . import cleaning, config, contract
 
 
 class MissingTableError(RuntimeError):
@@ -69,8 +69,7 @@ def _stamp(src, raw_dir: Path) -> dict:
 
 
 def _cleaning_version() -> str:
-    from . import cleaning
-    return str(getattr(cleaning, "VERSION", "0"))
+    return str(cleaning.VERSION)
 
 
 #: Bump when the contract changes, to invalidate caches (cleaning.VERSION covers the rules).

@@ -19,6 +19,12 @@ never reads ``end_date``, ``churned`` or ``churn_reason``, and drops every
 interaction or transaction dated after its reference date (a test perturbs
 all later data and gets identical features).
 
+The per-customer history features, :func:`inactivity_churn` and the value
+summaries run on the current engine (:mod:`crm_lib.engine`: DuckDB by default,
+Spark for a cluster), so the event tables may be Parquet folders far larger
+than memory; ``engine="pandas"`` runs the in-memory code below, the reference
+the engines are tested against (tests/test_engine.py).
+
 Extra attribute columns of the customers table are taken as known at any
 date (a static profile); a source whose attributes change over time should
 provide them as dated tables instead.
@@ -30,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from .. import engine as _engine
 
 #: Columns of the customers table that are never model features (keys, dates, outcomes).
 NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason",
@@ -160,6 +168,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
     ticket. :func:`build_features` adds the complaint rate per year of
     tenure. Indexed by customer_id.
     """
+    if _engine.uses_engine(interactions):
+        return _engine.interaction_features(interactions, at=at)
     _need(interactions, "interactions", ("customer_id", "opened_at"))
     at = pd.Timestamp(at)
     i = interactions[["customer_id", "opened_at"]].copy()
@@ -194,6 +204,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
 
 def transaction_features(transactions: pd.DataFrame, at) -> pd.DataFrame:
     """Shop activity per customer as seen at ``at``: counts and spend (last 365 days), recency."""
+    if _engine.uses_engine(transactions):
+        return _engine.transaction_features(transactions, at=at)
     _need(transactions, "transactions", ("customer_id", "date", "amount"))
     at = pd.Timestamp(at)
     t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str),
@@ -312,12 +324,15 @@ def inactivity_churn(transactions: pd.DataFrame, *, as_of, window_days: int = 18
     window is a business choice; :func:`inactivity_sensitivity` shows how
     the churn rate moves with it.
     """
-    _need(transactions, "transactions", ("customer_id", "date"))
     as_of = pd.Timestamp(as_of)
-    d = _dates(transactions["date"], "transactions", "date")
-    t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str), "date": d})
-    t = t[t["date"] <= as_of]
-    last = t.groupby("customer_id")["date"].max()
+    if _engine.uses_engine(transactions):
+        last = _engine.last_purchase(transactions, at=as_of)
+    else:
+        _need(transactions, "transactions", ("customer_id", "date"))
+        d = _dates(transactions["date"], "transactions", "date")
+        t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str), "date": d})
+        t = t[t["date"] <= as_of]
+        last = t.groupby("customer_id")["date"].max()
     out = pd.DataFrame({"last_purchase": last})
     out["days_inactive"] = (as_of - last).dt.days
     out["churned"] = out["days_inactive"] > window_days
