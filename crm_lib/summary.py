@@ -409,13 +409,21 @@ def render_markdown(metrics: Mapping[str, object], by_notebook: Mapping | None =
                         "rows were quarantined or dropped as duplicates.")
     else:
         quality_text = "*No data-quality figures in this run (notebook 01 did not record them).*"
-    exact = "\n".join(f"`{k}` = {json.dumps(metrics[k])}<br>" for k in sorted(_quoted(metrics)))
+    exact = "\n".join(f"`{k}` = {exact_text(metrics[k])}<br>" for k in sorted(_quoted(metrics)))
     page = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         messages="\n".join(f"- {s}" for s in messages(metrics)) or "- No figures recorded.",
         figures=figs or "*No figures in this run.*", sections="\n".join(body),
         missing=miss, drivers=_table(drivers(metrics, top_drivers)) or "*No drivers recorded.*",
         quality=quality_text, exact=exact)
     return page
+
+
+def exact_text(value: object) -> str:
+    """The stored value written exactly, without an exponent (0.000013385997019035943)."""
+    if isinstance(value, float) and math.isfinite(value):
+        import numpy as np
+        return np.format_float_positional(value, unique=True, trim="-")
+    return json.dumps(value)
 
 
 def _quoted(metrics: Mapping[str, object]) -> set[str]:
