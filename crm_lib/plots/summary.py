@@ -51,9 +51,9 @@ def concentration(lorenz: pd.DataFrame):
 
 
 def profit_curve(curve: pd.DataFrame, optimum_n: int | None = None,
-                 budget: float | None = None):
+                 budget: float | None = None, title: str = "Targeting profit curve"):
     """Expected campaign profit by targeting depth, the chosen depth and the budget limit."""
-    fig, ax = figure("Targeting profit curve", "customers contacted, highest risk first (%)",
+    fig, ax = figure(title, "customers contacted, best first (% of the curve)",
                      "expected profit (currency)", figsize=SMALL)
     n = max(int(curve["n"].max()), 1)
     ax.plot(100 * curve["n"] / n, curve["expected_profit"], color=COLORS["primary"],
