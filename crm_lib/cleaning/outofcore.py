@@ -114,9 +114,14 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
                             column_map)
         sel = ", ".join(f"{_q(o)} AS {_q(n)}" for n, o in zip(raw.frame.columns, rel.columns,
                                                                strict=True))
-        con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
-                        file_row_number) AS __row, {sel}
-                        FROM read_parquet({_lit(pattern)}, filename=true, file_row_number=true)""")
+        if path.is_dir():  # row numbers in file-name order, then row order within a file
+            con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
+                            file_row_number) AS __row, {sel}
+                            FROM read_parquet({_lit(pattern)}, filename=true,
+                                              file_row_number=true)""")
+        else:
+            con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
+                            FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
         con.execute("CREATE TABLE rejects (csv_line VARCHAR)")
     else:
         src, sep, _enc, raw = _csv_source(path, table, opts, work, column_map)
@@ -256,7 +261,7 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     t = contract.CONTRACT[table]
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                               "WHERE table_name = 'raw'").fetchall())
+                               "WHERE table_name = 'raw'").fetchall())  # tables and views
     cols = [c for c in raw.frame.columns]
     infos = [_type_column(con, c, contract_cols.get(c), natives[c], opts, table, raw.file,
                           expand_limit) for c in cols]
@@ -301,7 +306,7 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
             info["flag_cols"].setdefault("missing_marker", None)
             info["marker_fast"] = alias
     con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM raw "
-                f"{' '.join(joins)} ORDER BY raw.__row")
+                f"{' '.join(joins)}")
     return infos
 
 
@@ -398,7 +403,7 @@ def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
     opts = {k: _per_table(v, table) if k not in ("column_map", "value_map") else v
             for k, v in (options or {}).items()}
     work = Path(tempfile.mkdtemp(prefix="crm-ooc-", dir=temp_directory))
-    con = duckdb.connect(str(work / "clean.duckdb"))
+    con = duckdb.connect()  # in memory; spills to ``temp_directory`` past the limit
     try:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
         con.execute(f"SET temp_directory = {_lit(str(work / 'spill'))}")
@@ -461,12 +466,11 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             reasons.append(("orphan:customer_id", f"({bad})"))
     flags = ", ".join(f"COALESCE({cond}, FALSE) AS {_q('q' + str(k))}"
                       for k, (_r, cond) in enumerate(reasons))
-    con.execute(f"""CREATE TABLE verdict AS SELECT typed.__row,
-        typed.__row IN (SELECT __row FROM exact) AS is_exact, {flags} FROM typed""")
     qcols = [_q("q" + str(k)) for k in range(len(reasons))]
     anyq = " OR ".join(qcols) if qcols else "FALSE"
-    con.execute("ALTER TABLE verdict ADD COLUMN quarantined BOOLEAN")
-    con.execute(f"UPDATE verdict SET quarantined = NOT is_exact AND ({anyq})")
+    con.execute(f"""CREATE TABLE verdict AS SELECT *, NOT is_exact AND ({anyq}) AS quarantined
+        FROM (SELECT typed.__row, typed.__row IN (SELECT __row FROM exact) AS is_exact, {flags}
+              FROM typed)""")
     counts = con.execute(
         "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c} AND NOT is_exact)" for c in qcols]
                               + ["count(*) FILTER (WHERE is_exact)",
@@ -495,16 +499,11 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
                                                for c in raw.frame.columns]
                             + ["'malformed_row' AS reason", "csv_line AS raw_line"])
         raw_line = ", NULL AS raw_line" if n_bad else ""
-        union = (f" UNION ALL SELECT {bad_sel} FROM rejects" if n_bad else "")
-        con.execute(f"""COPY (SELECT * FROM (SELECT raw.__row AS row, {orig_sel},
-            {reason_expr} AS reason{raw_line}, 0 AS __k
-            FROM raw JOIN verdict v USING (__row) WHERE v.quarantined
-            {union.replace(' FROM rejects', ', 1 AS __k FROM rejects') if union else ''})
+        rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
+        con.execute(f"""COPY (SELECT * EXCLUDE (__k) FROM (
+            SELECT raw.__row AS row, {orig_sel}, {reason_expr} AS reason{raw_line}, 0 AS __k
+            FROM raw JOIN verdict v USING (__row) WHERE v.quarantined{rej})
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
-        con.execute(f"""CREATE TABLE qtmp AS SELECT * FROM read_csv({_lit(str(qpath))},
-                        all_varchar=true, header=true)""")
-        con.execute(f"COPY (SELECT * EXCLUDE (__k) FROM qtmp) TO {_lit(str(qpath))} "
-                    "(HEADER, DELIMITER ',')")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
     sel = []
@@ -538,16 +537,18 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
 
 def _repair_counts(con, infos: list[dict]) -> list[dict]:
     """Rows per column and repair kind (the report's ``repairs``, without examples)."""
-    out = []
+    items = []
     for info in infos:
         for kind, col in info["flag_cols"].items():
             parts = [c for c in (col, info.get("marker_fast") if kind == "missing_marker"
                                  else None) if c]
-            cond = " OR ".join(_q(c) for c in parts)
-            k = int(con.execute(f"SELECT count(*) FROM typed WHERE {cond}").fetchone()[0])
-            if k:
-                out.append({"column": info["name"], "repair": kind, "n": k})
-    return out
+            items.append((info["name"], kind, " OR ".join(_q(c) for c in parts)))
+    if not items:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})"
+                                               for _, _, cond in items) + " FROM typed").fetchone()
+    return [{"column": c, "repair": k, "n": int(n)} for (c, k, _), n in zip(items, counts,
+                                                                             strict=True) if n]
 
 
 def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> dict:
