@@ -522,10 +522,11 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         self.dropped_collinear_ = [c for c in Z.columns if c not in self.columns_]
         exog = sm.add_constant(Z[self.columns_].to_numpy(), has_constant="add")
         model = sm.Logit(np.asarray(y, float), exog)
-        try:
-            self.result_ = model.fit(disp=0, method="newton", maxiter=100)
-        except np.linalg.LinAlgError:
-            self.result_ = model.fit(disp=0, method="bfgs", maxiter=2000)
+        with threads(1):
+            try:
+                self.result_ = model.fit(disp=0, method="newton", maxiter=100)
+            except np.linalg.LinAlgError:
+                self.result_ = model.fit(disp=0, method="bfgs", maxiter=2000)
         self.classes_ = np.array([0, 1])
         return self
 
