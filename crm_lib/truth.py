@@ -18,7 +18,7 @@ probability at least 95% (Miller 1981, *Simultaneous Statistical Inference*).
 Some true values are not the generator's constants but what the estimator can
 recover (each row says which): Cox hazard ratios are conditional on hidden
 traits, so the panel refits the model with them (read from the truth);
-BG/NBD is compared on the customers who still hold the plan; the sBG values are
+BG/NBD is compared on the engaged plan holders; the sBG values are
 the pseudo-true parameters and the true retention curve (White 1982).
 """
 
@@ -119,26 +119,36 @@ def survey_rows(model, tr: Truth) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- 03 value
-def value_rows(final, holders, tr: Truth, level: float = LEVEL) -> list[dict]:
-    """Gamma-Gamma on everybody, BG/NBD on the plan holders, against the shop's parameters.
+def value_rows(final, engaged, tr: Truth, level: float = LEVEL) -> list[dict]:
+    """Gamma-Gamma on everybody, BG/NBD on the engaged plan holders, against the shop's truth.
 
-    ``final``: :class:`crm_lib.value.ValueModels` fitted on all customers; ``holders``: the
-    same fitted on customers still holding the plan at the analysis date. Purchases stop at
-    plan end, so BG/NBD on everybody mixes the plan end into its dropout (its a, b are then
-    effective values); spend (Gamma-Gamma) does not depend on the plan.
+    ``final``: :class:`crm_lib.value.ValueModels` fitted on all customers; ``engaged``: the
+    same fitted on the customers who hold the plan at the analysis date and never
+    disengaged (:func:`engaged_holders`, hidden: from the truth). Purchases stop at plan end
+    and slow down once a customer disengages, so BG/NBD on everybody mixes both into its
+    dropout and rate (effective values); on the engaged holders it is the shop's own
+    process. Spend (Gamma-Gamma) does not depend on either and is checked on everybody.
     """
     shop = tr.ground["shop"]
     out = []
-    for name, models, params, model in (("BG/NBD", holders, shop["bgnbd"], "BG/NBD"),
-                                        ("Gamma-Gamma", final, shop["gamma_gamma"],
-                                         "Gamma-Gamma")):
+    for name, models, params in (("BG/NBD", engaged, shop["bgnbd"]),
+                                 ("Gamma-Gamma", final, shop["gamma_gamma"])):
         t = models.parameters(level)
         for k, v in params.items():
-            r = t.loc[(model, k)]
+            r = t.loc[(name, k)]
             out.append(row(f"{name} {k}", r.iloc[0], r.iloc[2], r.iloc[3], v, scale="log",
-                           note="plan holders at the analysis date" if model == "BG/NBD"
-                           else "all customers"))
+                           note="engaged plan holders (hidden, from the truth)"
+                           if name == "BG/NBD" else "all customers"))
     return out
+
+
+def engaged_holders(customers: pd.DataFrame, tr: Truth) -> pd.Series:
+    """Ids of customers holding the plan at the analysis date who never disengaged."""
+    ct = tr.customers.set_index("customer_id")
+    ids = customers["customer_id"].astype(str)
+    holds = customers["end_date"].isna().to_numpy()
+    never = ~ct["disengaged"].reindex(ids).fillna(True).astype(bool).to_numpy()
+    return ids[holds & never]
 
 
 # --------------------------------------------------------------------------- 04 churn

@@ -138,15 +138,19 @@ def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):
     assert inside >= 21, zs
     for key, z in zs.items():
         assert abs(np.mean(z)) < 3 / np.sqrt(len(z)), (key, z)
-    # observable drivers only (as in the notebook): attenuated towards 1, never reversed
+    # observable drivers only (as in the notebook): a different estimand. Without the hidden
+    # traits the ratios are marginal (frailty pulls them towards 1), and contracts and
+    # products also act through disengagement (whose onset they slow), so the notebook's
+    # ratios are total effects on churn: same direction and order as the truth, not equal.
     d_obs = survival.durations(demo20k.tables["customers"], as_of=AS_OF,
                                causes=truth["log_linear_causes"])
     obs = survival.cox(d_obs, ["contract", "n_products", "monthly_charges"],
                        scale={"monthly_charges": 10}, reference={"contract": "month-to-month"})
+    hr = {key: obs.hazard_ratio(key)[0] for key in truth["hazard_ratios"]}
     for key, true_hr in truth["hazard_ratios"].items():
-        hr = obs.hazard_ratio(key)[0]
-        assert abs(np.log(hr)) <= abs(np.log(true_hr)) * 1.05 + 0.02, (key, hr, true_hr)
-        assert np.sign(np.log(hr)) == np.sign(np.log(true_hr)), key
+        assert np.sign(np.log(hr[key])) == np.sign(np.log(true_hr)), key
+        assert abs(np.log(hr[key]) - np.log(true_hr)) < 0.5, (key, hr[key], true_hr)
+    assert hr["contract[two_year]"] < hr["contract[one_year]"] < 1
     assert 0.6 < obs.concordance < 0.8
 
 
