@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, contract
+from . import cleaning, config, contract
 
 
 class MissingTableError(RuntimeError):
@@ -69,9 +69,11 @@ def materialise(src) -> Path:
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every table file in ``folder`` (the inputs of a run, for its manifest)."""
     import hashlib
+
+    from . import sources
     out = {}
     for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"):
+        if p.is_file() and p.suffix.casefold() in sources.TABLE_SUFFIXES:
             h = hashlib.sha256()
             with p.open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -87,7 +89,6 @@ def _stamp(src, raw_dir: Path) -> dict:
 
 
 def _cleaning_version() -> str:
-    from . import cleaning
     return str(cleaning.VERSION)
 
 
@@ -115,7 +116,6 @@ def _fresh(out: Path, stamp: dict) -> bool:
 
 
 def _build(src, raw_dir: Path, out: Path, stamp: dict) -> None:
-    from . import cleaning
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{src.key}-", dir=out.parent))
     try:
