@@ -52,7 +52,8 @@ def test_sequential_run_follows_the_graph_not_the_file_order(tmp_path):
 def test_concurrent_run_gives_the_metrics_of_a_sequential_run(demo_run, tmp_path):
     """demo_run ran every notebook two at a time (04 alongside 02); 00, 04 and 03 (which
     reads 04's scores) run again one at a time."""
-    assert demo_run["manifest"]["jobs"] == 2
+    if demo_run["manifest"]["jobs"] < 2:
+        pytest.skip("one core: the shared run was sequential too")
     code, seq = runner.run(out=str(tmp_path / "seq"), notebooks="00,04,03",
                            overrides=dict(SMALL_DEMO), jobs=1, quiet=True)
     assert code == 0
