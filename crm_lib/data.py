@@ -10,7 +10,7 @@ part of the cache stamp). Raw inputs are only ever read.
 Notebooks of one run may build the same cache at the same time (the runner
 runs independent notebooks concurrently): materialising a source and
 cleaning it into its cache each hold a file lock per source key
-(``data/.locks/<key>.lock``), so the second process waits and then finds
+(``data/processed/.locks/``), so the second process waits and then finds
 the cache ready.
 """
 
@@ -55,7 +55,7 @@ def available_tables(spec: SourceSpec) -> tuple[str, ...]:
 def _lock(key: str):
     """An inter-process lock for the caches of source ``key``."""
     from filelock import FileLock
-    d = config.paths().data / ".locks"
+    d = config.paths().processed / ".locks"
     d.mkdir(parents=True, exist_ok=True)
     return FileLock(str(d / f"{key}.lock"))
 

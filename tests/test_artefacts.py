@@ -21,10 +21,10 @@ def test_write_then_read_round_trips_and_absent_is_none(tmp_path):
     p = artefacts.write(_scores(), tmp_path, "churn_scores")
     assert p == tmp_path / "scores.parquet"
     pd.testing.assert_frame_equal(artefacts.read(tmp_path, "churn_scores"), _scores())
-    t = pd.DataFrame({"customer": ["007", "010"], "expected_incremental_profit": [3.5, 1.0],
-                      "reason": ["a", "b"]})
+    t = pd.DataFrame({"customer_id": ["007", "010"], "customer": ["p1", "p2"],
+                      "expected_incremental_profit": [3.5, 1.0], "reason": ["a", "b"]})
     artefacts.write(t, tmp_path, "targets")
-    assert artefacts.read(tmp_path, "targets")["customer"].tolist() == ["007", "010"]
+    assert artefacts.read(tmp_path, "targets")["customer_id"].tolist() == ["007", "010"]
 
 
 def test_validation_names_file_columns_and_writer(tmp_path):

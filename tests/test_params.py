@@ -58,7 +58,7 @@ def test_wrong_types_name_file_key_type_and_example(schemas, key, value, expecte
 
 def test_yaml_dates_and_numeric_text_are_read_right(schemas):
     r = params.resolve(schemas, file_values={"as_of": dt.date(2024, 12, 31), "seed": "7",
-                                             "notebooks": {"03_value": {"margin": 1}}})
+                                             "notebooks": {3: {"margin": 1}}})  # YAML 03: -> 3
     assert r.notebook_params["04_churn"]["as_of"] == "2024-12-31"
     assert r.notebook_params["04_churn"]["seed"] == 7
     assert r.notebook_params["03_value"]["margin"] == 1.0

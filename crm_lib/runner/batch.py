@@ -223,19 +223,24 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     try:
         while pending or running:
             ready = [s for s in pending if all(d in finished for d in graph[s])]
-            while ready and len(running) < max(jobs, 1):
+            if not ready and not running:
+                raise RunError(f"crm-report: cannot order {', '.join(pending)}")
+            if ready and jobs <= 1:  # in this process, one at a time
+                stem = ready[0]
+                pending.remove(stem)
+                merge_metrics(ctx.staging, order)  # upstream figures complete for readers
+                if bar is not None:
+                    bar.set_description(stem)
+                r = run_notebook(ctx, by_stem[stem], log=log)
+                finished.add(stem)
+                log(_line(r))
+                if bar is not None:
+                    bar.update(1)
+                continue
+            while ready and len(running) < jobs:
                 stem = ready.pop(0)
                 pending.remove(stem)
                 merge_metrics(ctx.staging, order)  # upstream figures complete for readers
-                if jobs <= 1:
-                    if bar is not None:
-                        bar.set_description(stem)
-                    r = run_notebook(ctx, by_stem[stem], log=log)
-                    finished.add(stem)
-                    log(_line(r))
-                    if bar is not None:
-                        bar.update(1)
-                    continue
                 logs = ctx.staging / "logs"
                 logs.mkdir(exist_ok=True)
                 with (logs / f"{stem}.log").open("w") as fh:
@@ -245,10 +250,6 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                                                 config.paths().root)})
                 running[stem] = (proc, time.perf_counter())
                 log(f"  {stem}: started")
-            if not running:
-                if pending and not ready:
-                    raise RunError(f"crm-report: cannot order {', '.join(pending)}")
-                continue
             time.sleep(0.2)
             for stem, (proc, t0) in list(running.items()):
                 if proc.poll() is None:

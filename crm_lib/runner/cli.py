@@ -12,8 +12,10 @@ from .. import config
 from .batch import Interrupted, out_lock, prepare_tables, run, signals_raise
 from .notebooks import RunError, list_notebooks, order_notebooks, plan_json, select_notebooks
 from .steps import (
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_RETRIABLE,
+    EXIT_SKIPPED,
     RunContext,
     init_staging,
     prepare,
@@ -133,8 +135,8 @@ def publish_step(a) -> int:
             if m.exists():
                 man = json.loads(m.read_text())
                 log(f"crm-report: run {a.run_id} is already published in {m.parent}")
-                return EXIT_OK if man.get("status") == "ok" else \
-                    run_status([])[1] if man.get("status") == "empty" else 1
+                return {"ok": EXIT_OK, "empty": EXIT_SKIPPED}.get(man.get("status"),
+                                                                  EXIT_FAILED)
         raise RunError(f"crm-report: no staged run {a.run_id} in {out_root}")
     ctx = RunContext.load(staging)
     nbs = order_notebooks(select_notebooks(list_notebooks(ctx.nb_folder), a.notebooks))

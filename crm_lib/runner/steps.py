@@ -92,7 +92,7 @@ class RunContext:
     run_id: str
     out_root: str
     notebooks_dir: str  # "" = the project's notebooks
-    params: dict  # run-level parameters (validated, as_of resolved)
+    params: dict  # run-level parameters (validated, as_of resolved) + other common keys given
     notebook_params: dict  # notebook stem -> every parameter it is given (without run_dir)
     per_notebook: dict  # the parameters file's notebooks: entries
     available: list
@@ -225,7 +225,8 @@ def prepare(*, run_id: str, out_root: Path, source: str | None = None,
         nb_params[stem] = {k: x for k, x in v.items() if k in declared or not declared}
     return RunContext(
         run_id=run_id, out_root=str(out_root), notebooks_dir=str(nb_folder or ""),
-        params=run_params, notebook_params=nb_params, per_notebook=resolved.per_notebook,
+        params={**resolved.common, **run_params},  # run-level + other common keys given
+        notebook_params=nb_params, per_notebook=resolved.per_notebook,
         available=available, source_key=src.key, raw_dir=str(raw_dir), as_of=as_of,
         as_of_from=as_of_from, params_file=str(path or ""), params_file_found=found,
         started=dt.datetime.now().isoformat(timespec="seconds"), skip_missing=skip_missing)
