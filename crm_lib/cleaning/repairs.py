@@ -70,6 +70,7 @@ class Parsed:
     note: str = ""  # e.g. the date order chosen
     not_integer: np.ndarray | None = None  # integer columns: a fractional value
     extra: dict[str, pd.Series] = field(default_factory=dict)  # derived columns
+    decimal: str = ""  # numbers: the decimal mark decided for the column ("." or ",")
 
     def failures(self) -> dict[str, np.ndarray]:
         """Reason prefix -> mask of values that failed for that reason."""
@@ -461,13 +462,22 @@ def _read_with_mark(t: pd.Series, mark: str) -> tuple[pd.Series, dict[str, pd.Se
 
 
 def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
-                  file: object = None, table: str = "", column: str = "") -> Parsed:
+                  file: object = None, table: str = "", column: str = "",
+                  parsed_point: pd.Series | None = None,
+                  parsed_ambiguous: pd.Series | None = None) -> Parsed:
     """Parse a number column (rules in the module docstring and
-    :mod:`crm_lib.cleaning.rules`): the decimal mark is one decision per column;
-    ``integer=True`` also fails values with a fractional part (``not_integer``)."""
+    :mod:`crm_lib.cleaning.rules`): the decimal mark is one decision per column
+    (returned as ``Parsed.decimal``); ``integer=True`` also fails values with a
+    fractional part (``not_integer``).
+
+    ``parsed_point`` / ``parsed_ambiguous``: plain numbers of the same column that
+    an engine read itself (``12.5``; ``1.500``), given as evidence so that the
+    decision is the one over the whole column (the engine then reads its
+    ambiguous values with ``Parsed.decimal``)."""
     s = s.reset_index(drop=True)
     n = len(s)
     repairs: dict[str, np.ndarray] = {}
+    mark = ""  # native numbers: no mark to decide
     if pd.api.types.is_bool_dtype(s.dtype):
         vals = pd.Series(np.nan, index=s.index)
         failed = _mask(s.notna())
@@ -496,11 +506,16 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
         point = dotted & ~amb
         if point.any():
             point &= _rx(text, _rules.DECIMAL_PATTERNS["point_single"])
-        if failed_fast.any() or amb.any():
+        ext_p = parsed_point if parsed_point is not None else pd.Series([], dtype="string")
+        ext_a = (parsed_ambiguous if parsed_ambiguous is not None
+                 else pd.Series([], dtype="string"))
+        mark = "."
+        if failed_fast.any() or amb.any() or len(ext_a):
             cleaned, kinds = _strip_number_text(text[failed_fast].astype("string"))
             mark = decide_decimal_mark(cleaned, decimal, file=file, table=table,
-                                       column=column, parsed_point=text[point],
-                                       parsed_ambiguous=text[amb])
+                                       column=column,
+                                       parsed_point=pd.concat([text[point], ext_p]),
+                                       parsed_ambiguous=pd.concat([text[amb], ext_a]))
             reread = failed_fast | dotted if mark == "," else failed_fast
             if mark == ",":
                 cleaned, kinds = _strip_number_text(text[reread].astype("string"))
@@ -514,6 +529,7 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
                 mm[idx.to_numpy()] = True
                 repairs[k] = mm
         elif decimal == ",":  # an explicit comma: every value with a point is re-read
+            mark = ","
             if dotted.any():
                 cleaned, kinds = _strip_number_text(text[dotted].astype("string"))
                 got, more = _read_with_mark(cleaned, ",")
@@ -530,8 +546,8 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
         frac = _mask(vals.notna() & (vals != np.round(vals)))
         vals = vals.mask(frac)
         return Parsed(pd.Series(vals).round().astype("Int64"), failed, repairs,
-                      not_integer=frac)
-    return Parsed(pd.Series(vals).astype("Float64"), failed, repairs)
+                      not_integer=frac, decimal=mark)
+    return Parsed(pd.Series(vals).astype("Float64"), failed, repairs, decimal=mark)
 
 
 # ----------------------------------------------------------------------------- booleans
