@@ -261,13 +261,16 @@ def save_figures(derived: Derived, metrics: Mapping[str, object], run_dir: str |
     if derived.lorenz is not None:
         figs["concentration"] = sp.concentration(derived.lorenz)
     if derived.curve is not None:
-        key = "roi.recommended_n" if derived.curve_source == "05" else "summary.optimum_n"
+        own = derived.curve_source == "05"
+        key = "roi.recommended_n" if own else "summary.optimum_n"
         n = metrics.get(key, derived.values.get(key))
+        depth05 = metrics.get("roi.recommended_depth") if not own else None
         figs["profit_curve"] = sp.profit_curve(
             derived.curve, optimum_n=int(n) if isinstance(n, (int, float)) else None,
             budget=metrics.get("roi.budget"),
-            title="Targeting profit curve" if derived.curve_source == "05" else
-            "Targeting profit curve (churn-risk ranking)")
+            title="Targeting profit curve" if own else "Profit curve of a churn-risk ranking",
+            optimum_label="chosen depth" if own else "optimum of this ranking",
+            recommended_depth=depth05 if isinstance(depth05, (int, float)) else None)
     if all(_has(metrics, k) for k in ("survey.nps", "survey.nps_ci_low", "survey.nps_ci_high")):
         figs["nps"] = sp.nps_interval(float(metrics["survey.nps"]),
                                       float(metrics["survey.nps_ci_low"]),
@@ -370,7 +373,8 @@ def quality_warnings(metrics: Mapping[str, object]) -> list[str]:
         if w:
             out.append(w)
     p = metrics.get("roi.prob_loss")
-    if _has(metrics, "roi.prob_loss") and float(p) > WARN["prob_loss"]:
+    if _has(metrics, "roi.prob_loss") and float(p) > WARN["prob_loss"] and not _has(
+            metrics, "roi.expected_roi"):  # else the ROI sentence states it
         out.append(f"The retention campaign loses money with probability {fmt.percent(p)}: "
                    "consider a smaller pilot first.")
     return out

@@ -59,3 +59,11 @@ def test_without_a_bend_the_chart_draws_the_linear_fit_and_says_so():
     assert "linear logistic fit (no bend detected)" in labels
     assert not any("zone" in t for t in labels)
     plt.close(fig)
+
+
+def test_nps_difference_reads_as_a_sentence_that_flips_with_its_interval():
+    from crm_lib.survey.nps import NPSDifference
+    clear = NPSDifference("churned", "stayed", -12.3, 4.0, -20.1, -4.5, -3.1, 0.0019)
+    unclear = NPSDifference("churned", "stayed", -2.3, 4.0, -10.1, 5.5, -0.6, 0.52)
+    assert "stayed group's NPS is higher" in clear._repr_markdown_()
+    assert "cannot tell the groups apart" in str(unclear) and "NPSDifference(" not in str(unclear)
