@@ -29,6 +29,7 @@ pandas speed ratio is printed (same machine, same moment). Usage::
 
     .venv/bin/python benchmarks/scale.py                      # 1e6, 1e7, 1e8
     .venv/bin/python benchmarks/scale.py --sizes 1000000 --paths duckdb pandas
+    CRM_BENCH_CACHE=/big/disk/bench .venv/bin/python benchmarks/scale.py   # another cache folder
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "data" / "bench-cache"
+CACHE = Path(os.environ.get("CRM_BENCH_CACHE", ROOT / "data" / "bench-cache"))
 AS_OF = "2026-06-30"
 CAL = "2026-01-01"
 BYTES_PER_ROW_PANDAS = 450
@@ -55,9 +56,10 @@ def generate(n: int, cache: Path = CACHE, memory_limit: str = "4GB") -> tuple[Pa
     import duckdb
 
     cache.mkdir(parents=True, exist_ok=True)
-    tx, cu = cache / f"transactions_{n}.parquet", cache / f"customers_{n}.parquet"
-    if tx.exists() and cu.exists():
-        return tx, cu
+    final_tx, cu = cache / f"transactions_{n}.parquet", cache / f"customers_{n}.parquet"
+    if final_tx.exists() and cu.exists():
+        return final_tx, cu
+    tx = cache / f"transactions_{n}.parquet.partial"  # renamed when complete
     n_cust = max(n // 20, 1000)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -70,37 +72,35 @@ def generate(n: int, cache: Path = CACHE, memory_limit: str = "4GB") -> tuple[Pa
                  AS signup_date,
                'basic' AS plan
         FROM range({n_cust}) t(i)) TO '{cu}' (FORMAT parquet)""")
-    dup = f"({h.format(k=2)} % 2000 = 0)"
+    # one pass: rows n.. repeat every 2000th row (exact duplicates); one hash per row,
+    # its bits cut into the columns
+    n_dup = n // 2000
     con.execute(f"""COPY (
-        WITH base AS (
-          SELECT i,
-            'T' || lpad(CAST(i AS VARCHAR), 10, '0') AS transaction_id,
-            'C' || lpad(CAST(CASE WHEN {h.format(k=3)} % 10000 = 0 THEN {n_cust} + 1 + i % 97
-                                  ELSE {h.format(k=4)} % {n_cust} + 1 END AS VARCHAR), 8, '0')
-              AS customer_id,
-            TIMESTAMP '2023-01-01' + to_minutes(CAST(({h.format(k=5)} % 900000) * 2 AS BIGINT))
-              AS ts,
-            round(CASE WHEN {h.format(k=6)} % 100 = 0 THEN -1 ELSE 1 END
-                  * (5 + ({h.format(k=7)} % 100000) / 1000.0) * (1 + ({h.format(k=8)} % 7)), 2)
-              AS amt,
-            {h.format(k=11)} % 1000 AS mess,
-            ['top-up', 'device', 'plan', 'accessory'][1 + CAST({h.format(k=9)} % 4 AS INTEGER)]
-              AS product,
-            ['web', 'store', 'app'][1 + CAST({h.format(k=10)} % 3 AS INTEGER)] AS channel
-          FROM range({n}) t(i)),
-        raw AS (
-          SELECT i, transaction_id, customer_id,
-            CASE WHEN mess = 1 THEN strftime(ts, '%d/%m/%Y')
-                 ELSE strftime(ts, '%Y-%m-%d %H:%M:%S') END AS date,
-            CASE WHEN mess = 2 THEN '$' || CAST(amt AS VARCHAR) ELSE CAST(amt AS VARCHAR) END
-              AS amount,
-            product, channel
-          FROM base)
-        SELECT * EXCLUDE (i) FROM raw
-        UNION ALL SELECT * EXCLUDE (i) FROM raw WHERE {dup}
-        ) TO '{tx}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+        WITH src AS (
+          SELECT CASE WHEN i < {n} THEN i ELSE (i - {n}) * 2000 END AS j FROM range({n + n_dup}) t(i)),
+        base AS (
+          SELECT j, hash(j * 7919 + 3) AS h FROM src)
+        SELECT 'T' || lpad(CAST(j AS VARCHAR), 10, '0') AS transaction_id,
+          'C' || lpad(CAST(CASE WHEN h % 10000 = 0 THEN {n_cust} + 1 + j % 97
+                                ELSE (h >> 14) % {n_cust} + 1 END AS VARCHAR), 8, '0')
+            AS customer_id,
+          CASE WHEN (h >> 34) % 1000 = 1
+               THEN strftime(TIMESTAMP '2023-01-01' + to_minutes(CAST(((h >> 44) % 900000) * 2
+                                                                     AS BIGINT)), '%d/%m/%Y')
+               ELSE strftime(TIMESTAMP '2023-01-01' + to_minutes(CAST(((h >> 44) % 900000) * 2
+                                                                     AS BIGINT)),
+                             '%Y-%m-%d %H:%M:%S') END AS date,
+          (CASE WHEN (h >> 34) % 1000 = 2 THEN '$' ELSE '' END) || CAST(round(
+             CASE WHEN (h >> 4) % 100 = 0 THEN -1 ELSE 1 END
+             * (5 + ((h >> 24) % 100000) / 1000.0) * (1 + (h >> 11) % 7), 2) AS VARCHAR)
+            AS amount,
+          ['top-up', 'device', 'plan', 'accessory'][1 + CAST((h >> 60) % 4 AS INTEGER)]
+            AS product,
+          ['web', 'store', 'app'][1 + CAST((h >> 57) % 3 AS INTEGER)] AS channel
+        FROM base) TO '{tx}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+    tx.rename(final_tx)
     con.close()
-    return tx, cu
+    return final_tx, cu
 
 
 class PeakRSS:

@@ -12,7 +12,8 @@ import yaml
 
 from crm_lib import engine, runner
 
-PARAMS = {"n_customers": 1500, "seed": 5, "notebooks": {"04_churn_modeling": {"cv_repeats": 1}}}
+PARAMS = {"n_customers": 1500, "seed": 5,
+          "notebooks": {"04_churn_modeling": {"cv_repeats": 1, "model_kind": "logistic"}}}
 
 
 def _run(crm_home: Path, name: str, extra: dict) -> dict:
