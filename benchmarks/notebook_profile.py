@@ -108,7 +108,8 @@ def main() -> None:
         columns={"sum": "cells_s", "size": "cells"})
     lines = [f"# Notebook profile: demo, {a.n_customers:,} customers, seed {a.seed}", "",
              f"Batch wall time {wall:.1f} s (runner exit {code}); cell times from "
-             "`papermill.duration`. Taken on a shared (loaded) 2-core machine.", "",
+             f"`papermill.duration`; load average {os.getloadavg()[0]:.1f} on "
+             f"{os.cpu_count()} cores at the end.", "",
              "## Totals", "", markdown_table(totals.reset_index()), ""]
     print(f"batch {wall:.1f} s (exit {code})")
     for nb, part in steps.groupby("notebook", sort=True):
