@@ -38,7 +38,7 @@ lab: venv kernel
 	JUPYTER_PATH="$(CURDIR)/$(VENV)/share/jupyter" $(BIN)/jupyter lab notebooks/
 
 profile: venv kernel
-	$(BIN)/python benchmarks/profile.py $(ARGS)
+	$(BIN)/python benchmarks/notebook_profile.py $(ARGS)
 
 benchmarks: venv kernel
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

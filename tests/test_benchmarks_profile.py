@@ -1,4 +1,4 @@
-"""benchmarks/profile.py: per-cell times read back from executed notebooks."""
+"""benchmarks/notebook_profile.py: per-cell times read back from executed notebooks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("profile_bench", ROOT / "benchmarks" / "profile.py")
+spec = importlib.util.spec_from_file_location("profile_bench", ROOT / "benchmarks" / "notebook_profile.py")
 profile = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(profile)
 

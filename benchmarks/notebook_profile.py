@@ -6,10 +6,10 @@ executed notebooks back: papermill stores each cell's wall time in the
 cell's metadata (``papermill.duration``). Each code cell is labelled by the
 markdown heading above it and its first comment or line of code. Prints the
 notebooks' totals and the slowest steps, and writes the full table as
-Markdown (``--out``, default ``benchmarks/profile.md``) and CSV next to it.
+Markdown (``--out``, default ``benchmarks/notebook_profile.md``) and CSV next to it.
 
     make profile                     # default demo: 20,000 customers, seed 42
-    .venv/bin/python benchmarks/profile.py --n-customers 5000 --notebooks 04 --top 10
+    .venv/bin/python benchmarks/notebook_profile.py --n-customers 5000 --notebooks 04 --top 10
 
 Timings are wall-clock seconds on whatever else the machine is doing; on a
 shared machine compare steps within one run, not runs on different days.
@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--notebooks", default=None, help="e.g. 02,04 (default: all)")
     ap.add_argument("--top", type=int, default=5, help="slowest steps shown per notebook")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "profile.md"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "notebook_profile.md"))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -108,7 +108,8 @@ def main() -> None:
         columns={"sum": "cells_s", "size": "cells"})
     lines = [f"# Notebook profile: demo, {a.n_customers:,} customers, seed {a.seed}", "",
              f"Batch wall time {wall:.1f} s (runner exit {code}); cell times from "
-             "`papermill.duration`. Taken on a shared (loaded) 2-core machine.", "",
+             f"`papermill.duration`; load average {os.getloadavg()[0]:.1f} on "
+             f"{os.cpu_count()} cores at the end.", "",
              "## Totals", "", markdown_table(totals.reset_index()), ""]
     print(f"batch {wall:.1f} s (exit {code})")
     for nb, part in steps.groupby("notebook", sort=True):
