@@ -169,7 +169,7 @@ ACCEPT_RATE = {"treated": 0.35}
 #: competitive hazard PROMO_HAZARD x (log-linear drivers) for customers under PROMO_MAX_AGE.
 #: The retention offer matches it: for treated persuadables that extra hazard disappears, so
 #: the size of their effect depends on visible columns only (age, contract, products, bill).
-PROMO_HAZARD = 0.04
+PROMO_HAZARD = 0.06
 PROMO_MAX_AGE = 35
 DO_NOT_DISTURB_HR = 2.0  # competitive, fault, retaliatory multiplier when treated
 DND_MIN_UNRESOLVED = 2  # unresolved complaints that make contact backfire
@@ -818,7 +818,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "accept_rate": ACCEPT_RATE["treated"], "treated_share": 0.5,
             "n": int(len(pidx)), "ate": float(ite.mean()),
             "ate_definition": "mean over pilot customers of P(churn within horizon | treated) - P(churn | control)",
-            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "age < 35, not a do-not-disturb, no credit risk: during the 90 days a competitor promotion adds 0.04 x (log-linear driver multiplier) to their monthly competitive hazard; the offer matches it, removing that extra hazard when treated",
+            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "age < 35, not a do-not-disturb, no credit risk: during the 90 days a competitor promotion adds " + f"{PROMO_HAZARD:g}" + " x (log-linear driver multiplier) to their monthly competitive hazard; the offer matches it, removing that extra hazard when treated",
                      "do_not_disturb": "at least two unresolved complaints opened before the pilot date (visible in interactions: resolved false), no credit risk: competitive, fault and retaliatory hazards x 2.0 when treated (contact reminds them to leave)",
                      "lost_cause": "no effect, control 90-day churn probability >= median",
                      "sure_thing": "no effect, control 90-day churn probability < median"},
