@@ -7,8 +7,11 @@ the latent satisfaction varies less, which lowers the standardised loadings of
 its items. Answers are ordered categories (1-10) cut from y* = loading x eta +
 error at construct-specific levels, which lowers each item's correlation with
 its latent by the polyserial attenuation of the cut. The loadings the survey can
-recover are therefore ``demo.ordinal_loadings`` of the respondents' latent scores
-(from the per-customer truth): l sd / sqrt(l^2 var + 1 - l^2) x attenuation. The
+recover are therefore the item-latent correlations of the stored answers among the
+respondents: ``demo.item_loadings`` draws them from the respondents' latent scores
+(per-customer truth) with the survey's own item model, which also has 2%
+straight-liners (one box for every item, reverse-worded ones too, so reverse items
+lose a little more after recoding). The
 paths are compared with the population values directly: PLSc corrects the
 construct correlations for the (ordinal) measurement error, so the paths are not
 attenuated.
@@ -73,7 +76,7 @@ def test_true_loadings_inside_family_wise_intervals(demo_small, demo_model):
     used = prep.meta.loc[survey.latest_per_respondent(prep.meta), "customer_id"].dropna()
     eta_used = ct.loc[used, list(truth["constructs"])]
     var = eta_used.var()
-    lam_resp = pd.Series(demo.ordinal_loadings(eta_used))
+    lam_resp = pd.Series(demo.item_loadings(eta_used))
     assert var["satisfaction"] < 1.0  # survivorship: churn removed more dissatisfied customers
     L = model.loadings.copy()
     L["truth"] = lam_resp.reindex(L.index)

@@ -300,6 +300,25 @@ def ordinal_loadings(eta_r: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def item_loadings(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str, float]:
+    """Item-latent correlations of the stored items, straight-lining included (Monte Carlo).
+
+    Draws the answers of ``reps`` copies of the respondents ``eta_r`` with the survey's
+    own item model (:func:`_items`: ordinal cut and straight-liners, who tick one box for
+    reverse-worded items too and so weaken them after recoding) and correlates each
+    recoded item with its latent. Fixed seed: deterministic.
+    """
+    rng = np.random.default_rng(seed)
+    eta = pd.concat([eta_r] * reps, ignore_index=True)
+    items = _items(rng, eta)
+    out = {}
+    for i, c, _, rev, _ in ITEMS:
+        v = items[i].to_numpy(float)
+        v = SCALE[0] + SCALE[1] - v if rev else v
+        out[i] = float(np.corrcoef(v, eta[c].to_numpy())[0, 1])
+    return out
+
+
 def construct_index_at(construct: str, s) -> np.ndarray:
     """Expected 0-100 index of a construct (mean of its recoded items) at latent score s."""
     s = np.atleast_1d(np.asarray(s, float))
@@ -765,7 +784,9 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             **_respondent_truth(eta.iloc[survey_idx]),
             "respondent_loadings_continuous": _respondent_truth(
                 eta.iloc[survey_idx])["respondent_loadings"],
-            "respondent_loadings": ordinal_loadings(eta.iloc[survey_idx]),
+            "respondent_loadings_ordinal": ordinal_loadings(eta.iloc[survey_idx]),
+            "respondent_loadings": item_loadings(eta.iloc[survey_idx]),
+            "respondent_loadings_note": "what the survey can recover: the item-latent correlation among respondents of the stored answers (ordinal cut and straight-lining; Monte Carlo, item_loadings); respondent_loadings_ordinal: the ordinal cut alone (analytic); respondent_loadings_continuous: before the cut",
         },
         "churn": {
             "hazard_ratios": HAZARD_RATIOS,
