@@ -301,21 +301,32 @@ def ordinal_loadings(eta_r: pd.DataFrame) -> dict[str, float]:
 
 
 def item_loadings(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str, float]:
-    """Item-latent correlations of the stored items, straight-lining included (Monte Carlo).
+    """Standardised loadings of the stored items among respondents (Monte Carlo, one factor).
 
     Draws the answers of ``reps`` copies of the respondents ``eta_r`` with the survey's
-    own item model (:func:`_items`: ordinal cut and straight-liners, who tick one box for
-    reverse-worded items too and so weaken them after recoding) and correlates each
-    recoded item with its latent. Fixed seed: deterministic.
+    own item model (:func:`_items`: ordinal cut and 2% straight-liners, who tick one box
+    for every item, reverse-worded ones too) and computes each recoded item's loading on
+    its construct's common factor from the population correlations of the construct's
+    items, by Spearman's triads (lambda_i = sqrt(r_ij r_ik / r_jk), averaged over pairs):
+    what a confirmatory factor analysis of these answers converges to. Straight-lining
+    adds common variance to the positively worded items and takes it from the reverse ones.
+    Fixed seed: deterministic.
     """
     rng = np.random.default_rng(seed)
     eta = pd.concat([eta_r] * reps, ignore_index=True)
     items = _items(rng, eta)
+    for i, _, _, rev, _ in ITEMS:
+        if rev:
+            items[i] = SCALE[0] + SCALE[1] - items[i]
     out = {}
-    for i, c, _, rev, _ in ITEMS:
-        v = items[i].to_numpy(float)
-        v = SCALE[0] + SCALE[1] - v if rev else v
-        out[i] = float(np.corrcoef(v, eta[c].to_numpy())[0, 1])
+    for con in CONSTRUCT_ORDER:
+        names = [i for i, c, *_ in ITEMS if c == con]
+        r = items[names].corr().to_numpy()
+        for a_, name in enumerate(names):
+            others = [b_ for b_ in range(len(names)) if b_ != a_]
+            tri = [np.sqrt(r[a_, j] * r[a_, k] / r[j, k]) for x, j in enumerate(others)
+                   for k in others[x + 1:]]
+            out[name] = float(np.mean(tri))
     return out
 
 
@@ -786,7 +797,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
                 eta.iloc[survey_idx])["respondent_loadings"],
             "respondent_loadings_ordinal": ordinal_loadings(eta.iloc[survey_idx]),
             "respondent_loadings": item_loadings(eta.iloc[survey_idx]),
-            "respondent_loadings_note": "what the survey can recover: the item-latent correlation among respondents of the stored answers (ordinal cut and straight-lining; Monte Carlo, item_loadings); respondent_loadings_ordinal: the ordinal cut alone (analytic); respondent_loadings_continuous: before the cut",
+            "respondent_loadings_note": "what the survey can recover: the standardised one-factor loadings of the stored answers among respondents (ordinal cut and straight-lining; Monte Carlo with Spearman triads, item_loadings); respondent_loadings_ordinal: the ordinal cut alone (analytic); respondent_loadings_continuous: before the cut",
         },
         "churn": {
             "hazard_ratios": HAZARD_RATIOS,
