@@ -12,19 +12,32 @@ customers) of the mechanisms in ``shared/DEMO_COMPANY.md``:
   quality, value; complaints propensity <- satisfaction; loyalty <- image,
   satisfaction;
 - churn as competing risks with monthly cause-specific hazards; the cause
-  that fires is the recorded ``churn_reason``;
+  that fires is the recorded ``churn_reason``; a hidden gamma frailty makes the
+  churn-prone leave first, so cohort retention rises with tenure (sBG);
+- disengagement, the months before churn: a hidden absorbing state (entered
+  more often by frail, dissatisfied, uncommitted customers; a share of poor fits
+  from signup) that raises the exit hazard and leaves traces in the tables:
+  late-payment reminders and plan-downgrade requests (interaction rows), more
+  complaints, fewer shop purchases;
 - complaints arriving faster when perceived quality is low, some never
   resolved; unresolved complaints raise retaliatory churn;
-- two survey waves with Likert items of known loadings and an NPS item;
-- shop purchases from a BG/NBD process with Gamma-Gamma spend
-  (Fader, Hardie & Lee 2005; Fader & Hardie 2013), time unit weeks;
+- two survey waves with ordered-category items (1-10) cut from latent
+  responses of known loadings at construct-specific levels, some
+  straight-liners, and an NPS item;
+- shop purchases while the plan is held, from a BG/NBD process with
+  Gamma-Gamma spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013), time unit
+  weeks; they stop when the plan ends;
 - a randomised retention pilot with heterogeneous treatment effects
   (persuadables, sure things, lost causes, do-not-disturbs).
 
 ``generate`` returns the tables and the truth in memory; ``write_demo``
 writes raw CSV files (byte-identical for the same parameters) plus
-``ground_truth.json`` and ``customer_truth.parquet`` in a separate truth
-folder that analysis code never reads.
+``ground_truth.json`` and ``customer_truth.csv`` in a separate truth folder
+that analysis code never reads (:mod:`crm_lib.truth` is its one reader, used
+by the notebooks' truth panels). The truth also holds the pseudo-true sBG
+parameters with the true retention curve, and the attainable churn AUC (true
+probabilities of leaving within 3, 6 and 12 months). Teacher's handout:
+``docs/demo_company.md``.
 """
 
 from __future__ import annotations
