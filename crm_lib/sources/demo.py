@@ -343,6 +343,49 @@ def item_loadings(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[st
     return out
 
 
+#: ECSI paths a survey model estimates although the demo sets them to 0
+ZERO_PATHS = ("expectations->satisfaction", "complaints->loyalty")
+
+
+def survey_paths(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str, float]:
+    """Standardised paths a consistent PLS (PLSc) of the stored answers converges to.
+
+    Monte Carlo as :func:`item_loadings`: the answers of ``reps`` copies of the
+    respondents; construct correlations of the unit-weighted composites corrected for
+    their reliability (Spearman's disattenuation with the triad loadings: the PLSc
+    correction, Dijkstra & Henseler 2015), then standardised OLS paths of each
+    construct on its predictors (the truth's paths plus ZERO_PATHS). Straight-liners tick
+    one box for satisfaction and complaints items alike, which pulls the negative
+    satisfaction -> complaints path towards 0: what the survey can recover differs from
+    the base's paths by that much.
+    """
+    rng = np.random.default_rng(seed)
+    eta = pd.concat([eta_r] * reps, ignore_index=True)
+    items = _items(rng, eta)
+    for i, _, _, rev, _ in ITEMS:
+        if rev:
+            items[i] = SCALE[0] + SCALE[1] - items[i]
+    lam = item_loadings(eta_r, reps, seed)
+    comp, rel = {}, {}
+    for con in CONSTRUCT_ORDER:
+        names = [i for i, c, *_ in ITEMS if c == con]
+        comp[con] = items[names].mean(axis=1)
+        lsum = sum(lam[i] for i in names)
+        rel[con] = lsum**2 / (lsum**2 + sum(1 - lam[i]**2 for i in names))
+    r = pd.DataFrame(comp).corr()
+    for a_ in CONSTRUCT_ORDER:
+        for b_ in CONSTRUCT_ORDER:
+            if a_ != b_:
+                r.loc[a_, b_] /= np.sqrt(rel[a_] * rel[b_])
+    keys = list(PATHS) + list(ZERO_PATHS)
+    out = {}
+    for target in {k.split("->")[1] for k in keys}:
+        preds = [k.split("->")[0] for k in keys if k.endswith("->" + target)]
+        beta = np.linalg.solve(r.loc[preds, preds].to_numpy(), r.loc[preds, target].to_numpy())
+        out.update({f"{p_}->{target}": float(b_) for p_, b_ in zip(preds, beta, strict=True)})
+    return out
+
+
 def construct_index_at(construct: str, s) -> np.ndarray:
     """Expected 0-100 index of a construct (mean of its recoded items) at latent score s."""
     s = np.atleast_1d(np.asarray(s, float))
@@ -810,6 +853,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
                 eta.iloc[survey_idx])["respondent_loadings"],
             "respondent_loadings_ordinal": ordinal_loadings(eta.iloc[survey_idx]),
             "respondent_loadings": item_loadings(eta.iloc[survey_idx]),
+            "survey_paths": survey_paths(eta.iloc[survey_idx]),
+            "survey_paths_note": "the standardised paths PLSc of the stored answers converges to among the respondents (Monte Carlo: ordinal cut, straight-lining, survivorship; survey_paths()); an ECSI path absent from paths is 0 in the base",
             "respondent_loadings_note": "what the survey can recover: the standardised one-factor loadings of the stored answers among respondents (ordinal cut and straight-lining; Monte Carlo with Spearman triads, item_loadings); respondent_loadings_ordinal: the ordinal cut alone (analytic); respondent_loadings_continuous: before the cut",
         },
         "churn": {
