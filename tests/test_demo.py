@@ -102,12 +102,12 @@ def test_items_follow_their_loadings(big):
 
     Answers are ordered categories of y* = loading x eta + error, so an item correlates
     with its latent by loading x the polyserial attenuation of the cut (truth
-    ``respondent_loadings``, computed in the respondents' population); straight-liners
-    (2%) lower it a little more.
+    ``respondent_loadings_ordinal``, computed in the respondents' population);
+    straight-liners (2%) move it a little more (``respondent_loadings`` includes them).
     """
     s = big.tables["survey_responses"].dropna(subset=["customer_id"])
     ct = big.customer_truth.set_index("customer_id").loc[s["customer_id"]]
-    lam = big.truth["survey"]["respondent_loadings"]
+    lam = big.truth["survey"]["respondent_loadings_ordinal"]
     for item, construct in [(i, c) for c, items in big.truth["survey"]["constructs"].items()
                             for i in items]:
         v = s[item].astype(float).to_numpy()

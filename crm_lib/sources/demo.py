@@ -12,19 +12,32 @@ customers) of the mechanisms in ``shared/DEMO_COMPANY.md``:
   quality, value; complaints propensity <- satisfaction; loyalty <- image,
   satisfaction;
 - churn as competing risks with monthly cause-specific hazards; the cause
-  that fires is the recorded ``churn_reason``;
+  that fires is the recorded ``churn_reason``; a hidden gamma frailty makes the
+  churn-prone leave first, so cohort retention rises with tenure (sBG);
+- disengagement, the months before churn: a hidden absorbing state (entered
+  more often by frail, dissatisfied, uncommitted customers; a share of poor fits
+  from signup) that raises the exit hazard and leaves traces in the tables:
+  late-payment reminders and plan-downgrade requests (interaction rows), more
+  complaints, fewer shop purchases;
 - complaints arriving faster when perceived quality is low, some never
   resolved; unresolved complaints raise retaliatory churn;
-- two survey waves with Likert items of known loadings and an NPS item;
-- shop purchases from a BG/NBD process with Gamma-Gamma spend
-  (Fader, Hardie & Lee 2005; Fader & Hardie 2013), time unit weeks;
+- two survey waves with ordered-category items (1-10) cut from latent
+  responses of known loadings at construct-specific levels, some
+  straight-liners, and an NPS item;
+- shop purchases while the plan is held, from a BG/NBD process with
+  Gamma-Gamma spend (Fader, Hardie & Lee 2005; Fader & Hardie 2013), time unit
+  weeks; they stop when the plan ends;
 - a randomised retention pilot with heterogeneous treatment effects
   (persuadables, sure things, lost causes, do-not-disturbs).
 
 ``generate`` returns the tables and the truth in memory; ``write_demo``
 writes raw CSV files (byte-identical for the same parameters) plus
-``ground_truth.json`` and ``customer_truth.parquet`` in a separate truth
-folder that analysis code never reads.
+``ground_truth.json`` and ``customer_truth.csv`` in a separate truth folder
+that analysis code never reads (:mod:`crm_lib.truth` is its one reader, used
+by the notebooks' truth panels). The truth also holds the pseudo-true sBG
+parameters with the true retention curve, and the attainable churn AUC (true
+probabilities of leaving within 3, 6 and 12 months). Teacher's handout:
+``docs/demo_company.md``.
 """
 
 from __future__ import annotations
@@ -169,7 +182,7 @@ ACCEPT_RATE = {"treated": 0.35}
 #: competitive hazard PROMO_HAZARD x (log-linear drivers) for customers under PROMO_MAX_AGE.
 #: The retention offer matches it: for treated persuadables that extra hazard disappears, so
 #: the size of their effect depends on visible columns only (age, contract, products, bill).
-PROMO_HAZARD = 0.04
+PROMO_HAZARD = 0.06
 PROMO_MAX_AGE = 35
 DO_NOT_DISTURB_HR = 2.0  # competitive, fault, retaliatory multiplier when treated
 DND_MIN_UNRESOLVED = 2  # unresolved complaints that make contact backfire
@@ -297,6 +310,79 @@ def ordinal_loadings(eta_r: pd.DataFrame) -> dict[str, float]:
         sd_y = np.sqrt(lam**2 * var[c] + 1 - lam**2)
         att = ordinal_item_moments(lam * mean[c], sd_y, CONSTRUCT_LEVEL[c])[2]
         out[i] = float(lam * np.sqrt(var[c]) / sd_y * att)
+    return out
+
+
+def item_loadings(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str, float]:
+    """Standardised loadings of the stored items among respondents (Monte Carlo, one factor).
+
+    Draws the answers of ``reps`` copies of the respondents ``eta_r`` with the survey's
+    own item model (:func:`_items`: ordinal cut and 2% straight-liners, who tick one box
+    for every item, reverse-worded ones too) and computes each recoded item's loading on
+    its construct's common factor from the population correlations of the construct's
+    items, by Spearman's triads (lambda_i = sqrt(r_ij r_ik / r_jk), averaged over pairs):
+    what a confirmatory factor analysis of these answers converges to. Straight-lining
+    adds common variance to the positively worded items and takes it from the reverse ones.
+    Fixed seed: deterministic.
+    """
+    rng = np.random.default_rng(seed)
+    eta = pd.concat([eta_r] * reps, ignore_index=True)
+    items = _items(rng, eta)
+    for i, _, _, rev, _ in ITEMS:
+        if rev:
+            items[i] = SCALE[0] + SCALE[1] - items[i]
+    out = {}
+    for con in CONSTRUCT_ORDER:
+        names = [i for i, c, *_ in ITEMS if c == con]
+        r = items[names].corr().to_numpy()
+        for a_, name in enumerate(names):
+            others = [b_ for b_ in range(len(names)) if b_ != a_]
+            tri = [np.sqrt(r[a_, j] * r[a_, k] / r[j, k]) for x, j in enumerate(others)
+                   for k in others[x + 1:]]
+            out[name] = float(np.mean(tri))
+    return out
+
+
+#: ECSI paths a survey model estimates although the demo sets them to 0
+ZERO_PATHS = ("expectations->satisfaction", "complaints->loyalty")
+
+
+def survey_paths(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str, float]:
+    """Standardised paths a consistent PLS (PLSc) of the stored answers converges to.
+
+    Monte Carlo as :func:`item_loadings`: the answers of ``reps`` copies of the
+    respondents; construct correlations of the unit-weighted composites corrected for
+    their reliability (Spearman's disattenuation with the triad loadings: the PLSc
+    correction, Dijkstra & Henseler 2015), then standardised OLS paths of each
+    construct on its predictors (the truth's paths plus ZERO_PATHS). Straight-liners tick
+    one box for satisfaction and complaints items alike, which pulls the negative
+    satisfaction -> complaints path towards 0: what the survey can recover differs from
+    the base's paths by that much.
+    """
+    rng = np.random.default_rng(seed)
+    eta = pd.concat([eta_r] * reps, ignore_index=True)
+    items = _items(rng, eta)
+    for i, _, _, rev, _ in ITEMS:
+        if rev:
+            items[i] = SCALE[0] + SCALE[1] - items[i]
+    lam = item_loadings(eta_r, reps, seed)
+    comp, rel = {}, {}
+    for con in CONSTRUCT_ORDER:
+        names = [i for i, c, *_ in ITEMS if c == con]
+        comp[con] = items[names].mean(axis=1)
+        lsum = sum(lam[i] for i in names)
+        rel[con] = lsum**2 / (lsum**2 + sum(1 - lam[i]**2 for i in names))
+    r = pd.DataFrame(comp).corr()
+    for a_ in CONSTRUCT_ORDER:
+        for b_ in CONSTRUCT_ORDER:
+            if a_ != b_:
+                r.loc[a_, b_] /= np.sqrt(rel[a_] * rel[b_])
+    keys = list(PATHS) + list(ZERO_PATHS)
+    out = {}
+    for target in {k.split("->")[1] for k in keys}:
+        preds = [k.split("->")[0] for k in keys if k.endswith("->" + target)]
+        beta = np.linalg.solve(r.loc[preds, preds].to_numpy(), r.loc[preds, target].to_numpy())
+        out.update({f"{p_}->{target}": float(b_) for p_, b_ in zip(preds, beta, strict=True)})
     return out
 
 
@@ -765,7 +851,11 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             **_respondent_truth(eta.iloc[survey_idx]),
             "respondent_loadings_continuous": _respondent_truth(
                 eta.iloc[survey_idx])["respondent_loadings"],
-            "respondent_loadings": ordinal_loadings(eta.iloc[survey_idx]),
+            "respondent_loadings_ordinal": ordinal_loadings(eta.iloc[survey_idx]),
+            "respondent_loadings": item_loadings(eta.iloc[survey_idx]),
+            "survey_paths": survey_paths(eta.iloc[survey_idx]),
+            "survey_paths_note": "the standardised paths PLSc of the stored answers converges to among the respondents (Monte Carlo: ordinal cut, straight-lining, survivorship; survey_paths()); an ECSI path absent from paths is 0 in the base",
+            "respondent_loadings_note": "what the survey can recover: the standardised one-factor loadings of the stored answers among respondents (ordinal cut and straight-lining; Monte Carlo with Spearman triads, item_loadings); respondent_loadings_ordinal: the ordinal cut alone (analytic); respondent_loadings_continuous: before the cut",
         },
         "churn": {
             "hazard_ratios": HAZARD_RATIOS,
@@ -818,7 +908,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "accept_rate": ACCEPT_RATE["treated"], "treated_share": 0.5,
             "n": int(len(pidx)), "ate": float(ite.mean()),
             "ate_definition": "mean over pilot customers of P(churn within horizon | treated) - P(churn | control)",
-            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "age < 35, not a do-not-disturb, no credit risk: during the 90 days a competitor promotion adds 0.04 x (log-linear driver multiplier) to their monthly competitive hazard; the offer matches it, removing that extra hazard when treated",
+            "rule": {"eligible": "active month-to-month customers at the pilot date; pilot_size drawn at random, half treated at random", "persuadable": "age < 35, not a do-not-disturb, no credit risk: during the 90 days a competitor promotion adds " + f"{PROMO_HAZARD:g}" + " x (log-linear driver multiplier) to their monthly competitive hazard; the offer matches it, removing that extra hazard when treated",
                      "do_not_disturb": "at least two unresolved complaints opened before the pilot date (visible in interactions: resolved false), no credit risk: competitive, fault and retaliatory hazards x 2.0 when treated (contact reminds them to leave)",
                      "lost_cause": "no effect, control 90-day churn probability >= median",
                      "sure_thing": "no effect, control 90-day churn probability < median"},
