@@ -49,9 +49,11 @@ def available_tables(spec: SourceSpec) -> tuple[str, ...]:
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every table file in ``folder`` (the inputs of a run, for its manifest)."""
     import hashlib
+
+    from . import sources
     out = {}
     for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"):
+        if p.is_file() and p.suffix.casefold() in sources.TABLE_SUFFIXES:
             h = hashlib.sha256()
             with p.open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):

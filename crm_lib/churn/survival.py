@@ -371,7 +371,7 @@ def choose_covariates(d: pd.DataFrame, preferred, *, max_terms: int = 6) -> list
     if present:
         return present
     skip = {"customer_id", "signup_date", "end_date", "churned", "churn_reason", "duration",
-            "event"}
+            "event", "churn_reason_raw"}
     out = []
     for c in d.columns:
         if c in skip or pd.api.types.is_datetime64_any_dtype(d[c]):

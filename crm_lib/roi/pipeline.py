@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import artefacts
+from .. import artefacts, privacy
 from ..churn.definition import active_at, prepare_customers
 from . import budget as bud
 from . import claims as clm
@@ -362,16 +362,18 @@ def replay_on_pilot(pilot: Pilot, analysis: PilotAnalysis, value: pd.Series, *,
     return bud.plan_campaign(cand, budget)
 
 
-def write_targets(plan: pd.DataFrame, run_dir: str | Path, *, salt: str) -> pd.DataFrame:
-    """Write the selected customers as artefact ``targets`` (targets.csv) of ``run_dir``:
-    pseudonymised id, expected incremental profit, reason; sorted by rank."""
+def write_targets(plan: pd.DataFrame, run_dir: str | Path, *, salt: str | None = None) -> pd.DataFrame:
+    """Write the selected customers as artefact ``targets`` (targets.csv) of ``run_dir``
+    (operational: the real ``customer_id`` to act on, its pseudonym, expected incremental
+    profit, reason; sorted by rank) and return the same rows without ``customer_id``."""
     sel = plan[plan["selected"]].sort_values("rank")
-    out = pd.DataFrame({"customer": bud.pseudonymise(sel["customer_id"], salt).to_numpy(),
+    out = pd.DataFrame({"customer_id": sel["customer_id"].to_numpy(),  # operational: act on it
+                        "customer": bud.pseudonymise(sel["customer_id"], salt).to_numpy(),
                         "expected_incremental_profit": sel["expected_incremental_profit"]
                         .round(2).to_numpy(),
                         "reason": sel["reason"].to_numpy()})
-    artefacts.write(out, run_dir, "targets")
-    return out
+    artefacts.write(privacy.operational(out), run_dir, "targets")
+    return out.drop(columns="customer_id")
 
 
 # ---------------------------------------------------------------- notebook summaries
