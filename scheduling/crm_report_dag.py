@@ -6,10 +6,13 @@ run with a failed notebook, ``latest.txt`` naming the last good report,
 ``index.html`` and ``manifest.json``. The run id is the logical date
 (``YYYY-MM-DD``, as ``crm-report --dated`` names its runs)::
 
-    init                 crm-report --run-id D --stage-only --fresh      (clean staging)
-    nb_<notebook> ...    crm-report --run-id D --stage-only --notebooks NN
-    publish              crm-report --run-id D --publish                  (all_done)
-    check_run            fails the DAG run when any task above failed     (one_failed)
+    init            crm-report --run-id D --stage-only --fresh --source ... (clean staging)
+    nb_<notebook>   crm-report --run-id D --stage-only --notebooks NN   (one per notebook)
+    publish         crm-report --run-id D --publish [--notebooks ...]   (all_done)
+    check_run       fails the DAG run when any task above failed        (one_failed)
+
+``init`` records the run's parameters in the staging folder; the later steps
+read them from there.
 
 The notebook tasks' dependencies are the runner's graph (``crm-report --plan``,
 from the notebooks' declared artefacts), read when the file is parsed; when the
@@ -66,6 +69,8 @@ FALLBACK_PLAN: dict[str, list[str]] = {
 
 #: Seconds a parsed ``crm-report --plan`` is reused before the command runs again.
 PLAN_CACHE_SECONDS = 300
+#: Seconds ``crm-report --plan`` may take (below Airflow's 30 s DAG-file import timeout).
+PLAN_TIMEOUT_S = 20
 
 #: The run-level parameters, passed identically to every ``crm-report`` call.
 PARAMS = {
@@ -133,8 +138,8 @@ def load_plan() -> tuple[dict[str, list[str]], str]:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     try:
-        done = subprocess.run([exe, "--plan"], capture_output=True, text=True, timeout=60,
-                              check=True)
+        done = subprocess.run([exe, "--plan"], capture_output=True, text=True,
+                              timeout=PLAN_TIMEOUT_S, check=True)
         plan = parse_plan(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as exc:
         return dict(FALLBACK_PLAN), f"FALLBACK_PLAN ({exe} --plan failed: {exc})"
@@ -183,7 +188,11 @@ class CrmReportOperator(BaseOperator):
         self.step, self.notebook = step, notebook
 
     def command(self, context) -> list[str]:
-        """The ``crm-report`` argument list for this step and DAG run."""
+        """The ``crm-report`` argument list for this step and DAG run.
+
+        Only ``init`` passes the run-level parameters: the runner records them in
+        the staging folder, and the later steps of the run read them from there.
+        """
         params = context["params"]
         exe = find_crm_report(params.get("crm_report", ""))
         if not exe:
@@ -191,21 +200,23 @@ class CrmReportOperator(BaseOperator):
                 "crm-report not found: set the DAG param crm_report, or CRM_REPORT in the "
                 "worker's environment, or put the project's venv bin/ on PATH")
         run_date = run_id(context)
-        as_of = self.render_template(str(params.get("as_of") or "{{ ds }}"),
-                                     {**context, "ds": run_date})
-        cmd = [exe, "--run-id", run_date, "--source", str(params["source"]),
-               "--n-customers", str(params["n_customers"]), "--seed", str(params["seed"]),
-               "--as-of", as_of]
-        if params.get("data_dir"):
-            cmd += ["--data-dir", str(params["data_dir"])]
-        if params.get("params_file"):
-            cmd += ["--params", str(params["params_file"])]
+        cmd = [exe, "--run-id", run_date]
         if self.step == "init":
-            cmd += ["--stage-only", "--fresh"]
+            as_of = self.render_template(str(params.get("as_of") or "{{ ds }}"),
+                                         {**context, "ds": run_date})
+            cmd += ["--stage-only", "--fresh", "--source", str(params["source"]),
+                    "--n-customers", str(params["n_customers"]), "--seed", str(params["seed"]),
+                    "--as-of", as_of]
+            if params.get("data_dir"):
+                cmd += ["--data-dir", str(params["data_dir"])]
+            if params.get("params_file"):
+                cmd += ["--params", str(params["params_file"])]
         elif self.step == "stage":
             cmd += ["--stage-only", "--notebooks", self.notebook]
         else:
             cmd += ["--publish"]
+            if str(params.get("notebooks") or "").strip():  # the run is made of these
+                cmd += ["--notebooks", str(params["notebooks"])]
         return cmd
 
     def execute(self, context) -> str:
@@ -273,13 +284,13 @@ with DAG(
     params=PARAMS,
     default_args={
         "owner": "crm-analytics",
-        "retries": 2,  # only retriable failures (exit 75) reach a retry
+        "retries": 2,  # only retriable failures (exit 75: kernel death, timeout, lock) retry
         "retry_delay": timedelta(minutes=5),
         "execution_timeout": timedelta(hours=1),
     },
     tags=["crm", "papermill"],
 ) as dag:
-    init = CrmReportOperator(task_id="init", step="init", retries=0)
+    init = CrmReportOperator(task_id="init", step="init")
     notebook_tasks = {
         name: CrmReportOperator(task_id=f"nb_{name}", step="stage", notebook=name,
                                 trigger_rule=TriggerRule.ALL_DONE,
@@ -291,7 +302,7 @@ with DAG(
         (upstream or [init]) >> notebook_tasks[name]
         if upstream:  # every notebook waits for init, also through its upstream notebooks
             init >> notebook_tasks[name]
-    publish = CrmReportOperator(task_id="publish", step="publish", retries=0,
+    publish = CrmReportOperator(task_id="publish", step="publish",
                                 trigger_rule=TriggerRule.ALL_DONE)
     [init, *notebook_tasks.values()] >> publish
     check_run = FailedTasksGuard(task_id="check_run", retries=0,
