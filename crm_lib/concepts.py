@@ -1,7 +1,7 @@
 """Teaching simulations for notebook 00: CRM ideas in numbers before any data.
 
 Five small, seeded, vectorised models, each driven only by its parameters
-(CRM_CONCEPTS.md sections 1, 2 and 4). Every "claimed" figure of the
+(concepts 1, 2 and 4 of docs/teaching.md). Every "claimed" figure of the
 commissioning texts (acquisition costs 5x retention, 5 points of retention
 = 25-85% more profit, 80/20, word of mouth 8 vs 25) is a parameter here,
 never a result.
@@ -32,49 +32,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .intervals import wilson_interval
+from .value.concentration import gini, lorenz_curve, top_share
+from .value.lifetime import clv, clv_grid, retention_claim, retention_lift, word_of_mouth_value
 
-@dataclass
-class Settings:
-    """Every knob of notebook 00 in one place (defaults are the notebook's defaults).
-
-    The notebook's parameters cell exposes the main ones; the others are set by
-    name through its ``settings`` dict (``Settings.from_params``).
-    """
-
-    acquisitions: float = 500.0  # leaky bucket: new customers per month
-    churn_rate: float = 0.04  # leaky bucket: monthly churn probability
-    initial_customers: int = 2000  # leaky bucket: customers at month 0
-    months: int = 120  # leaky bucket: months shown
-    n_paths: int = 200  # simulated firms per scenario
-    budget: float = 40_000.0  # monthly marketing budget
-    acquisition_cost: float = 250.0  # cost of one new customer
-    cost_ratio: float = 5.0  # claimed: acquiring costs this many times keeping
-    preventable_share: float = 0.6  # share of churn retention can prevent at all
-    monthly_margin: float = 25.0  # margin per customer per month
-    annual_margin: float = 100.0  # CLV: margin per customer per year
-    annual_retention: float = 0.80  # CLV: share kept each year
-    discount_rate: float = 0.10  # CLV: annual discount rate
-    margin_growth: float = 0.05  # CLV: yearly margin growth with tenure
-    retention_gain: float = 0.05  # CLV: retention gained (5 points)
-    p_satisfied: float = 0.7  # word of mouth: share of satisfied customers
-    value_sigma: float = 1.2  # 80/20: lognormal shape of customer value
-    n_simulated: int = 10_000  # 80/20 and zones: simulated customers
-    lock_in: float = 0.6  # zones: share of would-be defectors kept by switching costs
-
-    @classmethod
-    def from_params(cls, settings: dict | None = None, **params) -> Settings:
-        """Settings from the notebook's parameters plus a ``settings`` dict of other knobs."""
-        names = set(cls.__dataclass_fields__)
-        extra = dict(settings or {})
-        unknown = sorted(set(extra) - names)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known settings: "
-                             f"{', '.join(sorted(names))}")
-        clash = sorted(set(extra) & set(params))
-        if clash:
-            raise ValueError(f"setting(s) {', '.join(clash)} are parameters of their own: "
-                             "set them in the parameters cell, not in settings")
-        return cls(**{**params, **extra})
+__all__ = ["LeakyBucket", "steady_state", "simulate_leaky_bucket",
+           "replacement_treadmill", "BudgetScenario", "effective_churn", "simulate_budget",
+           "compare_budgets", "budget_comparison_table", "cost_ratio_sensitivity", "clv", "clv_grid", "retention_lift",
+           "retention_claim", "word_of_mouth_value", "simulate_values", "lorenz", "gini",
+           "top_share", "lognormal_gini", "lognormal_top_share", "sigma_for_top_share",
+           "concentration", "Zones", "zone_retention", "ZoneSimulation", "simulate_zones",
+           "wilson_interval"]
 
 
 def _check(name: str, value: float, low: float, high: float, *, closed_low: bool = True,
@@ -120,8 +88,26 @@ class LeakyBucket:
     window: int
     half_life_months: float
 
+    def to_frame(self) -> pd.DataFrame:
+        """Headline numbers of the simulation for readers (formatted text)."""
+        from .fmt import count, number, percent
+        return pd.DataFrame({"figure": [
+            "monthly acquisitions", "monthly churn rate",
+            "steady state, theory (acquisitions / churn)", "steady state, simulated",
+            "simulation standard error", "months to close half the gap",
+            "average customer lifetime (months)"], "value": [
+            count(self.acquisitions), percent(self.churn_rate), count(self.steady_state_theory),
+            count(self.steady_state_simulated), number(self.steady_state_se, 1),
+            number(self.half_life_months, 1), number(1.0 / self.churn_rate, 1)]})
+
+    def metrics(self) -> dict[str, float]:
+        return {"concepts.steady_state_theory": self.steady_state_theory,
+                "concepts.steady_state_simulated": self.steady_state_simulated,
+                "concepts.steady_state_se": self.steady_state_se,
+                "concepts.half_life_months": self.half_life_months}
+
     def summary(self) -> pd.Series:
-        """Headline numbers of the simulation."""
+        """Headline numbers of the simulation (numbers; :meth:`to_frame` for readers)."""
         return pd.Series({
             "monthly acquisitions": self.acquisitions,
             "monthly churn rate": self.churn_rate,
@@ -215,7 +201,7 @@ class BudgetScenario:
     ``retention_cost``: cost of saving one would-be churner at the first,
     cheapest margin (the "5x cheaper to keep" claim is ``cost_ratio``);
     ``preventable_share``: the share of churn that retention can touch at all
-    (natural and malicious churn cannot be prevented, CRM_CONCEPTS.md 6).
+    (natural and malicious churn cannot be prevented, concept 6 of docs/teaching.md).
     """
 
     budget: float = 40_000.0
@@ -330,23 +316,39 @@ def _no_budget_profit(sc: BudgetScenario) -> float:
 
 def compare_budgets(table: pd.DataFrame, acquisition_heavy: float = 0.2,
                     retention_heavy: float = 0.8) -> pd.Series:
-    """Profit of an acquisition-heavy and a retention-heavy split, and the best split."""
+    """Extra profit over spending nothing of an acquisition-heavy and a retention-heavy
+    split, and the best split: the quantity the budget figure draws (``incremental_profit``
+    of :func:`simulate_budget`), so the table and the figure agree."""
     t = table.set_index("retention_share")
     for s in (acquisition_heavy, retention_heavy):
         if not np.isclose(t.index, s).any():
             raise ValueError(f"retention share {s} is not in the simulated grid")
     pick = {s: t.index[np.isclose(t.index, s)][0] for s in (acquisition_heavy, retention_heavy)}
-    best = t["profit_mean"].idxmax()
-    acq = t.loc[pick[acquisition_heavy], "profit_mean"]
-    ret = t.loc[pick[retention_heavy], "profit_mean"]
+    best = t["incremental_profit"].idxmax()
+    acq = t.loc[pick[acquisition_heavy], "incremental_profit"]
+    ret = t.loc[pick[retention_heavy], "incremental_profit"]
     return pd.Series({
         "acquisition_heavy_share": acquisition_heavy, "acquisition_heavy_profit": acq,
         "retention_heavy_share": retention_heavy, "retention_heavy_profit": ret,
         "retention_minus_acquisition": ret - acq,
         "acquisition_heavy_roi": t.loc[pick[acquisition_heavy], "roi"],
         "retention_heavy_roi": t.loc[pick[retention_heavy], "roi"],
-        "best_retention_share": float(best), "best_profit": t.loc[best, "profit_mean"],
+        "best_retention_share": float(best), "best_profit": t.loc[best, "incremental_profit"],
+        "best_roi": t.loc[best, "roi"],
     })
+
+
+def budget_comparison_table(comparison: pd.Series) -> pd.DataFrame:
+    """:func:`compare_budgets` for readers: one row per split, extra profit and return."""
+    c = comparison
+    return pd.DataFrame({
+        "split": [f"acquisition-heavy ({c['acquisition_heavy_share']:.0%} on retention)",
+                  f"retention-heavy ({c['retention_heavy_share']:.0%} on retention)",
+                  f"best split ({c['best_retention_share']:.0%} on retention)"],
+        "extra profit vs no spending": [c["acquisition_heavy_profit"],
+                                        c["retention_heavy_profit"], c["best_profit"]],
+        "return on the budget": [c["acquisition_heavy_roi"], c["retention_heavy_roi"],
+                                 c["best_roi"]]})
 
 
 def cost_ratio_sensitivity(scenario: BudgetScenario, cost_ratios=(1, 2, 3, 5, 8),
@@ -365,81 +367,8 @@ def cost_ratio_sensitivity(scenario: BudgetScenario, cost_ratios=(1, 2, 3, 5, 8)
 # 3. Customer lifetime value
 # --------------------------------------------------------------------------------------
 
-def clv(margin, retention, discount_rate, *, margin_growth=0.0, periods: int | None = None):
-    """Customer lifetime value of a constant-retention customer (Gupta & Lehmann 2003).
-
-    Margin ``m`` per period, received at the end of each period while the
-    customer is still there (probability ``r^t``), discounted at ``d``, with
-    the margin growing by ``g`` per period of tenure (Reichheld & Sasser's
-    argument that loyal customers become more profitable):
-    ``CLV = sum_t m (1+g)^(t-1) r^t / (1+d)^t``; for ``periods=None`` the
-    infinite sum ``m r / (1 + d - r (1 + g))`` (requires ``r (1+g) < 1+d``).
-    Broadcasts over arrays.
-    """
-    m = np.asarray(margin, dtype=float)
-    r = np.asarray(retention, dtype=float)
-    d = np.asarray(discount_rate, dtype=float)
-    g = np.asarray(margin_growth, dtype=float)
-    if np.any((r < 0) | (r > 1)):
-        raise ValueError("retention must lie in [0, 1]")
-    if np.any(d <= -1):
-        raise ValueError("discount_rate must be above -1")
-    q = r * (1 + g) / (1 + d)
-    if periods is None:
-        if np.any(q >= 1):
-            raise ValueError("infinite-horizon CLV diverges: need retention*(1+growth) < 1+discount")
-        out = m * r / (1 + d - r * (1 + g))
-    else:
-        periods = int(periods)
-        geo = np.where(np.isclose(q, 1.0), periods, (1 - q ** periods) / np.where(
-            np.isclose(q, 1.0), 1.0, 1 - q))
-        out = m * r / (1 + d) * geo
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def clv_grid(margins, retentions, discount_rate: float = 0.10,
-             margin_growth: float = 0.0, periods: int | None = None) -> pd.DataFrame:
-    """CLV on a grid of margins x retention rates (long format, for plotting)."""
-    mm, rr = np.meshgrid(np.asarray(margins, dtype=float), np.asarray(retentions, dtype=float),
-                         indexing="ij")
-    values = clv(mm, rr, discount_rate, margin_growth=margin_growth, periods=periods)
-    return pd.DataFrame({"margin": mm.ravel(), "retention": rr.ravel(),
-                         "clv": np.asarray(values).ravel()})
-
-
-def retention_lift(retention, delta: float = 0.05, discount_rate: float = 0.10,
-                   margin_growth: float = 0.0, periods: int | None = None):
-    """Relative CLV gain when defections fall by ``delta`` points (retention + delta).
-
-    Reichheld & Sasser (1990) reported 25-85% more profit from 5 points; here
-    the figure follows from the CLV formula and its inputs (the margin cancels
-    when it is constant), so it can be recomputed for any firm.
-    """
-    r = np.asarray(retention, dtype=float)
-    base = clv(1.0, r, discount_rate, margin_growth=margin_growth, periods=periods)
-    up = clv(1.0, np.minimum(r + delta, 1.0), discount_rate, margin_growth=margin_growth,
-             periods=periods)
-    out = np.asarray(up) / np.asarray(base) - 1.0
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def word_of_mouth_value(clv_value: float, p_satisfied: float, *,
-                        referrals_satisfied: float = 8.0, referral_conversion: float = 0.05,
-                        swayed_dissatisfied: float = 25.0, swayed_loss: float = 0.02) -> pd.Series:
-    """A customer's value including word of mouth (all inputs are assumptions).
-
-    A satisfied customer tells ``referrals_satisfied`` prospects, of whom a
-    share ``referral_conversion`` become customers worth ``clv_value``; a
-    dissatisfied one sways ``swayed_dissatisfied`` people, of whom a share
-    ``swayed_loss`` are lost (the texts' 8 and 25 are claims, kept as defaults
-    to be changed). Expected value = CLV x (1 + p x 8 x conv - (1 - p) x 25 x loss).
-    """
-    p = _check("p_satisfied", p_satisfied, 0, 1)
-    gain = p * referrals_satisfied * referral_conversion
-    loss = (1 - p) * swayed_dissatisfied * swayed_loss
-    return pd.Series({"clv": float(clv_value), "referral_gain": clv_value * gain,
-                      "word_of_mouth_loss": clv_value * loss,
-                      "value_with_word_of_mouth": clv_value * (1 + gain - loss)})
+# The CLV, retention-lift and word-of-mouth formulas live in crm_lib.value.lifetime (one
+# home for notebooks 00 and 05, the claims and the summary); they are re-exported here.
 
 
 # --------------------------------------------------------------------------------------
@@ -455,42 +384,9 @@ def simulate_values(n: int = 10_000, sigma: float = 1.2, mean: float = 300.0,
     return np.random.default_rng(seed).lognormal(mu, s, size=n)
 
 
-def _sorted_values(values) -> np.ndarray:
-    x = np.sort(np.asarray(values, dtype=float))
-    if x.size == 0 or np.any(x < 0) or not np.isfinite(x).all() or x.sum() <= 0:
-        raise ValueError("values must be a non-empty array of finite, non-negative numbers "
-                         "with a positive total")
-    return x
-
-
 def lorenz(values) -> pd.DataFrame:
-    """Lorenz curve (Lorenz 1905): cumulative share of customers vs share of value.
-
-    Customers are sorted from least to most valuable; the curve starts at (0, 0).
-    """
-    x = _sorted_values(values)
-    cum = np.concatenate([[0.0], np.cumsum(x)]) / x.sum()
-    return pd.DataFrame({"customer_share": np.arange(x.size + 1) / x.size, "value_share": cum})
-
-
-def gini(values) -> float:
-    """Gini coefficient: twice the area between the Lorenz curve and the diagonal.
-
-    ``G = 2 sum_i i x_(i) / (n sum x) - (n + 1) / n`` for sorted values.
-    """
-    x = _sorted_values(values)
-    n = x.size
-    i = np.arange(1, n + 1)
-    return float(2 * np.sum(i * x) / (n * x.sum()) - (n + 1) / n)
-
-
-def top_share(values, top: float = 0.2) -> float:
-    """Share of total value held by the most valuable ``top`` fraction of customers."""
-    x = _sorted_values(values)[::-1]
-    k = _check("top", top, 0, 1, closed_low=False) * x.size
-    whole = int(np.floor(k))
-    part = x[:whole].sum() + (k - whole) * (x[whole] if whole < x.size else 0.0)
-    return float(part / x.sum())
+    """Lorenz curve of ``values``: :func:`crm_lib.value.concentration.lorenz_curve`."""
+    return lorenz_curve(values)
 
 
 def lognormal_gini(sigma: float) -> float:
@@ -513,7 +409,7 @@ def sigma_for_top_share(share: float = 0.8, top: float = 0.2) -> float:
 
 
 def concentration(values, top: float = 0.2) -> pd.Series:
-    """Gini and top-``top`` share of simulated values."""
+    """Gini and top-``top`` share of simulated values (:mod:`crm_lib.value.concentration`)."""
     return pd.Series({"customers": int(np.size(values)), "gini": gini(values),
                       f"top{round(top * 100)}_share": top_share(values, top)})
 
@@ -608,15 +504,3 @@ def simulate_zones(n: int = 8000, zones: Zones | None = None, mean_satisfaction:
         if len(defectors) else float("nan"),
         dissatisfied_stayers_share=float((stayers <= dissatisfied_to).mean())
         if len(stayers) else float("nan"))
-
-
-def wilson_interval(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions (Wilson 1927), vectorised."""
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    zq = stats.norm.ppf(0.5 + level / 2)
-    p = np.divide(k, n, out=np.zeros_like(k), where=n > 0)
-    denom = 1 + zq ** 2 / n
-    centre = (p + zq ** 2 / (2 * n)) / denom
-    half = zq * np.sqrt(p * (1 - p) / n + zq ** 2 / (4 * n ** 2)) / denom
-    return centre - half, centre + half

@@ -37,6 +37,30 @@ CHURN_REASONS: dict[str, dict[str, object]] = {
                 "meaning": "churned, reason not recorded"},
 }
 
+#: Known synonyms of the taxonomy, applied ONLY when the source option
+#: ``churn_reason_synonyms: true`` is set (or, for your own wording, through
+#: ``value_map``). Keys are compared case-folded after trimming. Without the
+#: option, a reason outside the taxonomy is read as ``unknown`` and its text is
+#: kept in ``churn_reason_raw`` (counted in the quality report).
+REASON_SYNONYMS: dict[str, str] = {
+    "price": "competitive", "too expensive": "competitive", "competitor": "competitive",
+    "better offer": "competitive", "switched provider": "competitive",
+    "moved": "natural", "moved house": "natural", "relocated": "natural",
+    "deceased": "natural", "died": "natural", "business closed": "natural",
+    "outage": "fault", "billing error": "fault", "service error": "fault",
+    "forgot to renew": "lapsed", "payment failed": "lapsed", "card expired": "lapsed",
+    "non-payment": "lapsed",
+    "complaint not handled": "retaliatory", "unresolved complaint": "retaliatory",
+    "dissatisfied": "retaliatory",
+    "fraud": "malicious", "bad credit": "malicious", "bad debt": "malicious",
+}
+
+#: End dates that mean "no end yet" in many CRM and billing systems: read as an
+#: empty (open) end, the customer active, and counted in the quality report.
+#: Override with the source option ``open_end_dates`` (a list of ISO dates; ``[]``
+#: turns the rule off). Only columns declared ``open_end`` use it.
+OPEN_END_DATES: tuple[str, ...] = ("9999-12-31", "2099-12-31", "1900-01-01")
+
 #: Reasons excluded from retention targeting and ROI.
 NOT_TARGETABLE = ("natural", "malicious")
 
@@ -57,6 +81,7 @@ class Column:
     rule: str = ""
     checks: tuple = ()
     isin: tuple | None = None
+    open_end: bool = False  # an end date: sentinel "no end" dates mean empty (OPEN_END_DATES)
 
 
 @dataclass(frozen=True)
@@ -94,10 +119,14 @@ CUSTOMERS = Table(
         _c("signup_date", "date", "start of the relationship", required=True, nullable=False,
            rule="a date, not after the as-of date"),
         _c("end_date", "date", "end of the relationship (contract end) if churned",
-           rule="empty while active; not before signup_date"),
+           rule="empty while active (also " + ", ".join(OPEN_END_DATES) + "); not before "
+           "signup_date", open_end=True),
         _c("churned", "bool", "the relationship has ended", rule="true/false"),
         _c("churn_reason", "category", "why it ended, coded to the churn taxonomy",
-           isin=tuple(CHURN_REASONS), rule="one of " + ", ".join(CHURN_REASONS)),
+           isin=tuple(CHURN_REASONS), rule="one of " + ", ".join(CHURN_REASONS)
+           + "; other text is read as unknown"),
+        _c("churn_reason_raw", "str", "the churn reason as written in the file (set by the "
+           "cleaning; never a model feature)", rule="filled by the cleaning"),
         _c("plan", "str", "plan or segment"),
         _c("contract", "str", "contract type (e.g. month-to-month, one_year, two_year)"),
         _c("region", "str", "region"),
@@ -166,7 +195,7 @@ INTERACTIONS = Table(
            rule="exists in customers"),
         _c("opened_at", "datetime", "when opened", required=True, nullable=False),
         _c("resolved_at", "datetime", "when resolved (empty if unresolved)",
-           rule="not before opened_at"),
+           rule="not before opened_at; sentinel dates mean unresolved", open_end=True),
         _c("category", "str", "billing, network, service, device..."),
         _c("resolved", "bool", "the ticket was resolved"),
     ),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, contract
+from . import cleaning, config, contract
 
 
 class MissingTableError(RuntimeError):
@@ -49,9 +49,11 @@ def available_tables(spec: SourceSpec) -> tuple[str, ...]:
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every table file in ``folder`` (the inputs of a run, for its manifest)."""
     import hashlib
+
+    from . import sources
     out = {}
     for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and p.suffix in (".csv", ".parquet", ".xlsx"):
+        if p.is_file() and p.suffix.casefold() in sources.TABLE_SUFFIXES:
             h = hashlib.sha256()
             with p.open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -67,8 +69,7 @@ def _stamp(src, raw_dir: Path) -> dict:
 
 
 def _cleaning_version() -> str:
-    from . import cleaning
-    return str(getattr(cleaning, "VERSION", "0"))
+    return str(cleaning.VERSION)
 
 
 #: Bump when the contract changes, to invalidate caches (cleaning.VERSION covers the rules).

@@ -5,6 +5,10 @@ example ``churn.cv_auc``). The merged ``metrics.json`` is updated after
 every record, so a later notebook of the same run (the executive summary)
 can read what earlier ones produced; ``metrics/<notebook>.json`` keeps
 which notebook produced which key for the run index.
+
+Every key must be declared in the metric registry
+(``crm_lib/metrics_registry.yaml``, see :mod:`crm_lib.registry`): recording an
+undeclared key raises :class:`crm_lib.registry.UndeclaredMetricError`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from . import registry
 
 
 def _clean(value: object) -> object:
@@ -53,12 +59,18 @@ def read_by_notebook(run_dir: str | os.PathLike) -> dict[str, dict[str, object]]
 
 
 def record(run_dir: str | os.PathLike, notebook: str, values: Mapping[str, object]) -> None:
-    """Record ``values`` (dotted key -> number) for ``notebook`` in the run's metrics."""
+    """Record ``values`` (dotted key -> number) for ``notebook`` in the run's metrics.
+
+    Raises :class:`crm_lib.registry.UndeclaredMetricError` (naming the key and
+    the registry file) before writing anything when a key is not declared.
+    """
     run_dir = Path(run_dir)
     clean = {}
+    reg = registry.load()
     for k, v in values.items():
         if not isinstance(k, str) or not k or " " in k:
             raise ValueError(f"metric keys are dotted names without spaces, got {k!r}")
+        reg.get(k)
         clean[k] = _clean(v)
     merged = read(run_dir)
     merged.update(clean)

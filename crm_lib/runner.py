@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import os
 import shutil
@@ -28,9 +27,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import nbformat
-import yaml
 
-from . import config, data, metrics
+from . import artefacts, config, data, metrics
+from . import params as params_mod
 
 COMMON_PARAMS = ("source", "data_dir", "source_options", "n_customers", "seed", "as_of")
 VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "matplotlib",
@@ -101,14 +100,43 @@ def load_params(path: str | None) -> dict:
     """Parameters from a YAML file: common keys plus optional ``notebooks: {name: {...}}``."""
     if not path:
         return {}
-    p = config.resolve_path(path)
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SystemExit(f"crm-report: cannot read parameters file {p}: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"crm-report: parameters file {p} must be a mapping of name: value")
-    return loaded
+        return params_mod.load_file(path)[0]
+    except params_mod.ParameterError as exc:
+        raise SystemExit(f"crm-report: {exc}") from exc
+
+
+def order_notebooks(nbs: list[Path]) -> list[Path]:
+    """``nbs`` in run order: topological in the artefact graph, ties by number."""
+    by_stem = {p.stem: p for p in nbs}
+    return [by_stem[n.name] for n in artefacts.plan(nbs)]
+
+
+def resolve_params(nbs: list[Path], all_nbs: list[Path], params_file: str | None,
+                   source: str | None, overrides: dict | None, log) -> params_mod.Resolved:
+    """Validate the parameters file and command-line values before any notebook starts.
+
+    Raises SystemExit with the message of :class:`crm_lib.params.ParameterError`.
+    """
+    try:
+        file_values, where = {}, "parameters"
+        if params_file:
+            file_values, path, how = params_mod.load_file(params_file)
+            where = str(path)
+            if how != "current folder" and how != "absolute path":
+                log(f"crm-report: parameters file {params_file} found in the {how}")
+        cli = dict(overrides or {})
+        if source:
+            cli["source"] = source
+        all_schemas = params_mod.schemas(all_nbs)
+        resolved = params_mod.resolve({p.stem: all_schemas[p.stem] for p in nbs},
+                                      file_values=file_values, cli=cli, origin=where,
+                                      all_schemas=all_schemas)
+        if params_file:
+            resolved.file, resolved.file_found = path, how
+        return resolved
+    except params_mod.ParameterError as exc:
+        raise SystemExit(f"crm-report: {exc}") from exc
 
 
 def export_html(executed: Path, target: Path) -> None:
@@ -197,41 +225,9 @@ def run_one(nb_path: Path, out_dir: Path, params: dict, available: tuple[str, ..
 
 def write_index(run_dir: Path, run_id: str, results: list[NotebookResult],
                 manifest: dict) -> None:
-    """``index.html``: each notebook's status, duration and headline figures, in order."""
-    colour = {"ok": "#548235", "failed": "#c00000", "skipped": "#7f6000", "pending": "#777"}
-    rows = []
-    for r in results:
-        link = (f'<a href="{html.escape(r.html)}">{html.escape(r.name)}</a>' if r.html
-                else html.escape(r.name))
-        figs = "<br>".join(f"<code>{html.escape(k)}</code> = {html.escape(_fmt(v))}"
-                           for k, v in list(r.metrics.items())[:12])
-        more = f"<br>... {len(r.metrics) - 12} more in metrics.json" if len(r.metrics) > 12 else ""
-        msg = html.escape(r.message) + (f" (cell {r.cell})" if r.cell is not None else "")
-        rows.append(
-            f"<tr><td>{link}</td><td style='color:{colour.get(r.status, '#000')};"
-            f"font-weight:bold'>{r.status}</td><td>{r.duration_s:.1f} s</td>"
-            f"<td>{msg}</td><td>{figs}{more}</td></tr>")
-    src = manifest["parameters"].get("source", "demo")
-    page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>CRM report {html.escape(run_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
-table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:6px;
-vertical-align:top;text-align:left}}th{{background:#1f4e79;color:#fff}}</style></head><body>
-<h1>CRM analytics report</h1>
-<p>Run <b>{html.escape(run_id)}</b> on source <b>{html.escape(str(src))}</b>, status
-<b>{html.escape(manifest['status'])}</b>, {manifest['duration_s']:.1f} s.
-Files: <a href="metrics.json">metrics.json</a>, <a href="manifest.json">manifest.json</a>.</p>
-<table><tr><th>notebook</th><th>status</th><th>duration</th><th>message</th>
-<th>headline figures</th></tr>
-{''.join(rows)}
-</table></body></html>"""
-    (run_dir / "index.html").write_text(page, encoding="utf-8")
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    """``index.html``: the run's front page (see :mod:`crm_lib.frontpage`)."""
+    from . import frontpage
+    frontpage.write(run_dir, run_id, results, manifest)
 
 
 def _prepare_resume(out_root: Path, resume: str, staging: Path) -> dict[str, NotebookResult]:
@@ -278,14 +274,14 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     """
     started = time.perf_counter()
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    file_params = load_params(params_file)
-    per_nb = file_params.pop("notebooks", {}) or {}
+    nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
+    all_nbs = list_notebooks(nb_folder)
+    nbs = order_notebooks(select_notebooks(all_nbs, notebooks))
+    resolved = resolve_params(nbs, all_nbs, params_file, source, overrides, log)
+    per_nb = resolved.per_notebook
     params = dict(config.DEFAULTS)
     params["source_options"] = {}
-    params.update(file_params)
-    if source:  # the command line wins over the parameters file
-        params["source"] = source
-    params.update(overrides or {})
+    params.update(resolved.common)
     spec = data.SourceSpec(source=params["source"], data_dir=params.get("data_dir", ""),
                            n_customers=int(params["n_customers"]), seed=int(params["seed"]),
                            as_of=str(params["as_of"]), options=dict(params["source_options"]))
@@ -308,8 +304,6 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     staging.mkdir(parents=True)
     done = _prepare_resume(out_root, resume, staging) if resume else {}
 
-    nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
-    nbs = select_notebooks(list_notebooks(nb_folder), notebooks)
     results: list[NotebookResult] = []
     log(f"crm-report: run {run_id}, source {params['source']}, {len(nbs)} notebooks")
     try:
@@ -321,8 +315,7 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
                 results.append(done[nb.stem])
                 log(f"  {nb.stem}: ok (resumed)")
                 continue
-            nb_params = dict(params)
-            nb_params.update(per_nb.get(nb.stem, {}))
+            nb_params = dict(resolved.notebook_params[nb.stem])
             nb_params["run_dir"] = str(staging)
             r = run_one(nb, staging, nb_params, available, log)
             results.append(r)

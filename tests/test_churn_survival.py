@@ -97,9 +97,9 @@ def test_cox_and_proportional_hazards_check_on_simulations():
 
 
 @pytest.fixture(scope="module")
-def demo20k():
-    from crm_lib.sources import demo
-    return demo.generate(demo.DemoParams(n_customers=20000, seed=42, as_of=AS_OF))
+def demo20k(demo_20k):
+    assert demo_20k.truth["dates"]["as_of"][:10] == AS_OF  # the session's default company
+    return demo_20k
 
 
 def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):

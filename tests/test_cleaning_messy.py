@@ -18,7 +18,7 @@ from crm_lib import cleaning
 AS_OF = "2026-06-30"
 
 EXPECTED_COUNTS = {  # rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped
-    "customers": (19, 7, 11, 1),
+    "customers": (19, 8, 10, 1),  # C011's reason "bored" is read as unknown (kept)
     "transactions": (15, 6, 8, 1),
     "survey_codebook": (4, 3, 1, 0),
     "survey_responses": (7, 3, 4, 0),
@@ -30,7 +30,7 @@ EXPECTED_REASONS = {
     "customers": {
         "conflicting_duplicate:customer_id": 2, "future_date:signup_date": 2,
         "negative:monthly_charges": 2, "signup_after_end": 1, "unparseable:signup_date": 1,
-        "not_allowed:churn_reason": 1, "missing:customer_id": 1,
+        "missing:customer_id": 1,
         "not_integer:n_products": 1, "unparseable:churned": 1,
     },
     "transactions": {
@@ -114,7 +114,8 @@ def test_every_quarantined_row_is_written_with_original_values_and_reason(messy)
 def test_processed_tables_have_contract_types_and_repaired_values(messy):
     out = messy["root"] / "out"
     c = pd.read_parquet(out / "customers.parquet").set_index("customer_id")
-    assert list(c.index) == ["C001", "C002", "C003", "C004", "C005", "C014", "C016"]
+    assert list(c.index) == ["C001", "C002", "C003", "C004", "C005", "C011",
+                             "C014", "C016"]
     assert str(c["signup_date"].dtype) == "datetime64[ns]"
     assert c.loc["C002", "signup_date"] == pd.Timestamp("2024-01-31")  # 31/01/2024
     assert c.loc["C003", "signup_date"] == pd.Timestamp("2024-02-05")  # day-first decided
@@ -122,6 +123,10 @@ def test_processed_tables_have_contract_types_and_repaired_values(messy):
     assert c.loc["C002", "monthly_charges"] == 1049.0  # "$1,049.00"
     assert bool(c.loc["C002", "churned"]) and not bool(c.loc["C003", "churned"])  # 是 / 否
     assert c.loc["C002", "churn_reason"] == "competitive"
+    # outside the taxonomy: kept as unknown, the text in churn_reason_raw
+    assert c.loc["C011", "churn_reason"] == "unknown"
+    assert c.loc["C011", "churn_reason_raw"] == "bored"
+    assert pd.isna(c.loc["C002", "churn_reason_raw"])  # only case and spacing changed
     assert c.loc["C002", "region"] == "South" and c.loc["C003", "plan"] == "basic"
     assert pd.isna(c.loc["C014", "region"])  # "N/A"
     assert str(c["age"].dtype) == "Int64"  # extra attribute typed

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,10 +136,12 @@ def test_retention_lift_recomputes_reichheld():
 
 
 def test_word_of_mouth_value():
-    w = cc.word_of_mouth_value(200.0, 1.0, referrals_satisfied=8, referral_conversion=0.1)
-    assert w["value_with_word_of_mouth"] == pytest.approx(200 * 1.8)
-    w = cc.word_of_mouth_value(200.0, 0.0, swayed_dissatisfied=25, swayed_loss=0.02)
-    assert w["value_with_word_of_mouth"] == pytest.approx(200 * 0.5)
+    w = cc.word_of_mouth_value(200.0, promoter_share=1.0, detractor_share=0.0,
+                               referrals_per_promoter=8, referral_conversion=0.1)
+    assert w.value == pytest.approx(200 * 1.8)
+    w = cc.word_of_mouth_value(200.0, promoter_share=0.0, detractor_share=1.0,
+                               people_swayed_per_detractor=25, sway_loss_rate=0.02)
+    assert w.value == pytest.approx(200 * 0.5)
 
 
 # ---------------------------------------------------------------- 80/20
@@ -156,7 +156,7 @@ def test_gini_and_top_share_known_values():
     assert cc.top_share([1, 2, 3, 4], 0.5) == pytest.approx(0.7)
     lz = cc.lorenz([1, 3])
     assert lz["value_share"].tolist() == [0.0, 0.25, 1.0]
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="positive total"):
         cc.gini([1, -1])
 
 
@@ -210,24 +210,20 @@ def test_wilson_interval_reference():
 
 # ---------------------------------------------------------------- notebook
 
-def test_concepts_notebook_runs_and_records(tmp_path, monkeypatch):
-    import papermill as pm
-
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline, as in a real run
-    run_dir = tmp_path / "run"
-    out = tmp_path / "00_out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "00_crm_concepts.ipynb"), str(out),
-                        parameters={"run_dir": str(run_dir), "settings": {"n_paths": 100}},
-                        kernel_name="crm", progress_bar=False, cwd=str(tmp_path))
-    m = json.loads((run_dir / "metrics.json").read_text())
+def test_concepts_notebook_runs_and_records(run_notebook):
+    r = run_notebook("00_crm_concepts", n_paths=100)
+    m = r.metrics
     theory, sim, se = (m[f"concepts.steady_state_{k}"] for k in ("theory", "simulated", "se"))
     assert theory == pytest.approx(500 / 0.04)
     assert abs(sim - theory) < 4 * se
     assert m["concepts.clv"] == pytest.approx(800 / 3)
     assert m["concepts.sigma_for_80_20"] == pytest.approx(1.6832, abs=1e-4)
     assert m["concepts.retention_heavy_profit"] > m["concepts.acquisition_heavy_profit"]
-    nb = nbformat.read(out, as_version=4)
+    assert "more acquisitions a month" in r.text and "cfg." not in r.text
+    # the budget table shows the figure's quantity: extra profit over spending nothing
+    assert f"{m['concepts.retention_heavy_profit']:,.0f}" in r.text
+    assert "dtype:" not in r.text and "np.float64" not in r.text
+    nb = r.notebook
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 5  # every concept as a static figure in batch
     widgets = [o for c in nb.cells for o in c.get("outputs", [])
@@ -254,12 +250,3 @@ def test_explore_static_and_with_sliders():
     assert not pc.is_interactive("reports/run", True)  # batch: a run_dir is set
     assert not pc.is_interactive("", False)
     assert not pc.is_interactive("", True)  # no kernel in the test process
-
-
-def test_settings_from_params():
-    cfg = cc.Settings.from_params({"lock_in": 0.9}, churn_rate=0.02)
-    assert cfg.lock_in == 0.9 and cfg.churn_rate == 0.02 and cfg.budget == 40_000.0
-    with pytest.raises(ValueError, match="unknown setting.*lockin.*known settings"):
-        cc.Settings.from_params({"lockin": 0.9})
-    with pytest.raises(ValueError, match="parameters cell"):
-        cc.Settings.from_params({"churn_rate": 0.1}, churn_rate=0.02)

@@ -45,8 +45,8 @@ def test_demo_passes_the_contract_with_nothing_quarantined(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def big():
-    return demo.generate(demo.DemoParams(n_customers=20000, seed=42))
+def big(demo_20k):
+    return demo_20k  # the session's default company (tests/conftest.py)
 
 
 def test_generation_is_fast_enough_and_sized(big):

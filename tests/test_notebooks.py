@@ -1,21 +1,16 @@
-"""Every notebook runs in batch on the small demo company, and again under nbval."""
+"""Every notebook runs in batch on the small demo company (once per test session)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-
 import nbformat
 
-from crm_lib import config, runner
+from crm_lib import runner
 
 
 def test_batch_on_demo_runs_every_notebook_ok(demo_run):
     names = [p.stem for p in runner.list_notebooks()]
     statuses = {n["name"]: (n["status"], n["message"]) for n in demo_run["manifest"]["notebooks"]}
-    assert list(statuses) == names
+    assert sorted(statuses) == names  # run in graph order (04 before 03), all present
     assert all(s == "ok" for s, _ in statuses.values()), statuses
     index = (demo_run["run_dir"] / "index.html").read_text()
     for n in names:
@@ -50,23 +45,22 @@ def test_cleaning_conserves_rows_on_demo(demo_run):
                                               + m[f"cleaning.{t}.rows_duplicate_dropped"])
 
 
-def test_notebooks_pass_nbval(demo_run, tmp_path):
-    """nbval (lax) re-executes each executed notebook (small injected parameters) top to bottom."""
-    folder = tmp_path / "nbval"
-    folder.mkdir()
+def test_executed_notebooks_ran_every_cell_in_order(demo_run):
+    """What nbval (lax mode) checks, read from the notebooks the run fixture executed.
+
+    nbval used to execute all seven notebooks a second time; the batch run has already
+    executed them in a fresh ``crm`` kernel with papermill (nbclient), so the test reads
+    that run: every code cell has run, in order, top to bottom, and no output is an error.
+    ``pytest --nbval-lax --nbval-kernel-name crm notebooks/`` still works by hand.
+    """
     for p in runner.list_notebooks():
         nb = nbformat.read(demo_run["run_dir"] / p.name, as_version=4)
-        for c in nb.cells:
-            if c.cell_type == "code":
-                c.outputs, c.execution_count = [], None
-            if "injected-parameters" in c.metadata.get("tags", []):
-                c.source = c.source.replace(str(demo_run["run_dir"]), str(tmp_path / "run"))
-        nb.cells = [c for c in nb.cells
-                    if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
-        nbformat.write(nb, folder / p.name)
-    env = dict(os.environ, JUPYTER_PATH=str(config.package_root() / ".venv/share/jupyter"))
-    r = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name",
-                        config.KERNEL_NAME, "-p", "no:cacheprovider", "-q", str(folder)],
-                       capture_output=True, text=True, env=env, cwd=str(folder), timeout=900)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    shutil.rmtree(folder)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        counts = [c.execution_count for c in code]
+        assert None not in counts, (p.name, counts.index(None))
+        assert counts == sorted(counts) and len(set(counts)) == len(counts), p.name
+        errors = [(i, o.get("ename")) for i, c in enumerate(code) for o in c.outputs
+                  if o.output_type == "error"]
+        assert not errors, (p.name, errors)
+        assert not any("papermill-error-cell-tag" in c.metadata.get("tags", [])
+                       for c in nb.cells), p.name

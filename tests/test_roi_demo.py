@@ -13,11 +13,12 @@ from crm_lib.sources import demo
 # the notebook's own defaults (parameters cell of notebooks/05_retention_roi.ipynb)
 BUDGET, CONTACT_COST = 10000.0, 1.0
 VALUE = {"margin_rate": 0.35, "horizon_months": 24, "annual_discount_rate": 0.10}
+# (value_horizon_months in the notebook)
 
 
 @pytest.fixture(scope="module")
-def pilot_run(tmp_path_factory):
-    d = demo.generate(demo.DemoParams(n_customers=20000, seed=42))
+def pilot_run(tmp_path_factory, demo_20k):
+    d = demo_20k
     cu, it, as_of = d.tables["customers"], d.tables["interactions"], d.truth["dates"]["as_of"]
     clv, _ = pipeline.value_inputs(cu, d.tables["transactions"], as_of=as_of,
                                      run_dir=tmp_path_factory.mktemp("run"))

@@ -1,11 +1,8 @@
 """Notebook 05 end to end: on the demo (shared batch run), on telco, and on a biased campaign."""
 
-import json
-
 import nbformat
 import numpy as np
 import pandas as pd
-import papermill
 import pytest
 
 from crm_lib import config
@@ -14,17 +11,20 @@ from crm_lib.sources import demo
 NB = config.package_root() / "notebooks" / "05_retention_roi.ipynb"
 KEYS = ["roi.empc", "roi.empc_fraction", "roi.mpc", "roi.ate", "roi.ate_ci_low",
         "roi.ate_ci_high", "roi.qini_auc", "roi.budget", "roi.expected_profit", "roi.prob_loss",
-        "roi.retention_5pt_profit_lift"]
+        "roi.retention_5pt_profit_lift", "roi.recommended_budget", "roi.recommended_n",
+        "roi.recommended_depth", "roi.marginal_return", "roi.budget_binds", "roi.expected_roi",
+        "roi.spend", "roi.cost_per_saved_customer", "roi.churn_from_notebook_04"]
 
 
-def _run(tmp_path, **params):
-    run_dir = tmp_path / "run"
-    out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NB), str(out), kernel_name=config.KERNEL_NAME,
-                               parameters=dict(params, run_dir=str(run_dir)), progress_bar=False)
-    text = "\n".join(o.get("text", "") for c in nbformat.read(out, as_version=4).cells
-                     if c.cell_type == "code" for o in c.get("outputs", []))
-    return json.loads((run_dir / "metrics.json").read_text()), run_dir, text
+def _run(run_notebook, **params):
+    r = run_notebook("05_retention_roi", **params)
+    return r.metrics, r.run_dir, r.text
+
+
+def _text(path) -> str:
+    return "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
 
 
 def test_demo_run_records_every_metric_and_covers_the_true_ate(demo_run, demo_small):
@@ -43,17 +43,68 @@ def test_demo_run_records_every_metric_and_covers_the_true_ate(demo_run, demo_sm
     assert (targets["expected_incremental_profit"] >= 0).all()  # positive, rounded to cents
 
 
-def test_telco_reports_empc_and_marks_the_pilot_unavailable(tmp_path):
-    m, run_dir, text = _run(tmp_path, source="telco")
+def test_batch_run_reuses_notebook_04s_scores_and_answers_how_many_once(demo_run):
+    """In a run, 05 takes 04's current and out-of-fold scores (it fits nothing) and gives
+    one recommendation from its optimiser; the budget parameter is only a limit."""
+    m = demo_run["metrics"]
+    text = _text(demo_run["run_dir"] / "05_retention_roi.ipynb")
+    assert m["roi.churn_from_notebook_04"] is True
+    assert "current scores from notebook 04 of this run" in text
+    assert "out-of-fold scores from notebook 04 of this run" in text
+    assert "fitted here" not in text
+    assert m["roi.budget_binds"] == (m["roi.budget"] < m["roi.recommended_budget"])
+    assert 0 < m["roi.recommended_depth"] <= 1 and m["roi.recommended_n"] > 0
+    assert m["roi.spend"] <= m["roi.budget"] + 1e-6
+    # one ROI: expected profit / expected spend, the figure the text quotes
+    assert m["roi.expected_roi"] == pytest.approx(m["roi.expected_profit"] / m["roi.spend"])
+    assert f"ROI (expected profit / spend) {m['roi.expected_roi']:.0%}" in text
+    assert "mean ROI" not in text
+    for lens in ("generic EMPC", "EMPC with customer values", "economics optimum",
+                 "budget plan"):
+        assert lens in text
+    assert f"Recommendation: budget plan, {m['roi.recommended_n']:,} customers" in text
+    said = "does not bind" if not m["roi.budget_binds"] else f"{m['roi.budget']:,.0f} binds"
+    assert said in text
+
+
+def test_05_fits_with_04s_parameters_when_alone():
+    """The fallback model of 05 is declared with 04's parameter names and defaults."""
+    from crm_lib import params
+    p04 = params.schema(config.package_root() / "notebooks" / "04_churn_modeling.ipynb")
+    p05 = params.schema(NB)
+    for name in ("horizon_months", "model_kind", "calibration"):
+        assert p05[name].default == p04[name].default, name
+
+
+def test_no_dict_of_settings_is_a_notebook_parameter():
+    """papermill replaces a dict whole: only the source options may stay a mapping."""
+    from crm_lib import params, runner
+    for nb in runner.list_notebooks():
+        for name, p in params.schema(nb).items():
+            assert name == "source_options" or not isinstance(p.default, dict), (nb.name, name)
+
+
+def test_one_acquisition_and_contact_cost_across_notebooks():
+    from crm_lib import params
+    root = config.package_root() / "notebooks"
+    p00 = params.schema(root / "00_crm_concepts.ipynb")
+    p05 = params.schema(NB)
+    assert p00["acquisition_cost"].default == p05["acquisition_cost"].default
+    assert [k for k in p05 if "contact_cost" in k] == ["contact_cost"]
+
+
+def test_telco_reports_empc_and_marks_the_pilot_unavailable(run_notebook):
+    m, run_dir, text = _run(run_notebook, source="telco")
     # reference: tuned gradient boosting ~10.32, perfect model 14.86 (issue 7)
     assert 9.0 < m["roi.empc"] < 14.86
     assert m["roi.ate"] is None and m["roi.qini_auc"] is None
     assert "Not available: this source has no campaigns table" in text
     assert m["roi.expected_profit"] > 0 and 0 <= m["roi.prob_loss"] <= 1
     assert (run_dir / "targets.csv").exists()
+    assert m["roi.churn_from_notebook_04"] is False and "fitted here" in text
 
 
-def test_biased_campaign_is_detected_and_not_called_causal(tmp_path):
+def test_biased_campaign_is_detected_and_not_called_causal(tmp_path, run_notebook):
     d = demo.generate(demo.DemoParams(n_customers=2500, seed=11))
     folder = tmp_path / "biased"
     folder.mkdir()
@@ -67,7 +118,7 @@ def test_biased_campaign_is_detected_and_not_called_causal(tmp_path):
     for name in ("customers", "interactions", "campaigns"):
         (camp if name == "campaigns" else d.tables[name]).to_csv(folder / f"{name}.csv",
                                                                   index=False)
-    m, run_dir, text = _run(tmp_path, source="folder", data_dir=str(folder), seed=11)
+    m, run_dir, text = _run(run_notebook, source="folder", data_dir=str(folder), seed=11)
     assert m["roi.pilot_randomised"] is False
     assert "NOT RANDOMISED" in text and "NOT CAUSAL" in text
     assert "Treatment passed the randomisation check" not in text

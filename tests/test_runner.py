@@ -109,13 +109,13 @@ def test_cli_rejects_unknown_source_and_notebook(tmp_path, capsys):
 
 def test_params_file_and_dated_run(tmp_path, nb_dir):
     pf = tmp_path / "params.yaml"
-    pf.write_text("n_customers: 800\nseed: 3\nnotebooks:\n  01_ok:\n    extra: 5\n")
+    pf.write_text("n_customers: 800\nseed: 3\nnotebooks:\n  01_ok:\n    seed: 5\n")
     code, run = runner.run(params_file=str(pf), out=str(tmp_path / "r"),
                            notebooks_dir=str(nb_dir), notebooks="01", dated=True, quiet=True)
     assert code == 0
     m = json.loads((run / "manifest.json").read_text())
     assert m["parameters"]["n_customers"] == 800
-    assert m["notebook_parameters"] == {"01_ok": {"extra": 5}}
+    assert m["notebook_parameters"] == {"01_ok": {"seed": 5}}
     assert len(run.name) == 10 and run.name[4] == "-"  # YYYY-MM-DD
 
 

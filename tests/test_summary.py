@@ -1,260 +1,197 @@
-"""Executive summary: derived figures, quoting, missing notebooks, and notebook 06."""
+"""Executive summary and front page: figures that agree, at-risk customers, the budget choice,
+generated sentences, and the demo run's index.html."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from crm_lib import fmt, sentences
 from crm_lib import summary as sm
+from crm_lib.churn import trend
+from crm_lib.roi import economics as eco
+from crm_lib.value import at_risk
 
-ROOT = Path(__file__).resolve().parents[1]
-
-#: A full set of headline metrics as notebooks 01-05 record them (awkward floats on purpose).
 FULL = {
-    "churn.rate": 0.26543219876, "churn.cv_auc": 0.8412345678901, "churn.preventable_share": 0.7,
+    "churn.rate": 0.26543219876, "churn.horizon_months": 6, "churn.horizon_rate": 0.0834,
+    "churn.cv_auc": 0.8412345678901, "churn.preventable_share": 0.7,
     "survey.nps": 17.333333333333332, "survey.nps_ci_low": 12.1, "survey.nps_ci_high": 22.55,
     "survey.satisfied_defectors_share": 0.3125,
-    "survey.pls.path.image->satisfaction": 0.2512, "survey.pls.path.value->satisfaction": 0.41,
-    "survey.pls.path.image->expectations": 0.5,
+    "survey.pls.path.value->satisfaction": 0.41, "survey.plsc.path.value->satisfaction": 0.52,
     "value.gini": 0.6123, "value.top20_share": 0.5987, "clv.total": 1234567.8912,
     "roi.budget": 15000.0, "roi.expected_profit": 4321.987654321, "roi.prob_loss": 0.0734,
-    "roi.ate": -0.0412, "roi.ate_ci_low": -0.0633, "roi.ate_ci_high": -0.0191,
-    "cleaning.customers.rows_in": 3000, "cleaning.customers.rows_clean": 2900,
-    "cleaning.customers.rows_quarantined": 90, "cleaning.customers.rows_duplicate_dropped": 10,
-    "cleaning.transactions.rows_in": 50000, "cleaning.transactions.rows_clean": 50000,
-    "cleaning.transactions.rows_quarantined": 0,
-    "cleaning.transactions.rows_duplicate_dropped": 0,
+    "summary.at_risk_value": 16714.23, "summary.total_value": 118883.0,
+    "summary.optimum_spend": 46500.0, "summary.marginal_return": 0.8,
+    "summary.churn_trend_pp_per_month": 1.3385997019035943e-05,
+    "summary.churn_trend_ci_low": -0.0004616, "summary.churn_trend_ci_high": 0.000488,
 }
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- domain pieces
 
-def check_page(markdown: str, metrics: dict) -> set[str]:
-    """Assert every quoted number on a page equals metrics.json; return the quoted keys."""
-    pairs = sm.quoted_numbers(markdown)
-    assert pairs, "the page quotes no metric"
-    for key, text in pairs:
-        assert key in metrics, f"{key} is quoted but not in metrics.json"
-        value = metrics[key]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            assert float(text) == value, (key, text, value)  # exact, not approximate
-            assert text == json.dumps(value), (key, text)  # the same text as metrics.json
-        else:
-            assert text == str(value)
-    kinds = {h.key: h.kind for sec in sm.SECTIONS for h in sec.headlines}
-    kinds.update({k: h.kind for sec in sm.SECTIONS for h in sec.headlines for k in h.ci or ()})
-    allowed = {}
-    for key in {k for k, _ in pairs}:
-        kind = kinds.get(key, "pct" if key.startswith("summary.driver.") else
-                         "count" if key.startswith("cleaning.") else "ratio")
-        allowed.setdefault(sm.fmt(metrics[key], kind), []).append((key, kind))
-    # every bold number is the rounding of a quoted metric, within half a unit of its last digit
-    for bold in re.findall(r"\*\*([^*]+)\*\*", markdown):
-        if not re.search(r"\d", bold):
-            continue
-        assert bold in allowed, f"bold number {bold!r} is not a quoted metric"
-        key, kind = allowed[bold][0]
-        value, half = sm.parse_fmt(bold, kind)
-        assert abs(value - float(metrics[key])) <= half, (bold, key)
-    return {k for k, _ in pairs}
+def _customers(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    signup = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 700, n), "D")
+    churned = rng.random(n) < 0.3
+    end = signup + pd.to_timedelta(rng.integers(30, 600, n), "D")
+    end = end.where(churned & (end < pd.Timestamp("2026-06-30")))
+    return pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)], "signup_date": signup,
+                         "end_date": end, "churned": end.notna(),
+                         "monthly_charges": rng.uniform(20, 120, n)})
 
 
-def write_run(run_dir: Path, metrics: dict) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+def test_monthly_churn_counts_by_hand():
+    c = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                      "signup_date": pd.to_datetime(["2025-01-15", "2025-01-20", "2025-03-01"]),
+                      "end_date": pd.to_datetime(["2025-03-10", None, None]),
+                      "churned": [True, False, False]})
+    m = trend.monthly_churn(c, "2025-04-30", months=3).set_index("month")
+    assert m.loc["2025-02", "active_start"] == 2 and m.loc["2025-02", "churned"] == 0
+    assert m.loc["2025-03", "churned"] == 1 and m.loc["2025-03", "rate"] == 0.5
+    assert m.loc["2025-04", "active_start"] == 2  # c joined 1 March, a left
 
 
-def outputs_markdown(nb) -> str:
-    return "\n".join(o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", [])
-                     if "text/markdown" in o.get("data", {}))
+def test_churn_trend_matches_scipy_and_its_direction():
+    rates = 0.01 + 0.001 * np.arange(12) + np.r_[0.0002, -0.0002] .repeat(6)
+    monthly = pd.DataFrame({"month": range(12), "active_start": 1000,
+                            "churned": (rates * 1000).round(), "rate": rates})
+    t = trend.churn_trend(monthly, 12)
+    ref = stats.linregress(np.arange(12), rates)
+    assert t.slope == pytest.approx(ref.slope, rel=1e-9)
+    assert t.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+    assert t.direction == "rising"
+    flat = monthly.assign(rate=0.012 + 0.0005 * np.sin(np.arange(12)))
+    assert trend.churn_trend(flat, 12).direction == "flat"
 
 
-# ----------------------------------------------------------------------------- formatting
-
-@pytest.mark.parametrize("value,kind,text", [
-    (0.26543219876, "pct", "26.5%"), (-0.0412, "pp", "-4.120 pp"), (15000.0, "money", "15,000"),
-    (0.8412345678901, "ratio", "0.841"), (17.333333333333332, "number", "17.3"),
-    (0.5, "number", "0.5"), (3000, "count", "3,000"), (None, "pct", "n/a"),
-])
-def test_fmt_and_its_inverse(value, kind, text):
-    assert sm.fmt(value, kind) == text
-    if value is not None:
-        v, half = sm.parse_fmt(text, kind)
-        assert abs(v - value) <= half
-
-
-def test_exact_is_the_json_text():
-    for v in (0.1 + 0.2, 1e-17, 12345678.9, 3, -0.0412):
-        assert sm.exact(v) == json.dumps(v)
-
-
-def test_producer_prefers_the_recording_notebook():
-    assert sm.producer("churn.rate") == "04_churn_modeling"
-    assert sm.producer("clv.total") == "03_customer_value"
-    assert sm.producer("churn.rate", {"99_custom": {"churn.rate": 0.1}}) == "99_custom"
-    assert sm.producer("other.key") == "unknown"
-
-
-# ----------------------------------------------------------------------------- derived values
-
-def test_expected_roi():
-    assert sm.expected_roi(FULL) == {"summary.expected_roi": 4321.987654321 / 15000.0}
-    assert sm.expected_roi({"roi.budget": 0.0, "roi.expected_profit": 1.0}) == {}
-    assert sm.expected_roi({}) == {}
-
-
-def _loop_monthly(customers: pd.DataFrame, months: list[pd.Period]) -> list[tuple[int, int]]:
-    """Independent per-customer implementation of the monthly churn counts."""
-    out = []
-    for p in months:
-        start, end = p.start_time, (p + 1).start_time
-        active = left = 0
-        for row in customers.itertuples():
-            if row.signup_date < start and (pd.isna(row.end_date) or row.end_date >= start):
-                active += 1
-                if row.churned and not pd.isna(row.end_date) and row.end_date < end:
-                    left += 1
-        out.append((active, left))
-    return out
-
-
-def test_monthly_churn_against_a_loop(demo_small):
-    c = demo_small.tables["customers"].head(400).copy()
-    c["signup_date"] = pd.to_datetime(c["signup_date"])
-    c["end_date"] = pd.to_datetime(c["end_date"])
-    c["churned"] = c["churned"].astype(str).str.lower().isin(["true", "1"])
-    got = sm.monthly_churn(c, "2026-06-30", months=6)
-    assert got["month"].tolist() == [str(p) for p in pd.period_range("2026-01", "2026-06",
-                                                                     freq="M")]
-    ref = _loop_monthly(c, list(pd.period_range("2026-01", "2026-06", freq="M")))
-    assert list(zip(got["active_start"], got["churned"], strict=True)) == ref
-    assert got["churned"].sum() > 0
-    # as_of in the middle of a month: that partial month is left out
-    assert sm.monthly_churn(c, "2026-06-15", months=2)["month"].tolist() == ["2026-04", "2026-05"]
-    with pytest.raises(ValueError, match="signup_date"):
-        sm.monthly_churn(c.drop(columns="signup_date"), "2026-06-30")
-
-
-def test_churn_trend_against_scipy():
+def test_value_at_risk_has_at_risk_customers_and_never_exceeds_total_value():
+    cust = _customers()
+    active = cust[~cust["churned"]]
     rng = np.random.default_rng(1)
-    rate = 0.02 + 0.001 * np.arange(12) + rng.normal(0, 0.002, 12)
-    monthly = pd.DataFrame({"month": [str(p) for p in pd.period_range("2025-07", periods=12,
-                                                                       freq="M")],
-                            "active_start": 1000, "churned": np.rint(rate * 1000).astype(int),
-                            "rate": rate})
-    t = sm.churn_trend(monthly, window=12, recent=3)
-    ref = stats.linregress(np.arange(12), rate)
-    half = stats.t.ppf(0.975, 10) * ref.stderr
-    assert t["summary.churn_trend_pp_per_month"] == pytest.approx(ref.slope, rel=1e-9)
-    assert t["summary.churn_trend_ci_low"] == pytest.approx(ref.slope - half, rel=1e-9)
-    assert t["summary.churn_trend_ci_high"] == pytest.approx(ref.slope + half, rel=1e-9)
-    assert t["summary.churn_rate_recent"] == pytest.approx(monthly["churned"].tail(3).sum() / 3000)
-    assert sm.churn_trend(monthly.head(3)) == {}
+    scores = pd.DataFrame({"customer_id": active["customer_id"],
+                           "churn_probability": rng.uniform(0.01, 0.22, len(active))})
+    values = at_risk.customer_values(cust, None, "2026-06-30")
+    r = at_risk.value_at_risk(scores, values, top_share=0.10)
+    assert r.n_at_risk == int(np.ceil(0.10 * len(active))) > 0  # max score 0.22 < 0.5
+    assert 0 < r.value_at_risk <= r.total_value
+    assert r.total_value == pytest.approx(values.reindex(active["customer_id"]).sum())
+    t = r.table
+    assert t.loc[t["at_risk"], "expected_loss"].min() >= t.loc[~t["at_risk"],
+                                                               "expected_loss"].max()
+    # the same basis as notebook 05: retention value with the observed retention
+    from crm_lib.roi import claims, pipeline
+    v05 = pipeline.retention_value(cust, None, margin_rate=0.35, horizon_months=24,
+                                   annual_discount_rate=0.10,
+                                   monthly_retention=claims.observed_retention(
+                                       cust, "2026-06-30", period_months=1))
+    pd.testing.assert_series_equal(values, v05)
 
 
-def test_value_at_risk_and_reason_drivers():
-    scores = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                           "churn_probability": [0.9, 0.6, 0.2, 0.5],
-                           "top_reasons": ["price; contract", "contract", "complaints",
-                                           ["contract", "price", "contract"]]})
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                              "monthly_charges": [10.0, 20.0, 30.0, 40.0]})
-    v = sm.value_at_risk(scores, customers=customers, months_of_revenue=12)
-    assert v["summary.at_risk_value"] == pytest.approx(12 * (9 + 12 + 6 + 20))
-    assert v["summary.at_risk_customers"] == 3
-    clv = pd.DataFrame({"customer_id": ["a", "b"], "clv": [100.0, 50.0]})
-    v = sm.value_at_risk(scores, clv)
-    assert v["summary.at_risk_value"] == pytest.approx(90 + 30)
-    assert v["summary.at_risk_basis"] == "purchase CLV (notebook 03)"
-    v = sm.value_at_risk(scores, clv, customers)  # both streams a churner takes away
-    assert v["summary.at_risk_value"] == pytest.approx(12 * (9 + 12 + 6 + 20) + 90 + 30)
-    d = sm.reason_drivers(scores, top=2)
-    assert d == {"summary.driver.contract": 1.0, "summary.driver.price": pytest.approx(2 / 3)}
-    with pytest.raises(ValueError, match="churn probability"):
-        sm.value_at_risk(scores.drop(columns="churn_probability"), customers=customers)
+def test_budget_choice_is_the_profit_curve_optimum_and_says_whether_the_budget_binds():
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0.01, 0.3, 500)
+    v = rng.uniform(100, 900, 500)
+    prm = eco.CampaignParams(offer_cost=20.0, contact_cost=1.0, accept_rate=0.3,
+                             accept_rate_nonchurner=0.3)
+    curve = eco.profit_curve(p, eco.expected_profit(p, v, prm), eco.contact_cost_expected(p, prm))
+    best = eco.optimal_depth(curve)
+    loose = sm.budget_choice(curve, budget=1e9)
+    assert loose["summary.optimum_spend"] == best.spend and loose["summary.optimum_n"] == best.n
+    assert loose["summary.budget_binds"] is False and loose["summary.marginal_return"] <= 0
+    tight = sm.budget_choice(curve, budget=best.spend / 4)
+    assert tight["summary.budget_binds"] is True and tight["summary.marginal_return"] > 0
+    assert tight["summary.chosen_n"] < best.n
+
+
+# ----------------------------------------------------------------------------- sentences
+
+def test_generated_sentences_flip_with_the_numbers():
+    up = sentences.churn_trend(0.0005, 0.0002, 0.0008)
+    flat = sentences.churn_trend(1.3e-05, -0.00046, 0.00049)
+    assert up.startswith("Monthly churn is rising") and "no clear trend" in flat
+    assert "falling" in sentences.churn_trend(-0.0005, -0.0008, -0.0002)
+    binds = sentences.budget(46_500, 10_000, 0.8)
+    free = sentences.budget(4_200, 10_000, -0.1)
+    assert "binds" in binds and "46,500" in binds and "does not bind" in free
+    assert "below the 5x" in sentences.retention_vs_acquisition(300, 300)
+    assert "at or above the 5x" in sentences.retention_vs_acquisition(50, 300)
+    assert "Detractors outnumber" in sentences.nps(-11.7, -15.9, -7.6)
+    assert "about even" in sentences.nps(2.0, -3.0, 7.0)
+
+
+def test_two_data_sets_flip_the_trend_sentence_of_the_page():
+    def page_sentence(rates):
+        monthly = pd.DataFrame({"month": range(12), "active_start": 1000,
+                                "churned": (np.asarray(rates) * 1000).round(), "rate": rates})
+        t = trend.churn_trend(monthly, 12)
+        m = {"summary.churn_trend_pp_per_month": t.slope, "summary.churn_trend_ci_low": t.ci_low,
+             "summary.churn_trend_ci_high": t.ci_high}
+        return sm.messages(m)[0]
+    rising = page_sentence(0.010 + 0.0008 * np.arange(12))
+    falling = page_sentence(0.020 - 0.0008 * np.arange(12))
+    assert "rising" in rising and "falling" in falling
 
 
 # ----------------------------------------------------------------------------- the page
 
-def test_page_quotes_every_headline_exactly():
-    m = dict(FULL, **sm.expected_roi(FULL))
-    page = sm.build(m)
-    quoted = check_page(page.to_markdown(), m)
-    headline_keys = {h.key for sec in sm.SECTIONS for h in sec.headlines} | {
-        k for sec in sm.SECTIONS for h in sec.headlines for k in h.ci or ()}
-    assert headline_keys & m.keys() <= quoted  # every headline present in metrics is quoted
-    assert page.quoted() == {k: m[k] for k in page.quoted()}
-    # drivers: only paths into satisfaction/loyalty, strongest first
-    names = [k for k, *_ in page.drivers()]
-    assert names == ["survey.pls.path.value->satisfaction", "survey.pls.path.image->satisfaction"]
-    # a 3% quarantine is a warning, a clean table is not
-    w = page.warnings()
-    assert len(w) == 1 and "customers" in w[0] and "Serious" not in w[0]
+def test_page_takes_labels_from_the_registry_and_shows_no_scientific_notation():
+    md = sm.render_markdown(FULL)
+    assert "Customers who have ever churned" in md and "cumulative" in md
+    assert "Churn within the prediction horizon" in md and "(6 months)" in md
+    assert "Budget limit (input parameter)" in md and "binds" in md
+    body = md.split("<details>")[0]
+    assert not fmt.scientific_notation(body), fmt.scientific_notation(body)
+    assert "17.3 points (95% interval 12.1 to 22.6)" in md
+    for key, text in sm.quoted_numbers(md):  # the exact block quotes metrics.json exactly
+        assert json.loads(text) == FULL[key]
+    # drivers come from PLSc when notebook 02 records it
+    assert "PLSc path value->satisfaction" in md and "PLS path value" not in md
 
 
-def test_missing_notebooks_are_named_not_fatal():
-    m = {k: v for k, v in FULL.items() if not k.startswith(("survey.", "roi."))}
-    page = sm.build(m)
-    text = page.to_markdown()
-    check_page(text, m)
-    assert "02_survey_satisfaction_loyalty" in page.missing()
-    assert "05_retention_roi" in page.missing()
-    assert "Net Promoter Score" in text and "Not available in this run" in text
-    assert sm.build({}).to_markdown().count("Not available in this run") >= 4
-    assert "No headline figures" in sm.build({}).headline_sentence()
+def test_missing_notebook_figures_are_named():
+    m = {k: v for k, v in FULL.items() if not k.startswith("survey.")}
+    gone = sm.missing(m)
+    assert "02_survey_satisfaction_loyalty" in gone
+    assert "not available" in sm.render_markdown(m).lower()
 
 
-def test_warnings_fire_on_weak_data():
-    m = dict(FULL, **{"cleaning.customers.rows_quarantined": 300, "churn.cv_auc": 0.6,
-                      "roi.prob_loss": 0.4, "survey.nps_ci_low": -5.0})
-    w = " ".join(sm.build(m).warnings())
-    assert "Serious" in w and "weak" in w and "loses money" in w and "wide" in w
-
-
-# ----------------------------------------------------------------------------- notebook 06
-
-def test_executive_summary_notebook_quotes_metrics_exactly(tmp_path, monkeypatch):
-    import papermill as pm
-
-    monkeypatch.setenv("CRM_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline, as in a real run
-    run_dir = tmp_path / "run"
-    write_run(run_dir, FULL)
-    pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_probability": [0.8, 0.3, 0.55],
-                  "top_reasons": ["price", "contract", "price; complaints"]}
-                 ).to_parquet(run_dir / "scores.parquet")
-    pd.DataFrame({"customer_id": ["a", "b", "c"], "clv": [120.5, 80.25, 300.0]}
-                 ).to_parquet(run_dir / "customer_value.parquet")
-    out = tmp_path / "06_out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "06_executive_summary.ipynb"), str(out),
-                        parameters={"run_dir": str(run_dir), "trend_months": 0},
-                        kernel_name="crm", progress_bar=False, cwd=str(tmp_path))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["summary.expected_roi"] == FULL["roi.expected_profit"] / FULL["roi.budget"]
-    assert metrics["summary.at_risk_value"] == pytest.approx(0.8 * 120.5 + 0.3 * 80.25 + 0.55 * 300)
-    page = outputs_markdown(nbformat.read(out, as_version=4))
-    quoted = check_page(page, metrics)
-    for key in ("churn.rate", "survey.nps", "survey.nps_ci_low", "roi.budget", "roi.prob_loss",
-                "summary.expected_roi", "summary.at_risk_value", "summary.driver.price"):
-        assert key in quoted
-    saved = json.loads((run_dir / "summary.json").read_text())
-    assert saved["quoted"] == {k: metrics[k] for k in saved["quoted"]}
-    assert saved["markdown"] in page
-
-
-def test_executive_summary_on_the_demo_run(demo_run):
-    """06 in the shared batch run on the demo company quotes metrics.json exactly."""
+def test_demo_run_summary_and_front_page(demo_run):
+    m = demo_run["metrics"]
     run_dir = demo_run["run_dir"]
-    nb = nbformat.read(run_dir / "06_executive_summary.ipynb", as_version=4)
-    page = outputs_markdown(nb)
-    quoted = check_page(page, demo_run["metrics"])
-    assert "summary.churn_rate_recent" in quoted  # the trend ran on the demo customers
-    for key in ("churn.rate", "survey.nps", "roi.budget"):  # present whenever recorded
-        assert key in quoted or key not in demo_run["metrics"]
+    assert m["summary.at_risk_customers"] > 0
+    assert 0 < m["summary.at_risk_value"] <= m["summary.total_value"]
+    assert m["summary.at_risk_value_share"] == pytest.approx(
+        m["summary.at_risk_value"] / m["summary.total_value"])
+    assert "plus the shop purchase CLV" in m["summary.at_risk_basis"]
+    if "roi.recommended_budget" in m:  # notebook 05's optimiser
+        spend_key = "roi.recommended_budget"
+    else:  # the profit-curve optimum of 05's campaign economics, recomputed on this run
+        spend_key = "summary.optimum_spend"
+        assert m["summary.budget_binds"] == (m["summary.optimum_spend"] > m["roi.budget"])
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    body = re.sub(r"<details>.*?</details>", "", index, flags=re.S)
+    assert "<h2>Summary</h2>" in index and index.index("<h2>Summary</h2>") < index.index(
+        "Company results")
+    for name in sm.FIGURES:
+        assert f'src="{sm.FIG_DIR}/{name}.png"' in index, name
+        assert (run_dir / sm.FIG_DIR / f"{name}.png").stat().st_size > 5000
+    assert fmt.metric(spend_key, m[spend_key]) in body
+    text = re.sub(r"<[^>]+>", " ", body)
+    assert not fmt.scientific_notation(text), fmt.scientific_notation(text)[:5]
+    assert "concepts." not in text and "roi.budget" not in text  # raw keys only in <details>
+    assert index.index("Teaching simulations") > index.index("Company results")
+
+
+def test_data_quality_warning_appears_and_disappears_with_the_counts():
+    m = {"cleaning.customers.rows_in": 3000, "cleaning.customers.rows_quarantined": 90,
+         "cleaning.customers.rows_duplicate_dropped": 10}
+    w = sm.quality_warnings(m)
+    assert len(w) == 1 and "customers: 90 of 3,000 rows quarantined (3.0%)" in w[0]
+    assert "No warnings" in sm.render_markdown({**m, "cleaning.customers.rows_quarantined": 3})
+    assert sm.quality_warnings({**m, "cleaning.customers.rows_quarantined": 300})[0].startswith(
+        "Serious")

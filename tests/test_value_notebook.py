@@ -38,6 +38,27 @@ def test_notebook_on_demo_recovers_the_truth(demo_run, demo_small):
     assert cv["clv"].sum() == pytest.approx(m["clv.total"])
 
 
+def test_value_risk_matrix_uses_04s_scores_in_a_batch_run(demo_run, demo_small):
+    """The runner runs 04 before 03, so the value x risk tiers use the churn model's scores,
+    and customers whose plan has ended are high risk, not 1 - P(alive) in the low column."""
+    assert demo_run["metrics"]["value.risk_from_churn_model"] is True
+    run_dir = demo_run["run_dir"]
+    cv = pd.read_parquet(run_dir / "clv.parquet").set_index("customer_id")
+    scores = pd.read_parquet(run_dir / "scores.parquet").set_index("customer_id")
+    both = cv.index.intersection(scores.index)
+    assert len(both) > 0.5 * len(scores)
+    assert (cv.loc[both, "risk"] - scores.loc[both, "churn_probability"]).abs().max() < 1e-12
+    cust = demo_small.tables["customers"]
+    as_of = pd.Timestamp(demo_small.truth["dates"]["as_of"])
+    ended = cust.loc[pd.to_datetime(cust["end_date"]) <= as_of, "customer_id"].astype(str)
+    ended = ended[ended.isin(cv.index)]
+    assert len(ended) > 0
+    assert (cv.loc[ended, "risk"] == 1.0).all() and (cv.loc[ended, "risk_tier"] == "high").all()
+    html = (run_dir / "03_customer_value.html").read_text()
+    assert "churn probability of notebook 04&#x27;s model" in html or \
+        "churn probability of notebook 04's model" in html
+
+
 def test_crm_report_source_cdnow_reproduces_published_values(crm_home):
     """`crm-report --source cdnow --notebooks 03`: FHL 2005 and FH 2013 within 0.5%."""
     code, run_dir = runner.run(source="cdnow", notebooks="03", out=str(crm_home / "cdnow-03"),

@@ -95,7 +95,8 @@ def test_concentration_known_values():
     # the Gini equals twice the area between diagonal and Lorenz curve
     area = np.trapezoid(lc["value_share"], lc["customer_share"])
     assert 1 - 2 * area == pytest.approx(V.gini([1, 2, 3, 4]))
-    c = V.concentration([100, 10, 10, 10, 10], [1, 1, 1, 1, 1], margin=0.5, cost_per_order=6)
+    c = V.concentration_summary([100, 10, 10, 10, 10], [1, 1, 1, 1, 1], margin_rate=0.5,
+                                cost_per_order=6)
     assert c.top20_share == pytest.approx(100 / 140)
     assert c.unprofitable_share == pytest.approx(0.8)
     assert c.profit_top20_share == pytest.approx(44 / 40)  # > 100%: the whale curve

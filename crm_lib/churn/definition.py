@@ -19,6 +19,12 @@ never reads ``end_date``, ``churned`` or ``churn_reason``, and drops every
 interaction or transaction dated after its reference date (a test perturbs
 all later data and gets identical features).
 
+The per-customer history features, :func:`inactivity_churn` and the value
+summaries run on the current engine (:mod:`crm_lib.engine`: DuckDB by default,
+Spark for a cluster), so the event tables may be Parquet folders far larger
+than memory; ``engine="pandas"`` runs the in-memory code below, the reference
+the engines are tested against (tests/test_engine.py).
+
 Extra attribute columns of the customers table are taken as known at any
 date (a static profile); a source whose attributes change over time should
 provide them as dated tables instead.
@@ -31,8 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import engine as _engine
+
 #: Columns of the customers table that are never model features (keys, dates, outcomes).
-NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason")
+NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason",
+                "churn_reason_raw")
 DAYS_PER_MONTH = 30.4375
 
 
@@ -159,6 +168,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
     ticket. :func:`build_features` adds the complaint rate per year of
     tenure. Indexed by customer_id.
     """
+    if _engine.uses_engine(interactions):
+        return _engine.interaction_features(interactions, at=at)
     _need(interactions, "interactions", ("customer_id", "opened_at"))
     at = pd.Timestamp(at)
     i = interactions[["customer_id", "opened_at"]].copy()
@@ -193,6 +204,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
 
 def transaction_features(transactions: pd.DataFrame, at) -> pd.DataFrame:
     """Shop activity per customer as seen at ``at``: counts and spend (last 365 days), recency."""
+    if _engine.uses_engine(transactions):
+        return _engine.transaction_features(transactions, at=at)
     _need(transactions, "transactions", ("customer_id", "date", "amount"))
     at = pd.Timestamp(at)
     t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str),
@@ -268,11 +281,29 @@ def training_frame(customers: pd.DataFrame, *, as_of, horizon_months: int = 6,
     y = (ended.notna() & (ended > w.cutoff) & (ended <= as_of)).astype(int)
     y.name = "churned"
     if y.nunique() < 2:
-        raise ChurnDataError(
-            f"table 'customers': no churn and no stay to learn from between "
-            f"{w.cutoff:%Y-%m-%d} and {as_of:%Y-%m-%d} (rule: end_date must show some "
-            f"churners inside the horizon of {w.horizon_months} month(s)).")
+        raise ChurnDataError(_single_class_message(y, w, as_of, c))
     return X, y, w
+
+
+def _single_class_message(y: pd.Series, w: ChurnWindow, as_of: pd.Timestamp,
+                          c: pd.DataFrame) -> str:
+    """Which class is missing from the training labels, and what to change."""
+    frame = (f"{len(y)} customer(s) active at {w.cutoff:%Y-%m-%d}, churn observed to "
+             f"{as_of:%Y-%m-%d} ({w.horizon_months} month(s))")
+    last_end = c["end_date"].max()
+    if len(y) == 0:
+        missing = "no customer is active at the cutoff, so there is nothing to learn from"
+        fix = "move as_of later or shorten horizon_months"
+    elif y.iloc[0] == 0:
+        missing = "no churner: every one of them stayed"
+        fix = (f"set as_of (--as-of) to the end of the data (the last end_date is {last_end:%Y-%m-%d})"
+               if pd.notna(last_end) and last_end < w.cutoff else
+               "lengthen horizon_months or move as_of so that some end dates fall inside")
+    else:
+        missing = "no stayer: every one of them churned"
+        fix = "move as_of earlier or shorten horizon_months"
+    return (f"table 'customers': the churn model needs churners and stayers, but of {frame} "
+            f"there is {missing} (rule: both classes inside the horizon). To fix it, {fix}.")
 
 
 def scoring_frame(customers: pd.DataFrame, *, as_of,
@@ -293,12 +324,15 @@ def inactivity_churn(transactions: pd.DataFrame, *, as_of, window_days: int = 18
     window is a business choice; :func:`inactivity_sensitivity` shows how
     the churn rate moves with it.
     """
-    _need(transactions, "transactions", ("customer_id", "date"))
     as_of = pd.Timestamp(as_of)
-    d = _dates(transactions["date"], "transactions", "date")
-    t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str), "date": d})
-    t = t[t["date"] <= as_of]
-    last = t.groupby("customer_id")["date"].max()
+    if _engine.uses_engine(transactions):
+        last = _engine.last_purchase(transactions, at=as_of)
+    else:
+        _need(transactions, "transactions", ("customer_id", "date"))
+        d = _dates(transactions["date"], "transactions", "date")
+        t = pd.DataFrame({"customer_id": transactions["customer_id"].astype(str), "date": d})
+        t = t[t["date"] <= as_of]
+        last = t.groupby("customer_id")["date"].max()
     out = pd.DataFrame({"last_purchase": last})
     out["days_inactive"] = (as_of - last).dt.days
     out["churned"] = out["days_inactive"] > window_days

@@ -145,3 +145,12 @@ def compare_models(models: dict, X: pd.DataFrame, y, *, seed: int = 42, n_splits
                "roc_auc_sd": s.loc["roc_auc", "sd"], "seconds": r.seconds}
         rows.append(row)
     return pd.DataFrame(rows).set_index("model"), res
+
+
+def oof_scores(cv: CVResult) -> pd.DataFrame:
+    """The out-of-fold scores of :func:`cross_validate` in the shape of the ``churn_oof``
+    artefact (:mod:`crm_lib.artefacts`): customer_id, churned (0/1), oof_probability
+    (mean over the repeats)."""
+    return pd.DataFrame({"customer_id": cv.oof.index.astype(str).to_numpy(),
+                         "churned": cv.oof["y"].to_numpy(int),
+                         "oof_probability": cv.oof["probability"].to_numpy(float)})

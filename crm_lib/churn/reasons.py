@@ -1,14 +1,14 @@
 """Why customers leave: the churn-reason taxonomy, complaints, switching costs, satisfaction.
 
-- Reason shares among churners by taxonomy class (CRM_CONCEPTS.md section
-  6; after the voluntary / involuntary typology of churn in telecoms,
+- Reason shares among churners by taxonomy class (concept 6 of docs/teaching.md,
+  after the voluntary / involuntary typology of churn in telecoms,
   e.g. Kim & Yoon 2004), with Wilson 95% intervals (Wilson 1927), and
   which reasons are preventable and worth targeting (natural and malicious
   churn are not).
 - Churn by complaint status and by resolution time: rates per 100
   customer-months of exposure, so long-tenure customers (who had more time
   to complain) do not bias the comparison, with exact Poisson intervals
-  (Garwood 1936) and a rate-ratio test of "resolved complainers vs silent
+  (Garwood 1936; both from :mod:`crm_lib.intervals`) and a rate-ratio test of "resolved complainers vs silent
   customers" (the service-recovery idea: Fornell & Wernerfelt 1987).
 - Switching-cost effects: exposure-adjusted churn by products held and
   contract (Burnham, Frels & Mahajan 2003).
@@ -24,27 +24,8 @@ import pandas as pd
 from scipy import stats
 
 from .. import contract
+from ..intervals import poisson_interval, wilson_interval  # noqa: F401 - re-exported
 from .definition import DAYS_PER_MONTH, active_at, prepare_customers
-
-
-def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes out of n (vectorised)."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-def poisson_interval(k, exposure, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for a Poisson rate k / exposure."""
-    k, e = np.asarray(k, float), np.asarray(exposure, float)
-    a = 1 - level
-    lo = np.where(k > 0, stats.chi2.ppf(a / 2, 2 * k) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2
-    return lo / e, hi / e
 
 
 def reason_shares(customers: pd.DataFrame) -> pd.DataFrame:

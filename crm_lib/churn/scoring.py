@@ -59,7 +59,7 @@ class ChurnModel:
         return X[self.features]
 
 
-def display_scores(scores: pd.DataFrame, n: int = 10, salt: str = "crm") -> pd.DataFrame:
+def display_scores(scores: pd.DataFrame, n: int = 10, salt: str | None = None) -> pd.DataFrame:
     """The ``n`` highest-risk customers with pseudonymised ids (for HTML reports)."""
     top = scores.sort_values("churn_probability", ascending=False).head(n).copy()
     top["customer_id"] = pseudonymise(top["customer_id"], salt).to_numpy()

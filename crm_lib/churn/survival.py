@@ -324,6 +324,24 @@ def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
     return CoxResult(table, c_index, ph_test(res, t, e, X.columns), len(d), int(e.sum()), res)
 
 
+def segment_columns(d: pd.DataFrame, *, max_levels: int = 12) -> list[str]:
+    """Customer attributes to compare survival across, from the data contract, not a list.
+
+    The customers table's declared attributes (text columns such as plan,
+    contract, region, channel, and the count ``n_products``), then any further
+    attribute a source brings (kept as extra columns) with 2 to ``max_levels``
+    distinct text values; columns with a single level are left out.
+    """
+    from .. import contract
+    declared = [c.name for c in contract.CUSTOMERS.columns
+                if c.dtype in ("str", "int") and not c.unique]
+    skip = {c.name for c in contract.CUSTOMERS.columns} | {"duration", "event"}
+    extra = [c for c in d.columns if c not in skip and not pd.api.types.is_numeric_dtype(d[c])
+             and not pd.api.types.is_datetime64_any_dtype(d[c])
+             and 2 <= d[c].nunique(dropna=True) <= max_levels]
+    return [c for c in (*declared, *extra) if c in d and d[c].nunique(dropna=True) > 1]
+
+
 def logrank_table(d: pd.DataFrame, segments, *, min_size: int = 30) -> pd.DataFrame:
     """Log-rank test of equal survival across the levels of each segment column present.
 
@@ -353,7 +371,7 @@ def choose_covariates(d: pd.DataFrame, preferred, *, max_terms: int = 6) -> list
     if present:
         return present
     skip = {"customer_id", "signup_date", "end_date", "churned", "churn_reason", "duration",
-            "event"}
+            "event", "churn_reason_raw"}
     out = []
     for c in d.columns:
         if c in skip or pd.api.types.is_datetime64_any_dtype(d[c]):

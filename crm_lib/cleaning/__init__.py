@@ -15,7 +15,15 @@ Modules: :mod:`.reading` (files, encodings, headers), :mod:`.repairs` (types),
 
 from . import messy
 from .errors import DataContractError
-from .pipeline import CATEGORY_COLUMNS, OPTIONS, Context, TableResult, clean_folder, clean_table
+from .pipeline import (
+    CATEGORY_COLUMNS,
+    OPTIONS,
+    Context,
+    TableResult,
+    clean_folder,
+    clean_table,
+    latest_recorded_date,
+)
 from .reading import RawTable, detect_encoding, read_table
 from .report import (
     VERSION,
@@ -36,7 +44,7 @@ from .report import (
 __all__ = [
     "CATEGORY_COLUMNS", "OPTIONS", "VERSION", "Context", "DataContractError", "RawTable", "TableResult",
     "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding",
-    "dtypes_frame", "messy", "metrics",
+    "dtypes_frame", "latest_recorded_date", "messy", "metrics",
     "missingness_frame", "outlier_column", "outliers_frame", "quality_table", "read_quarantine",
     "read_table", "reasons_frame", "repairs_frame",
     "summary_frame",

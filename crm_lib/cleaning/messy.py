@@ -4,10 +4,11 @@ Demo data is clean by construction, so a notebook cleaning it shows zero
 quarantined rows. To *teach* the rules, :func:`make_messy` takes a sample of
 clean customers (and their transactions), breaks them in documented ways and
 writes them as an analyst's export would look: customers as UTF-8 with a
-byte-order mark and semicolons, transactions in GB18030 (GBK) with a Chinese
-column, dates in several formats, amounts with currency symbols and decimal
-commas. Because the damage is known, :func:`messy_lab` can compare what the
-cleaning found with what was injected, rule by rule.
+byte-order mark, semicolons and decimal commas (European style, the whole
+column), transactions in GB18030 (GBK) with a Chinese column, dates in several
+formats, amounts with currency symbols. Because the damage is known, :func:`messy_lab` can compare what the
+cleaning found with what was injected, rule by rule. The lab always breaks
+demo-company rows (:func:`lab_tables`), never a user's real customers.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from .errors import DataContractError
 #: Rows broken per rule (customers, transactions).
 CUSTOMER_BREAKS = {"future_date:signup_date": 4, "negative:monthly_charges": 4,
                    "signup_after_end": 3, "unparseable:signup_date": 3,
-                   "not_allowed:churn_reason": 3, "conflicting_duplicate:customer_id": 3,
+                   "conflicting_duplicate:customer_id": 3,
                    "exact_duplicate": 5}
 CUSTOMER_REPAIRS = {"currency_symbol": 20, "dmy_date": 20, "excel_serial": 10,
-                    "region_spelling": 20, "bool_text": 30}
+                    "region_spelling": 20, "bool_text": 30, "unknown_churn_reason": 3}
 TRANSACTION_BREAKS = {"orphan:customer_id": 5, "future_date:date": 4,
                       "unparseable:amount": 3, "exact_duplicate": 5}
-TRANSACTION_REPAIRS = {"decimal_comma": 10, "currency_symbol": 10}
+TRANSACTION_REPAIRS = {"currency_symbol": 10}
 
 
 @dataclass
@@ -88,7 +89,6 @@ def _messy_customers(c: pd.DataFrame, rng, as_of: pd.Timestamp) -> tuple[pd.Data
     raw.loc[ix, "churned"] = "True"
     raw.loc[ix, "churn_reason"] = "natural"
     raw.loc[g["unparseable:signup_date"], "signup_date"] = "31/02/2024"
-    raw.loc[g["not_allowed:churn_reason"], "churn_reason"] = "moved house"
     conflict = raw.loc[g["conflicting_duplicate:customer_id"]].copy()
     conflict["monthly_charges"] = (c["monthly_charges"].iloc[
         g["conflicting_duplicate:customer_id"]].astype(float) + 5).round(2).astype(str).values
@@ -104,19 +104,30 @@ def _messy_customers(c: pd.DataFrame, rng, as_of: pd.Timestamp) -> tuple[pd.Data
     r["excel_serial"] = rng.choice(rest, CUSTOMER_REPAIRS["excel_serial"], replace=False)
     for k in ("currency_symbol", "region_spelling", "bool_text"):
         r[k] = rng.choice(ok, CUSTOMER_REPAIRS[k], replace=False)
+    # reasons outside the taxonomy: kept as unknown (the text in churn_reason_raw)
+    churners = ok[c["end_date"].iloc[ok].notna().to_numpy()] if "churn_reason" in c else ok[:0]
+    if len(churners):
+        r["unknown_churn_reason"] = rng.choice(
+            churners, min(len(churners), CUSTOMER_REPAIRS["unknown_churn_reason"]),
+            replace=False)
+        raw.loc[r["unknown_churn_reason"], "churn_reason"] = "moved house"
     if "region" not in raw or not (raw["region"] != "").any():
         r.pop("region_spelling")  # e.g. telco: no regions to misspell
     raw.loc[r["dmy_date"], "signup_date"] = signup.iloc[r["dmy_date"]].dt.strftime("%d/%m/%Y")
     serial = (signup.iloc[r["excel_serial"]] - pd.Timestamp("1899-12-30")).dt.days
     raw.loc[r["excel_serial"], "signup_date"] = serial.astype(str).values
     raw.loc[r["currency_symbol"], "monthly_charges"] = [
-        f"${v:,.2f}" for v in c["monthly_charges"].iloc[r["currency_symbol"]].astype(float)]
+        f"€{v:.2f}" for v in c["monthly_charges"].iloc[r["currency_symbol"]].astype(float)]
     if "region_spelling" in r:
         raw.loc[r["region_spelling"], "region"] = [
             f" {v.upper()} " if v else v for v in raw["region"].iloc[r["region_spelling"]]]
     raw.loc[r["bool_text"], "churned"] = raw["churned"].iloc[r["bool_text"]].map(
         {"True": "yes", "False": "no"}).fillna("")
     out = pd.concat([raw, conflict, exact], ignore_index=True)
+    # a European export: the whole charges column has a decimal comma (one mark per column)
+    out["monthly_charges"] = out["monthly_charges"].astype(str).str.replace(".", ",",
+                                                                           regex=False)
+    n_comma = int(out["monthly_charges"].str.contains(",", regex=False).sum())
     order = rng.permutation(len(out))
     out = out.iloc[order].reset_index(drop=True)
     reasons = {k: v for k, v in CUSTOMER_BREAKS.items() if k != "exact_duplicate"}
@@ -124,7 +135,8 @@ def _messy_customers(c: pd.DataFrame, rng, as_of: pd.Timestamp) -> tuple[pd.Data
     bad_ids = set(c["customer_id"].iloc[broken])
     expected = {"rows_in": len(out), "rows_duplicate_dropped": CUSTOMER_BREAKS["exact_duplicate"],
                 "rows_quarantined": sum(reasons.values()), "reasons": reasons,
-                "repairs": {k: len(v) for k, v in r.items()}, "bad_ids": bad_ids}
+                "repairs": {**{k: len(v) for k, v in r.items()}, "decimal_comma": n_comma},
+                "bad_ids": bad_ids}
     expected["rows_clean"] = expected["rows_in"] - expected["rows_quarantined"] - \
         expected["rows_duplicate_dropped"]
     return out, expected
@@ -143,11 +155,8 @@ def _messy_transactions(t: pd.DataFrame, bad_ids: set, rng, as_of: pd.Timestamp
     exact = raw.loc[g["exact_duplicate"]].copy()
     ok = np.setdiff1d(np.flatnonzero(~cq), np.concatenate(list(g.values())))
     pick = rng.choice(ok, sum(TRANSACTION_REPAIRS.values()), replace=False)
-    dc, cs = pick[:TRANSACTION_REPAIRS["decimal_comma"]], pick[TRANSACTION_REPAIRS[
-        "decimal_comma"]:]
     amt = t["amount"].astype(float)
-    raw.loc[dc, "amount"] = [f"{v:.2f}".replace(".", ",") for v in amt.iloc[dc]]
-    raw.loc[cs, "amount"] = [f"￥{v:,.2f}" for v in amt.iloc[cs]]
+    raw.loc[pick, "amount"] = [f"￥{v:,.2f}" for v in amt.iloc[pick]]
     raw["门店"] = np.where(rng.random(len(raw)) < 0.5, "北京一店", "上海二店")
     exact["门店"] = raw.loc[g["exact_duplicate"], "门店"].values
     out = pd.concat([raw, exact], ignore_index=True)
@@ -211,6 +220,24 @@ def make_messy(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int
     return copy
 
 
+#: Size of the demo company the lab breaks when the analysed source is not the demo.
+LAB_DEMO_CUSTOMERS = 2000
+
+
+def lab_tables(session) -> tuple[dict[str, pd.DataFrame], pd.Timestamp]:
+    """Clean customers and transactions for the messy lab, and their as-of date: the
+    session's own tables when its source is the demo company, else a small demo
+    company (:data:`LAB_DEMO_CUSTOMERS`, the session's seed; generated and cleaned
+    once, cached). A user's real rows are never copied into the lab."""
+    from .. import data
+    spec = session.source
+    if spec.source != "demo":
+        spec = data.SourceSpec(source="demo", n_customers=LAB_DEMO_CUSTOMERS,
+                               seed=session.seed, as_of="")
+    src = spec.build()
+    return data.load_tables(spec, ["customers", "transactions"]), pd.Timestamp(src.as_of)
+
+
 def messy_lab(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int = 42,
               as_of: str | pd.Timestamp = "2026-06-30", **kw) -> tuple[dict, pd.DataFrame]:
     """Make a messy copy (:func:`make_messy`) in ``folder/raw``, clean it into
@@ -229,7 +256,8 @@ def messy_lab(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int 
                     "dmy_date": ("signup_date", ("dmy_date",)),
                     "excel_serial": ("signup_date", ("excel_serial",)),
                     "bool_text": ("churned", ("bool_text",)),
-                    "decimal_comma": ("amount", ("decimal_comma",))}
+                    "unknown_churn_reason": ("churn_reason", ("unknown_churn_reason",)),
+                    "decimal_comma": ("monthly_charges", ("decimal_comma",))}
     for t, exp in copy.expected.items():
         got = report["tables"][t]
         for k in ("rows_in", "rows_clean", "rows_quarantined", "rows_duplicate_dropped"):

@@ -32,6 +32,7 @@ from .. import contract
 from . import outliers as _outliers
 from . import repairs as _repairs
 from . import report as _report
+from . import rules as _rules
 from . import validation as _validation
 from .errors import DataContractError
 from .reading import RawTable, find_table_file, read_table
@@ -49,10 +50,22 @@ OPTIONS = {
     "sep": "CSV delimiter (default: sniffed among , ; tab |)",
     "sheet": "Excel sheet name or index (default: the sheet named like the table, else "
              "the first)",
-    "date_order": "auto | dmy | mdy: how to read 03/04/2024 (default auto)",
-    "decimal": "auto | . | ,: the decimal mark of numbers written as text (default auto)",
+    "date_order": "auto | dmy | mdy: how to read 03/04/2024 (default auto: decided per "
+                  "column from values only valid one way)",
+    "dayfirst": "true | false: the same as date_order dmy | mdy (per table or "
+                "{'<table>': {'<column>': true}})",
+    "decimal": "auto | . | ,: the decimal mark of numbers written as text (default auto: "
+               "decided per column; per table or {'<table>': {'<column>': ','}})",
+    "open_end_dates": "end dates that mean 'no end yet', read as empty (default "
+                      + ", ".join(contract.OPEN_END_DATES) + "; [] turns it off)",
+    "churn_reason_synonyms": "true: map known synonyms (price, competitor, moved...) to "
+                             "the taxonomy with contract.REASON_SYNONYMS (default false: "
+                             "reasons outside the taxonomy are read as unknown)",
     "value_map": "recode category values after case-folding: {'churn_reason': "
                  "{'competitor': 'competitive'}} or per table",
+    "personal_columns": "extra column names to treat as personal (set aside, never "
+                        "published)",
+    "not_personal": "column names wrongly detected as personal (kept)",
     "outlier_k": "Tukey fence multiplier for outlier flags (default 3.0)",
 }
 
@@ -92,24 +105,73 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _column_option(value, name: str):
+    """A per-column option value: ``{"monthly_charges": ","}`` or a plain value."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return value
+
+
+def _date_order(opts: dict, name: str) -> str:
+    dayfirst = _column_option(opts.get("dayfirst"), name)
+    if dayfirst is not None and dayfirst != "":
+        if isinstance(dayfirst, str):
+            dayfirst = dayfirst.strip().casefold() in ("true", "yes", "1", "dmy")
+        return "dmy" if dayfirst else "mdy"
+    return _column_option(opts.get("date_order"), name) or "auto"
+
+
 def _parse_column(name: str, col: contract.Column | None, s: pd.Series, opts: dict,
                   table: str, file: Path, item: bool = False) -> _repairs.Parsed:
+    where = {"file": file, "table": table, "column": name}
+    decimal = _column_option(opts.get("decimal"), name) or "auto"
     if item:
-        return _repairs.parse_numbers(s, opts.get("decimal") or "auto")
+        return _repairs.parse_numbers(s, decimal, **where)
     if col is None:
         return _repairs.infer_extra(s)
     if col.dtype in ("date", "datetime"):
-        return _repairs.parse_dates(s, opts.get("date_order") or "auto", column=name,
-                                    table=table, file=file)
+        sentinels = (_rules.sentinel_dates(opts.get("open_end_dates")) if col.open_end
+                     else None)
+        return _repairs.parse_dates(s, _date_order(opts, name), open_end=sentinels, **where)
     if col.dtype == "bool":
         return _repairs.parse_bools(s)
     if col.dtype in ("float", "int"):
-        return _repairs.parse_numbers(s, opts.get("decimal") or "auto",
-                                      integer=col.dtype == "int")
+        return _repairs.parse_numbers(s, decimal, integer=col.dtype == "int", **where)
     is_cat = col.dtype == "category" or name in CATEGORY_COLUMNS
-    vmap = _per_table(opts.get("value_map") or {}, table) or {}
-    return _repairs.parse_text(s, category=is_cat, value_map=vmap.get(name) if is_cat else None,
-                               allowed=col.isin)
+    vmap = dict((_per_table(opts.get("value_map") or {}, table) or {}).get(name) or {}) \
+        if is_cat else {}
+    if name == "churn_reason" and _truthy(opts.get("churn_reason_synonyms")):
+        vmap = {**contract.REASON_SYNONYMS, **vmap}
+    parsed = _repairs.parse_text(s, category=is_cat, value_map=vmap or None,
+                                 allowed=col.isin)
+    if name == "churn_reason":
+        parsed = _unknown_reasons(s, parsed)
+    return parsed
+
+
+def _truthy(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().casefold() in ("true", "yes", "1")
+    return bool(v)
+
+
+def _unknown_reasons(raw: pd.Series, parsed: _repairs.Parsed) -> _repairs.Parsed:
+    """Churn reasons outside the taxonomy become ``unknown``; the original text goes to
+    ``churn_reason_raw`` (``parsed.extra``) for every recoded value (synonym, value_map
+    or unknown); counted as the repair ``unknown_churn_reason``."""
+    vals = parsed.values.astype("string")
+    present = _repairs._mask(vals.notna())
+    known = _repairs.str_isin(vals, list(contract.CHURN_REASONS))
+    unknown = present & ~known
+    original, _ = _repairs.text_values(_repairs._numbers_as_text(raw.reset_index(drop=True)))
+    recoded = unknown | parsed.repairs.get("value_map", np.zeros(len(vals), dtype=bool))
+    out = vals.where(~unknown, "unknown")
+    raw_col = original.astype("string").where(recoded)
+    parsed.values = out
+    parsed.extra = {"churn_reason_raw": raw_col}
+    if unknown.any():
+        parsed.repairs["unknown_churn_reason"] = unknown
+    return parsed
 
 
 def _quarantine_frame(raw: RawTable, qmask: np.ndarray, reasons: dict[str, np.ndarray]
@@ -154,6 +216,10 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
         items = [i for i in ctx.codebook["item"].tolist() if i not in names]
     _validation.check_required(frame, table, raw.file, items)
 
+    # personal columns (e-mail, phone, name, address) are set aside: never analysed
+    personal = _personal(frame, t, opts)
+    frame = frame.drop(columns=list(personal))
+
     # 2. type repairs, column by column
     typed: dict[str, pd.Series] = {}
     reasons: dict[str, np.ndarray] = {}
@@ -165,6 +231,7 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
         p = _parse_column(name, contract_cols.get(name), frame[name], opts, table, raw.file,
                           item=name in items)
         typed[name] = p.values
+        typed.update(p.extra)
         for prefix, m in p.failures().items():
             reasons[f"{prefix}:{name}"] = m
         unparsed[name] = p.any_failed
@@ -226,13 +293,70 @@ def clean_table(raw: RawTable, *, as_of: str | pd.Timestamp | None = None,
         rows_quarantined=int(qmask.sum()) + len(raw.bad_lines), reasons=reasons_report,
         repair_masks=repair_masks, notes=notes, outliers=outlier_summary,
         added=[c.name for c in t.columns if c.name not in frame.columns], unparsed=unparsed)
+    rep["personal_columns_set_aside"] = personal
+    rep["open_end_sentinels"] = {col: int(m.sum()) for (col, kind), m in repair_masks.items()
+                                 if kind == "open_end_sentinel"}
+    unknown = repair_masks.get(("churn_reason", "unknown_churn_reason"))
+    if unknown is not None:
+        texts = tf["churn_reason_raw"][unknown].value_counts()
+        rep["unknown_churn_reasons"] = {
+            "n": int(unknown.sum()), "n_in_clean": int((unknown & clean_mask).sum()),
+            "values": {str(k): int(v) for k, v in texts.head(20).items()},
+            "option": "churn_reason_synonyms: true (contract.REASON_SYNONYMS) or value_map"}
     return TableResult(table, clean, quarantine, flags, rep, qkeys)
+
+
+def _personal(frame: pd.DataFrame, t: contract.Table, opts: dict) -> dict[str, str]:
+    """Extra (non-contract) columns holding personal data (:mod:`crm_lib.privacy`)."""
+    from .. import privacy
+    names = {c.name for c in t.columns}
+    extra = [c for c in frame.columns if c not in names]
+    if not extra:
+        return {}
+    return privacy.personal_columns(frame[extra], extra=opts.get("personal_columns") or (),
+                                    not_personal=opts.get("not_personal") or ())
 
 
 def _known_options(options: dict) -> tuple[dict, dict]:
     known = {k: v for k, v in options.items() if k in OPTIONS}
     other = {k: v for k, v in options.items() if k not in OPTIONS}
     return known, other
+
+
+def latest_recorded_date(raw_dir: str | Path, tables, **options
+                         ) -> tuple[pd.Timestamp | None, dict[str, str]]:
+    """The data's latest recorded date: the latest value of any date column of
+    ``tables`` in ``raw_dir`` (read and parsed with the cleaning's own rules and
+    ``options``; sentinel "no end" dates are not dates), ignoring dates after
+    today (they cannot have been recorded yet; the cleaning quarantines them).
+    Returns the date (``None`` when no table has a date) and, per table and
+    column, the latest date found. Tables that cannot be read are skipped (the
+    cleaning reports them)."""
+    raw_dir = Path(raw_dir)
+    known, _ = _known_options(options)
+    today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+    found: dict[str, str] = {}
+    best: pd.Timestamp | None = None
+    for table in [t for t in _validation.ORDER if t in tables]:
+        path = find_table_file(raw_dir, table)
+        if path is None:
+            continue
+        opts = {k: _per_table(v, table) if k not in ("column_map", "value_map") else v
+                for k, v in known.items()}
+        try:
+            raw = read_table(path, table, encoding=opts.get("encoding"), sep=opts.get("sep"),
+                             sheet=opts.get("sheet"), column_map=known.get("column_map"))
+            for c in contract.CONTRACT[table].columns:
+                if c.dtype not in ("date", "datetime") or c.name not in raw.frame:
+                    continue
+                p = _parse_column(c.name, c, raw.frame[c.name], opts, table, raw.file)
+                v = p.values[p.values < today].max()
+                if pd.notna(v):
+                    found[f"{table}.{c.name}"] = str(pd.Timestamp(v).date())
+                    best = v if best is None or v > best else best
+        except DataContractError:
+            continue
+    return (pd.Timestamp(best).normalize() if best is not None else None), found
 
 
 def clean_folder(raw_dir: str | Path, out_dir: str | Path, quarantine_dir: str | Path, *,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ import pandas as pd
 
 from .. import contract
 from .errors import DataContractError
+
+_log = logging.getLogger("crm_lib.cleaning")
 
 #: File suffixes read as tables, by format.
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet",
@@ -61,6 +64,8 @@ class RawTable:
     renames: list[dict] = field(default_factory=list)  # [{from, to, how}]
     dropped_columns: list[str] = field(default_factory=list)  # empty, unnamed columns
     bad_lines: list[str] = field(default_factory=list)  # malformed CSV lines (text)
+    notes: list[str] = field(default_factory=list)  # how the file was read, for the report
+    sheet: str = ""  # Excel: the sheet read
 
     @property
     def rows_in(self) -> int:
@@ -96,15 +101,58 @@ def detect_encoding(path: str | Path) -> str:
     that decodes the whole file strictly, else ``latin-1`` (decodes anything)."""
     path = Path(path)
     with open(path, "rb") as fh:
-        head = fh.read(4)
+        head = fh.read(1 << 16)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    nul = utf16_without_bom(head)
+    if nul:
+        return nul
     for enc in DETECT_ORDER:
         if _stream_decodes(path, enc):
             return enc
     return "latin-1"
+
+
+def utf16_without_bom(head: bytes) -> str:
+    """``"utf-16-le"``/``"utf-16-be"`` when ``head`` looks like UTF-16 text without a
+    byte-order mark (mostly-ASCII text: every other byte is NUL, on the odd
+    positions for little-endian, the even ones for big-endian), else ``""``."""
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4 or b"\x00" not in head:
+        return ""
+    even, odd = head[0::2], head[1::2]
+    share_even = even.count(0) / len(even)
+    share_odd = odd.count(0) / len(odd)
+    if share_odd > 0.3 and share_even < 0.02:
+        enc = "utf-16-le"
+    elif share_even > 0.3 and share_odd < 0.02:
+        enc = "utf-16-be"
+    else:
+        return ""
+    try:
+        head.decode(enc)
+    except UnicodeDecodeError:
+        return ""
+    return enc
+
+
+#: File signatures (magic bytes) of the binary table formats.
+SIGNATURES = ((b"PK\x03\x04", "excel", "a zip container (PK signature): an .xlsx workbook"),
+              (b"PAR1", "parquet", "a Parquet file (PAR1 signature)"),
+              (b"\xd0\xcf\x11\xe0", "excel", "a legacy Excel .xls workbook (OLE2 signature)"))
+
+
+def sniff_format(path: Path) -> tuple[str | None, str]:
+    """The format a file's first bytes show (``"excel"``, ``"parquet"``, ``"csv"``
+    for text) and a description, whatever its name says."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    for magic, fmt, what in SIGNATURES:
+        if head.startswith(magic):
+            return fmt, what
+    return "csv", "text"
 
 
 def _check_encoding_name(encoding: str, path: Path, table: str) -> str:
@@ -180,7 +228,12 @@ def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
     enc = (_check_encoding_name(encoding, path, table) if encoding
            else detect_encoding(path))
     if b"\x00" in head and not enc.startswith("utf-16"):
-        raise _not_a_table(path, table, "binary content: it contains NUL bytes")
+        raise _not_a_table(path, table, "binary content: it contains NUL bytes and is not "
+                           "UTF-16 text")
+    notes = []
+    if enc in ("utf-16-le", "utf-16-be") and not encoding:
+        notes.append(f"read as {enc.upper()}: UTF-16 text without a byte-order mark, "
+                     "detected from its NUL-byte pattern")
     try:
         sample = head.decode(enc, errors="ignore") if enc != "utf-16" else \
             head.decode("utf-16", errors="ignore")
@@ -236,7 +289,7 @@ def read_csv(path: str | Path, table: str, *, encoding: str | None = None,
         raise _not_a_table(path, table, f"{len(bad)} of {total} lines have the wrong number "
                            f"of fields for delimiter {sep!r}")
     return RawTable(table, path, "csv", frame, encoding=enc, sep=sep, bad_lines=bad,
-                    dropped_columns=empty_cols)
+                    dropped_columns=empty_cols, notes=notes)
 
 
 # ----------------------------------------------------------------------------- Parquet, Excel
@@ -256,9 +309,21 @@ def read_parquet(path: str | Path, table: str) -> RawTable:
     return RawTable(table, path, "parquet", frame.reset_index(drop=True))
 
 
-def read_excel(path: str | Path, table: str, *, sheet: str | int | None = None) -> RawTable:
+def _sheet_fits(columns, table: str, column_map: dict | None) -> bool:
+    """Whether a sheet's header row holds the contract's required columns of ``table``
+    (after ``column_map`` and header normalisation, as :func:`apply_headers`)."""
+    cmap = table_column_map(column_map, table)
+    names = {cmap.get(str(c).strip(), snake(c)) for c in columns}
+    names |= {str(c).strip() for c in columns}
+    return set(contract.CONTRACT[table].required) <= names
+
+
+def read_excel(path: str | Path, table: str, *, sheet: str | int | None = None,
+               column_map: dict | None = None) -> RawTable:
     """Read one sheet of an Excel workbook: ``sheet`` if given, else the sheet named
-    like the table, else the first sheet. Cell types as stored (dates, numbers)."""
+    like the table, else the first sheet whose header row has the table's required
+    contract columns. Which sheet was read is logged and noted in the report. Cell
+    types as stored (dates, numbers)."""
     path = Path(path)
     try:
         book = pd.ExcelFile(path)
@@ -269,9 +334,29 @@ def read_excel(path: str | Path, table: str, *, sheet: str | int | None = None) 
             table=table, rule="an Excel table must be a valid .xlsx workbook",
             hint="Open it in Excel and save it as .xlsx (or export CSV).") from None
     names = [str(n) for n in book.sheet_names]
+    how = "sheet option"
     if sheet is None:
-        sheet = next((n for n in names if n.strip().casefold() == table), 0)
+        named = [n for n in names if snake(n) == table]
+        if named:
+            sheet, how = named[0], "named like the table"
+        else:
+            fits = [n for n in names
+                    if _sheet_fits(pd.read_excel(book, sheet_name=n, nrows=0).columns,
+                                   table, column_map)]
+            if not fits:
+                book.close()
+                req = ", ".join(contract.CONTRACT[table].required)
+                raise DataContractError(
+                    f"no sheet of the workbook is named '{table}' or has the required "
+                    f"columns ({req}) in its first row; sheets: {', '.join(names)}",
+                    file=path, table=table, rule="an Excel table is the sheet named like "
+                    "the table, or the first sheet with the required columns",
+                    hint=f"Rename the sheet to '{table}', or set source_options "
+                         f"sheet={{'{table}': '<sheet name>'}}.")
+            sheet = fits[0]
+            how = "the first sheet with the required columns"
     elif isinstance(sheet, str) and sheet not in names:
+        book.close()
         raise DataContractError(f"the workbook has no sheet '{sheet}' (sheets: "
                                 f"{', '.join(names)})", file=path, table=table,
                                 rule="source_options sheet names an existing sheet")
@@ -287,8 +372,12 @@ def read_excel(path: str | Path, table: str, *, sheet: str | int | None = None) 
     empty_cols = [c for c in frame.columns if c.startswith("Unnamed:") and
                   frame[c].isna().all()]
     frame = frame.drop(columns=empty_cols).dropna(how="all").reset_index(drop=True)
-    raw = RawTable(table, path, "excel", frame, dropped_columns=empty_cols)
-    raw.encoding = f"sheet {sheet}" if isinstance(sheet, str) else f"sheet #{sheet}"
+    label = sheet if isinstance(sheet, str) else names[int(sheet)]
+    raw = RawTable(table, path, "excel", frame, dropped_columns=empty_cols, sheet=label)
+    raw.encoding = f"sheet {label}"
+    note = f"sheet '{label}' read ({how}; workbook sheets: {', '.join(names)})"
+    raw.notes.append(note)
+    _log.info("%s: %s", path.name, note)
     return raw
 
 
@@ -350,18 +439,27 @@ def read_table(path: str | Path, table: str, *, encoding: str | None = None,
     if not path.is_file():
         raise DataContractError("the file does not exist or is not a file", file=path,
                                 table=table, rule="each table is one file in the folder")
-    fmt = FORMATS.get(path.suffix.casefold())
-    if fmt is None:
+    named = FORMATS.get(path.suffix.casefold())
+    if named is None:
         raise DataContractError(f"the suffix '{path.suffix}' is not a table format",
                                 file=path, table=table,
                                 rule="tables are .csv, .parquet or .xlsx files")
+    if path.stat().st_size == 0:
+        fmt, what = named, ""
+    else:
+        fmt, what = sniff_format(path)
     if fmt == "csv":
         raw = read_csv(path, table, encoding=encoding,
                        sep="\t" if sep is None and path.suffix.casefold() == ".tsv" else sep)
     elif fmt == "parquet":
         raw = read_parquet(path, table)
     else:
-        raw = read_excel(path, table, sheet=sheet)
+        raw = read_excel(path, table, sheet=sheet, column_map=column_map)
+    if fmt != named:
+        note = (f"the file is named {path.suffix} but is {what}; read as "
+                f"{ {'excel': 'Excel', 'parquet': 'Parquet', 'csv': 'CSV text'}[fmt]}")
+        raw.notes.insert(0, note)
+        _log.warning("%s: %s", path.name, note)
     if raw.rows_in == 0:
         raise DataContractError("the table has a header row but no rows", file=path,
                                 table=table, rule="a table needs at least one row",

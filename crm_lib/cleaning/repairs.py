@@ -43,17 +43,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import rules as _rules
 from .errors import DataContractError
+from .rules import CURRENCY as _CURRENCY
+from .rules import (  # noqa: F401 - re-exported: the rule set is declared in .rules
+    EXCEL_ORIGIN,
+    EXCEL_SERIAL_RANGE,
+    FALSE_TOKENS,
+    NA_TOKENS,
+    TRUE_TOKENS,
+)
 
-#: Text meaning "missing" (compared after trimming and case-folding).
-NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "nil", "nat", "<na>"})
-TRUE_TOKENS = frozenset({"true", "t", "yes", "y", "1", "1.0", "是", "真", "对"})
-FALSE_TOKENS = frozenset({"false", "f", "no", "n", "0", "0.0", "否", "假", "错"})
-#: Excel serial day numbers accepted as dates: 1950-01-01 .. 2099-12-31.
-EXCEL_SERIAL_RANGE = (18264.0, 73050.0)
-EXCEL_ORIGIN = pd.Timestamp("1899-12-30")
 _NS_BOUNDS = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
-_CURRENCY = r"[$€£¥￥₹₩元]|(?i:\b(?:usd|eur|gbp|cny|rmb|jpy|chf|hkd|aud|cad)\b)"
 _DATE_ORDERS = ("auto", "dmy", "mdy")
 
 
@@ -66,6 +67,7 @@ class Parsed:
     repairs: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> mask
     note: str = ""  # e.g. the date order chosen
     not_integer: np.ndarray | None = None  # integer columns: a fractional value
+    extra: dict[str, pd.Series] = field(default_factory=dict)  # derived columns
 
     def failures(self) -> dict[str, np.ndarray]:
         """Reason prefix -> mask of values that failed for that reason."""
@@ -172,16 +174,81 @@ def _finish_dates(values: pd.Series, present: np.ndarray, repairs: dict,
                   {k: v for k, v in repairs.items() if v.any()}, note=note)
 
 
+def _sentinel_text(text: pd.Series, sentinels: frozenset) -> np.ndarray:
+    """Text values whose date part is one of ``sentinels`` ((y, m, d) triples), in
+    ISO or d/m/y / m/d/y order (every sentinel reads the same either way or has a
+    part above 12)."""
+    out = np.zeros(len(text), dtype=bool)
+    cand = text.dropna()
+    cand = cand[cand.str.contains(r"(?:^|\D)(?:9999|2099|1900|\d{4})", regex=True)]
+    if not len(cand) or not sentinels:
+        return out
+    for pat, order in ((_rules.DATE_YMD_PREFIX, (0, 1, 2)), (_rules.DATE_XXY_PREFIX, None)):
+        parts = cand.str.extract(pat).dropna()
+        if not len(parts):
+            continue
+        p = parts.astype(int)
+        if order:
+            ymd = list(zip(p[0], p[1], p[2], strict=True))
+            hit = [t in sentinels for t in ymd]
+        else:
+            hit = [(y, m, d) in sentinels or (y, d, m) in sentinels
+                   for d, m, y in zip(p[0], p[1], p[2], strict=True)]
+        out[p.index[np.asarray(hit, dtype=bool)].to_numpy()] = True
+    return out
+
+
+def _sentinel_native(values: pd.Series, sentinels: frozenset) -> np.ndarray:
+    """Native date cells (Excel, Parquet) equal to a sentinel date."""
+    def hit(v) -> bool:
+        if isinstance(v, (_dt.date, pd.Timestamp)):
+            return (v.year, v.month, v.day) in sentinels
+        if isinstance(v, np.datetime64) and not np.isnat(v):
+            d = v.astype("datetime64[D]").astype(object)
+            return (d.year, d.month, d.day) in sentinels
+        return False
+    if not sentinels:
+        return np.zeros(len(values), dtype=bool)
+    return np.asarray(values.map(hit), dtype=bool)
+
+
 def parse_dates(s: pd.Series, date_order: str = "auto", *, column: str = "",
-                table: str = "", file: object = None) -> Parsed:
+                table: str = "", file: object = None,
+                open_end: frozenset | None = None) -> Parsed:
     """Parse a date/timestamp column (formats and rules in the module docstring).
 
     ``date_order`` is ``"auto"``, ``"dmy"`` (day first, European) or ``"mdy"``
     (month first, US). In ``"auto"`` a slash date like ``03/04/2024`` is
-    resolved by other values of the column whose first or second number is
-    above 12; if none decides, :class:`DataContractError` asks for the option.
+    resolved by the other values of the column: values only valid day-first
+    (``31/01/2024``) or only month-first (``01/31/2024``) decide; when both
+    kinds occur, or none and some value is ambiguous,
+    :class:`DataContractError` asks for the option ``dayfirst``. Values that do
+    not fit the order are unparseable (quarantined), never swapped.
+
+    ``open_end``: (year, month, day) triples of sentinel "no end" dates
+    (:func:`crm_lib.cleaning.rules.sentinel_dates`): read as empty and counted
+    as the repair ``open_end_sentinel``.
     """
     s = s.reset_index(drop=True)
+    n = len(s)
+    sentinel = np.zeros(n, dtype=bool)
+    if open_end:
+        if s.dtype == object or pd.api.types.is_datetime64_any_dtype(s.dtype):
+            sentinel |= _sentinel_native(s, open_end)
+        if _is_text(s):
+            sentinel |= _sentinel_text(s.astype("string").str.strip(), open_end)
+        if sentinel.any():
+            s = s.where(~sentinel)
+            if pd.api.types.is_datetime64_any_dtype(s.dtype):
+                s = s.astype("datetime64[ns]") if s.dt.year.max() < 2262 else s
+    parsed = _parse_dates(s, date_order, column=column, table=table, file=file)
+    if sentinel.any():
+        parsed.repairs["open_end_sentinel"] = sentinel
+    return parsed
+
+
+def _parse_dates(s: pd.Series, date_order: str, *, column: str, table: str,
+                 file: object) -> Parsed:
     n = len(s)
     if date_order not in _DATE_ORDERS:
         raise DataContractError(f"date_order '{date_order}' is not one of "
@@ -225,25 +292,37 @@ def parse_dates(s: pd.Series, date_order: str = "auto", *, column: str = "",
     if todo.any():
         norm = text[todo].str.replace(r"[./]", "-", regex=True).str.replace(
             r"\s+", " ", regex=True)
-        parts = norm.str.extract(r"^(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+        parts = norm.str.extract(_rules.DATE_DMY)
         slash = parts[0].notna()
         if slash.any():
             a = parts.loc[slash, 0].astype(int)
             b = parts.loc[slash, 1].astype(int)
             order = date_order
             if order == "auto":
-                ev_d, ev_m = int((a > 12).sum()), int((b > 12).sum())
+                ev_d, ev_m = _rules.date_order_evidence(a, b)
+                shown = text[todo][slash]
+                hint = ("Set source_options dayfirst: true (31/01/2024) or dayfirst: false "
+                        "(01/31/2024), per table if needed ({\"" + (table or "<table>")
+                        + "\": true}; date_order: dmy | mdy is the same); values that do "
+                        "not fit the order are then quarantined as unparseable.")
+                if ev_d and ev_m:
+                    ex_d = ", ".join(shown[((a > 12) & (b <= 12)).to_numpy()].head(2))
+                    ex_m = ", ".join(shown[((b > 12) & (a <= 12)).to_numpy()].head(2))
+                    raise DataContractError(
+                        f"{ev_d} date(s) are only valid day-first (e.g. {ex_d}) and {ev_m} "
+                        f"only month-first (e.g. {ex_m}); the column mixes both orders",
+                        file=file, table=table, column=column,
+                        rule="one day/month order per column, decided from all its values",
+                        hint=hint)
                 if ev_d == 0 and ev_m == 0:
-                    ex = ", ".join(text[todo][slash].head(3).tolist())
+                    ex = ", ".join(shown.head(3).tolist())
                     raise DataContractError(
                         f"dates such as {ex} can be read day-first or month-first and no "
                         f"value decides", file=file, table=table, column=column,
-                        rule="ambiguous dates need an explicit date order",
-                        hint="Set source_options date_order='dmy' (31/01/2024) or "
-                             "'mdy' (01/31/2024).")
-                order = "dmy" if ev_d >= ev_m else "mdy"
-                note = f"{order} (auto: {ev_d} values with day first > 12, {ev_m} with " \
-                       f"second number > 12)"
+                        rule="ambiguous dates need an explicit date order", hint=hint)
+                order = "dmy" if ev_d else "mdy"
+                note = (f"{order} (auto: {ev_d or ev_m} value(s) only valid "
+                        f"{'day' if ev_d else 'month'}-first, none the other way)")
             else:
                 note = f"{order} (option)"
             dm = "%d-%m" if order == "dmy" else "%m-%d"
@@ -284,7 +363,9 @@ def parse_dates(s: pd.Series, date_order: str = "auto", *, column: str = "",
 
 # ----------------------------------------------------------------------------- numbers
 
-def _clean_number_text(t: pd.Series, decimal: str) -> tuple[pd.Series, dict[str, pd.Series]]:
+def _strip_number_text(t: pd.Series) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """Remove accounting brackets, currency symbols and spaces (the repairs that do
+    not depend on the decimal mark)."""
     kinds: dict[str, pd.Series] = {}
     acc = t.str.fullmatch(r"\(.*\)")
     t = t.where(~acc, "-" + t.str.slice(1, -1))
@@ -294,28 +375,63 @@ def _clean_number_text(t: pd.Series, decimal: str) -> tuple[pd.Series, dict[str,
     kinds["currency_symbol"] = cur
     t = t.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
     t = t.str.replace(r"^([+-]?)[^\d+-.,]*", r"\1", regex=True)  # stray prefix after sign
+    return t, kinds
+
+
+def _examples(t: pd.Series, mask: np.ndarray, k: int = 3) -> str:
+    return ", ".join(repr(x) for x in pd.unique(t[mask].astype(str))[:k])
+
+
+def decide_decimal_mark(t: pd.Series, decimal: str = "auto", *, file: object = None,
+                        table: str = "", column: str = "") -> str:
+    """The decimal mark of a number column (``","`` or ``"."``), decided once from all
+    its values (:func:`crm_lib.cleaning.rules.decide_decimal`) unless ``decimal``
+    gives it; contradictory or undecidable columns raise :class:`DataContractError`."""
+    if decimal in (",", "."):
+        return decimal
+    if decimal != "auto":
+        raise DataContractError(f"decimal '{decimal}' is not one of auto, '.', ','",
+                                file=file, table=table, column=column,
+                                rule="decimal is auto, '.' or ','")
+    mark, ev = _rules.decide_decimal(t)
+    where = (f'Set source_options decimal: "," or decimal: "." (per table: '
+             f'{{"{table or "<table>"}": ","}}); values that do not fit the mark are then '
+             f"quarantined as unparseable.")
+    if mark == "contradictory":
+        raise DataContractError(
+            f"{int(ev['comma'].sum())} value(s) have a decimal comma (e.g. "
+            f"{_examples(t, ev['comma'])}) and {int(ev['point'].sum())} a decimal point "
+            f"(e.g. {_examples(t, ev['point'])})", file=file, table=table, column=column,
+            rule="one decimal mark per column, decided from all its values", hint=where)
+    if mark == "ambiguous":
+        raise DataContractError(
+            f"numbers such as {_examples(t, ev['ambiguous'])} can be read with a thousands "
+            f"separator or a decimal mark (1,500 = 1500 or 1.5) and no value of the "
+            f"column decides", file=file, table=table, column=column,
+            rule="one decimal mark per column, decided from all its values", hint=where)
+    return mark or "."
+
+
+def _read_with_mark(t: pd.Series, mark: str) -> tuple[pd.Series, dict[str, pd.Series]]:
+    pat = _rules.DECIMAL_PATTERNS["valid_comma" if mark == "," else "valid_point"]
+    valid = t.str.contains(pat, regex=True).fillna(False).astype(bool)
     has_c = t.str.contains(",", regex=False)
     has_d = t.str.contains(".", regex=False)
-    if decimal == ",":
-        euro = has_c | has_d
-    elif decimal == ".":
-        euro = pd.Series(False, index=t.index)
-    else:  # auto
-        last_c = t.str.rfind(",")
-        last_d = t.str.rfind(".")
-        only_c = has_c & ~has_d
-        thousands_like = t.str.fullmatch(r"[+-]?\d{1,3}(?:,\d{3})+")
-        euro = (has_c & has_d & (last_c > last_d)) | (only_c & ~thousands_like)
-    eu = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    us = t.str.replace(",", "", regex=False)
-    kinds["decimal_comma"] = euro & has_c
-    kinds["thousands_separator"] = (euro & has_d) | (~euro & has_c)
-    return us.where(~euro, eu), kinds
+    if mark == ",":
+        num = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        kinds = {"decimal_comma": has_c, "thousands_separator": has_d}
+    else:
+        num = t.str.replace(",", "", regex=False)
+        kinds = {"thousands_separator": has_c}
+    got = pd.to_numeric(num.where(valid), errors="coerce").astype("float64")
+    return got.where(np.isfinite(got)), kinds
 
 
-def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False) -> Parsed:
-    """Parse a number column (rules in the module docstring); ``integer=True`` also
-    fails values with a fractional part (reason prefix ``not_integer``)."""
+def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
+                  file: object = None, table: str = "", column: str = "") -> Parsed:
+    """Parse a number column (rules in the module docstring and
+    :mod:`crm_lib.cleaning.rules`): the decimal mark is one decision per column;
+    ``integer=True`` also fails values with a fractional part (``not_integer``)."""
     s = s.reset_index(drop=True)
     n = len(s)
     repairs: dict[str, np.ndarray] = {}
@@ -336,13 +452,15 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False)
         repairs["missing_marker"] = marker
         vals = pd.to_numeric(text, errors="coerce").astype("float64")
         vals = vals.where(np.isfinite(vals))
-        if decimal == ",":  # "1.234" means 1234 here: every separator goes through cleanup
-            vals = vals.mask(str_search(text.astype("string"), r"[.,]"))
-        todo = text.notna() & vals.isna()
+        # values with a separator are read only once the column's mark is decided
+        todo = _mask(text.notna()) & (_mask(vals.isna())
+                                      | str_search(text.astype("string"), r"[.,]"))
         if todo.any():
-            cleaned, kinds = _clean_number_text(text[todo].astype("string"), decimal)
-            got = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-            got = got.where(np.isfinite(got))
+            cleaned, kinds = _strip_number_text(text[todo].astype("string"))
+            mark = decide_decimal_mark(cleaned, decimal, file=file, table=table,
+                                       column=column)
+            got, more = _read_with_mark(cleaned, mark)
+            kinds.update(more)
             vals.loc[got.index] = got
             ok = got.notna()
             for k, m in kinds.items():

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import contract
 
 #: Version of the cleaning rules and report layout (part of the processed-data cache stamp).
-VERSION = "2"
+VERSION = "3"
 
 #: Counts per table that always add up (the conservation identity).
 COUNT_KEYS = ("rows_in", "rows_clean", "rows_quarantined", "rows_duplicate_dropped")
@@ -98,6 +98,7 @@ def table_report(*, raw, typed: pd.DataFrame, clean: pd.DataFrame, clean_mask: n
     known = {c.name for c in contract.CONTRACT[raw.table].columns}
     return {
         "file": str(raw.file), "format": raw.format, "encoding": raw.encoding,
+        "sheet": raw.sheet, "notes": list(raw.notes),
         "sep": raw.sep, "renamed_columns": raw.renames,
         "dropped_empty_columns": raw.dropped_columns,
         "rows_in": int(rows_in), "rows_clean": rows_clean,
@@ -139,12 +140,29 @@ def metrics(report: dict) -> dict[str, object]:
     return out
 
 
+def _table_notes(r: dict) -> list[str]:
+    """Plain notes on how a table was read and what was decided for it."""
+    notes = list(r.get("notes", []))
+    if r.get("personal_columns_set_aside"):
+        notes.append("personal columns set aside (not analysed, not published): "
+                     + ", ".join(r["personal_columns_set_aside"]))
+    for col, n in (r.get("open_end_sentinels") or {}).items():
+        notes.append(f"{n} '{col}' value(s) were a 'no end' date, read as open")
+    u = r.get("unknown_churn_reasons")
+    if u:
+        notes.append(f"{u['n']} churn reason(s) outside the taxonomy read as unknown "
+                     f"(text kept in churn_reason_raw)")
+    return notes
+
+
 def summary_frame(report: dict) -> pd.DataFrame:
     """One row per table: rows in, clean, quarantined, duplicates dropped,
-    repaired, and whether the counts add up."""
+    repaired, whether the counts add up, how it was read and notes (sheet read,
+    format by signature, personal columns set aside, sentinels, unknown reasons)."""
     rows = [{"table": t, **{k: r[k] for k in (*COUNT_KEYS, "rows_repaired")},
              "conserved": r["conserved"], "file": Path(r["file"]).name,
-             "read as": f"{r['format']} {r['encoding']}".strip()}
+             "read as": f"{r['format']} {r['encoding']}".strip(),
+             "notes": "; ".join(_table_notes(r))}
             for t, r in report["tables"].items()]
     return pd.DataFrame(rows).set_index("table")
 
@@ -157,10 +175,20 @@ def reasons_frame(report: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "reason", "rows"])
 
 
+def _shown_examples(column: str, examples: list) -> str:
+    """Examples *before -> after* for display; identifiers and personal data hidden."""
+    from .. import privacy
+    flat = pd.Series([str(x) for pair in examples for x in pair], dtype="object")
+    if privacy.is_id_column(column) or privacy.personal_by_name(column) or (
+            len(flat) and privacy.personal_by_content(flat)):
+        return "(hidden: identifiers or personal data)"
+    return "; ".join(f"{a!r} -> {b!r}" for a, b in examples)
+
+
 def repairs_frame(report: dict) -> pd.DataFrame:
     """Every type repair: table, column, kind, how many values, examples."""
     rows = [{"table": t, "column": e["column"], "repair": e["repair"], "values": e["n"],
-             "examples": "; ".join(f"{a!r} -> {b!r}" for a, b in e["examples"])}
+             "examples": _shown_examples(e["column"], e["examples"])}
             for t, r in report["tables"].items() for e in r["repairs"]]
     return pd.DataFrame(rows, columns=["table", "column", "repair", "values", "examples"])
 

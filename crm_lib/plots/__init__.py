@@ -8,8 +8,13 @@ figures on these helpers and return the matplotlib ``Figure``.
 
 from __future__ import annotations
 
+import logging
+import warnings
+from functools import lru_cache
+
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib import font_manager
 
 PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7f6000", "#7030a0", "#2e75b6", "#a5a5a5"]
 #: Named colours for recurring meanings.
@@ -17,10 +22,45 @@ COLORS = {"primary": PALETTE[0], "accent": PALETTE[1], "good": PALETTE[2],
           "warn": PALETTE[3], "neutral": PALETTE[6], "truth": "#000000"}
 
 
+#: Fonts tried for glyphs DejaVu Sans lacks (Chinese, Japanese, Korean labels).
+CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+                "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei")
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Register the project's CJK font with matplotlib; its family name (None if absent).
+
+    The font file comes with the project's dependencies (PyPI ``noto-cjk-sans-otc``:
+    Noto Sans CJK, SIL Open Font License); a system Noto/Source Han/WenQuanYi font
+    is used when that package is missing.
+    """
+    try:
+        import noto_cjk_sans_otc
+        path = str(noto_cjk_sans_otc.FONT_PATH)
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    except (ImportError, OSError, RuntimeError):
+        pass
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FAMILIES if f in names), None)
+
+
 def apply_style() -> None:
-    """Apply the project style (seaborn whitegrid, one palette, readable sizes)."""
+    """Apply the project style (seaborn whitegrid, one palette, readable sizes).
+
+    The font list is DejaVu Sans with the CJK font of :func:`cjk_font` as a
+    fallback family, so Chinese labels (city names, 是/否 from a GBK export)
+    render instead of empty boxes.
+    """
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=1.0)
+    cjk = cjk_font()
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
+    if cjk is None:
+        warnings.warn("no CJK font found: Chinese labels will render as boxes (install the "
+                      "project's dependencies: noto-cjk-sans-otc)", stacklevel=2)
     plt.rcParams.update({
+        "font.family": ["DejaVu Sans", *([cjk] if cjk else [])],
         "figure.figsize": (8, 4.5), "figure.dpi": 100, "axes.titleweight": "bold",
         "axes.titlesize": 12, "axes.labelsize": 10, "legend.frameon": False,
         "savefig.bbox": "tight",

@@ -42,7 +42,10 @@ def km_curves(curves: pd.DataFrame, title: str, *, logrank_p: float | None = Non
     if max_months:
         ax.set_xlim(0, max_months)
     if logrank_p is not None and np.isfinite(logrank_p):
-        ax.text(0.01, 0.03, f"log-rank p = {logrank_p:.2g}", transform=ax.transAxes, fontsize=9)
+        from .. import fmt
+        p_text = fmt.pvalue(logrank_p)
+        p_text = p_text if p_text.startswith("<") else f"= {p_text}"
+        ax.text(0.01, 0.03, f"log-rank p {p_text}", transform=ax.transAxes, fontsize=9)
     ax.legend(fontsize=8)
     return finish(fig)
 
@@ -99,11 +102,26 @@ def sbg_vs_km(km_curve: pd.DataFrame, projection: pd.DataFrame, fit_periods: int
     return finish(fig)
 
 
-def retention_rate(projection: pd.DataFrame, title: str = "sBG retention rate rises with tenure"):
-    """Period retention rate r(t) of the sBG fit (%)."""
+def retention_rate(projection: pd.DataFrame, check=None,
+                   title: str = "sBG retention rate by tenure"):
+    """Period retention rate r(t) of the sBG fit (%), on a plain axis (no offset).
+
+    With ``check`` (:func:`crm_lib.churn.fitcheck.sbg_check`) a degenerate or
+    unsupported fit is drawn as the flat constant-churn line it reduces to and
+    labelled so; the title states no conclusion.
+    """
     fig, ax = figure(title, "tenure (months)", "retention rate in the month (%)")
     p = projection.dropna(subset=["retention_rate"])
-    ax.plot(p["period"], 100 * p["retention_rate"], color=COLORS["accent"])
+    label = "sBG fit"
+    if check is not None and not check.heterogeneity_supported:
+        label = (f"sBG fit: reduces to constant churn ({100 * check.constant_churn:.2f}% a "
+                 "month)")
+    ax.plot(p["period"], 100 * p["retention_rate"], color=COLORS["accent"], label=label)
+    lo, hi = float(100 * p["retention_rate"].min()), float(100 * p["retention_rate"].max())
+    pad = max(0.5, (hi - lo) * 0.1)
+    ax.set_ylim(max(0.0, lo - pad), min(100.0, hi + pad))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    ax.legend(fontsize=8)
     return finish(fig)
 
 

@@ -139,7 +139,7 @@ def lorenz_figure(sigma: float = 1.2, n: int = 10_000, seed: int = 42):
 def zones_plot(zs: cc.ZoneSimulation):
     """Retention by satisfaction score with 95% intervals, true curves and the three zones."""
     z = zs.zones
-    fig, ax = figure("Satisfaction is not loyalty: zones of defection, indifference, affection",
+    fig, ax = figure("Satisfaction and loyalty: zones of defection, indifference, affection",
                      "satisfaction score (1-10)", "customers retained (%)")
     ax.axvspan(1, z.defection_upper, color=COLORS["accent"], alpha=0.08)
     ax.axvspan(z.affection_lower, 10, color=COLORS["good"], alpha=0.08)

@@ -1,29 +1,84 @@
-"""Figures of the executive summary (notebook 06)."""
+"""Figures of the executive summary (notebook 06) and the run's front page.
+
+Small figures (about 5 x 3.2 inches) that the summary step saves as PNGs; the
+titles name what is shown, never a conclusion.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from . import COLORS, figure, finish
 
+SMALL = (5.2, 3.3)
 
-def churn_trend(monthly: pd.DataFrame, trend_months: int = 12):
+
+def churn_trend(monthly: pd.DataFrame, trend_months: int = 12, small: bool = False):
     """Monthly churn rate with its linear trend over the last ``trend_months`` months."""
-    fig, ax = figure("Monthly churn rate", "month", "customers who left that month (%)")
+    fig, ax = figure("Monthly churn rate", "month", "customers who left that month (%)",
+                     figsize=SMALL if small else None)
     x = np.arange(len(monthly))
-    ax.plot(x, monthly["rate"] * 100, marker="o", color=COLORS["primary"], label="monthly churn")
+    ax.plot(x, monthly["rate"] * 100, marker="o", ms=3, color=COLORS["primary"],
+            label="monthly churn")
     recent = monthly.dropna(subset=["rate"]).tail(int(trend_months))
     if len(recent) >= 4:
         xi = x[recent.index - monthly.index[0]]
         slope, icpt = np.polyfit(xi, recent["rate"].to_numpy() * 100, 1)
         ax.plot(xi, icpt + slope * xi, color=COLORS["accent"], ls="--",
                 label=f"trend, last {len(recent)} months")
-    step = max(1, len(monthly) // 8)
+    step = max(1, len(monthly) // (4 if small else 8))
     ax.set_xticks(x[::step], monthly["month"].iloc[::step], rotation=30)
     ax.set_ylim(bottom=0)
-    ax.legend()
-    finish(fig)
-    plt.close(fig)
-    return fig
+    ax.legend(fontsize=8)
+    return finish(fig)
+
+
+def concentration(lorenz: pd.DataFrame):
+    """Lorenz curve of customer value with the share held by the top 20%."""
+    cs, vs = lorenz["customer_share"].to_numpy(), lorenz["value_share"].to_numpy()
+    top20 = 1 - float(np.interp(0.8, cs, vs))
+    fig, ax = figure("Value concentration", "customers, smallest to largest (cumulative %)",
+                     "net spend (cumulative %)", figsize=SMALL)
+    ax.plot(100 * cs, 100 * vs, color=COLORS["primary"], label="Lorenz curve")
+    ax.plot([0, 100], [0, 100], ls="--", color=COLORS["neutral"], label="equal shares")
+    ax.scatter([80], [100 * (1 - top20)], color=COLORS["accent"], zorder=3,
+               label=f"top 20% hold {100 * top20:.0f}%")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="upper left")
+    return finish(fig)
+
+
+def profit_curve(curve: pd.DataFrame, optimum_n: int | None = None,
+                 budget: float | None = None):
+    """Expected campaign profit by targeting depth, the chosen depth and the budget limit."""
+    fig, ax = figure("Targeting profit curve", "customers contacted, highest risk first (%)",
+                     "expected profit (currency)", figsize=SMALL)
+    n = max(int(curve["n"].max()), 1)
+    ax.plot(100 * curve["n"] / n, curve["expected_profit"], color=COLORS["primary"],
+            label="expected profit")
+    if optimum_n is not None:
+        ax.axvline(100 * optimum_n / n, color=COLORS["accent"], ls=":",
+                   label=f"chosen depth {100 * optimum_n / n:.1f}%")
+    if budget is not None and float(curve["spend"].max()) > float(budget):
+        i = int(np.searchsorted(curve["spend"].to_numpy(), float(budget), side="right")) - 1
+        ax.axvline(100 * curve["n"].iloc[max(i, 0)] / n, color=COLORS["warn"], ls="--",
+                   label="budget limit")
+    ax.axhline(0, color=COLORS["neutral"], lw=0.8)
+    ax.legend(fontsize=8)
+    return finish(fig)
+
+
+def nps_interval(nps: float, ci_low: float, ci_high: float):
+    """The Net Promoter Score with its 95% interval on the -100..100 scale."""
+    fig, ax = figure("Net Promoter Score", "NPS (points, -100 to 100)", "", figsize=(5.2, 1.9))
+    ax.set_ylabel("survey")
+    ax.axvline(0, color=COLORS["neutral"], lw=1)
+    ax.errorbar([nps], [0], xerr=[[nps - ci_low], [ci_high - nps]], fmt="o",
+                color=COLORS["primary"], capsize=5, label="NPS with 95% interval")
+    ax.set_yticks([])
+    span = max(25.0, abs(ci_low) + 10, abs(ci_high) + 10)
+    ax.set_xlim(-min(100, span), min(100, span))
+    ax.legend(fontsize=8, loc="upper left")
+    return finish(fig)

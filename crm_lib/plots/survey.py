@@ -92,7 +92,7 @@ def drivers_chart(importance: pd.DataFrame, outcome: str = "satisfaction"):
     """Relative importance of each driver (share of explained variance) with 95% intervals."""
     d = importance.sort_values("weight")
     r2 = importance.attrs.get("r2", d["weight"].sum())
-    fig, ax = figure(f"What drives {outcome}? (R² = {r2:.2f})",
+    fig, ax = figure(f"Relative importance of the drivers of {outcome} (R² = {r2:.2f})",
                      "relative weight (share of variance explained)", "driver")
     y = np.arange(len(d))
     ax.barh(y, d["weight"], color=COLORS["primary"], alpha=0.8)

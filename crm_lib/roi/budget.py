@@ -158,7 +158,7 @@ def monte_carlo_roi(uplift, value, cost, *, contact_cost: float, accept_rate: fl
                     outcome_noise: bool = True, effect_rel_sd: float = 0.5,
                     value_rel_sd: float = 0.2,
                     accept_concentration: float = 50.0, effect_from_acceptance: bool = False,
-                    n_draws: int = 4000, seed: int = 0, level: float = 0.90) -> MonteCarlo:
+                    n_draws: int = 4000, seed: int = 42, level: float = 0.90) -> MonteCarlo:
     """Monte Carlo of the profit of contacting the selected customers.
 
     ``cost``: each customer's expected spend at the mean ``accept_rate``

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..value.lifetime import retained_value  # noqa: F401 - re-exported: one CLV formula
+
 __all__ = ["CampaignParams", "expected_profit", "incremental_profit", "contact_cost_expected",
            "profit_curve", "optimal_depth", "Depth", "break_even_offer_cost",
            "retained_value"]
@@ -140,22 +142,3 @@ def break_even_offer_cost(p_churn, value, params: CampaignParams = CampaignParam
     with np.errstate(divide="ignore", invalid="ignore"):
         c = (benefit - n * params.contact_cost) / accept
     return pd.DataFrame({"n": n, "fraction": n / len(p), "break_even_offer_cost": c})
-
-
-def retained_value(monthly_margin, *, horizon_months: int = 24,
-                   annual_discount_rate: float = 0.10, monthly_retention: float = 1.0,
-                   extra_value=0.0) -> np.ndarray:
-    """Value of keeping a customer: the discounted margin stream over a horizon.
-
-    ``sum_{t=1..H} m * r**(t-1) / (1+d)**t`` with monthly discount rate
-    ``d = (1 + annual)**(1/12) - 1`` (Gupta, Lehmann & Stuart 2004, finite
-    horizon), plus ``extra_value`` (e.g. the shop CLV of notebook 03).
-    """
-    if horizon_months < 1:
-        raise ValueError("horizon_months must be >= 1")
-    if not 0 < monthly_retention <= 1:
-        raise ValueError("monthly_retention must be in (0, 1]")
-    d = (1 + annual_discount_rate) ** (1 / 12) - 1
-    t = np.arange(1, horizon_months + 1)
-    factor = float(np.sum(monthly_retention ** (t - 1) / (1 + d) ** t))
-    return _arr(monthly_margin, name="monthly_margin") * factor + np.asarray(extra_value, float)

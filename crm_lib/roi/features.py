@@ -13,7 +13,8 @@ import pandas as pd
 __all__ = ["pre_treatment_features", "OUTCOME_COLUMNS"]
 
 #: Customer columns that describe the outcome (or leak it) and never enter a model.
-OUTCOME_COLUMNS = ("customer_id", "signup_date", "end_date", "churned", "churn_reason")
+OUTCOME_COLUMNS = ("customer_id", "signup_date", "end_date", "churned", "churn_reason",
+                   "churn_reason_raw")
 
 _BOOL_TEXT = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0}
 

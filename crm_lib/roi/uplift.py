@@ -155,7 +155,7 @@ def _standardise(X: np.ndarray) -> np.ndarray:
     return (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
 
 
-def randomisation_check(X: pd.DataFrame, treatment, *, seed: int = 0,
+def randomisation_check(X: pd.DataFrame, treatment, *, seed: int = 42,
                         smd_threshold: float = 0.1, auc_threshold: float = 0.55,
                         alpha: float = 0.001, cv: int = 5) -> BalanceReport:
     """Was treatment assigned at random with respect to the pre-treatment covariates ``X``?
@@ -208,7 +208,8 @@ def randomisation_check(X: pd.DataFrame, treatment, *, seed: int = 0,
     material = (max_smd > smd_threshold) or (auc > auc_threshold)
     randomised = not (p_lr < alpha and material)
     top = table.iloc[0] if len(table) else None
-    verdict = (f"joint test p = {p_lr:.2g}, propensity AUC = {auc:.3f}, "
+    from ..fmt import pvalue
+    verdict = (f"joint test p {pvalue(p_lr)}, propensity AUC = {auc:.3f}, "
                f"max |SMD| = {max_smd:.2f}" + (f" ({top['covariate']})" if top is not None else "")
                + f", {n_imb} covariate(s) with |SMD| > {smd_threshold}")
     return BalanceReport(table, max_smd, n_imb, auc, float(lr), df, p_lr, randomised, verdict)
@@ -380,7 +381,7 @@ class InteractionUplift(BaseEstimator):
         return p0 - p1
 
 
-def cross_fit_uplift(model, X, churned, treatment, *, cv: int = 5, seed: int = 0
+def cross_fit_uplift(model, X, churned, treatment, *, cv: int = 5, seed: int = 42
                      ) -> np.ndarray:
     """Out-of-fold uplift predictions: each customer scored by a model that never saw them.
 
@@ -441,7 +442,7 @@ def qini_auc(churned, treatment, score) -> float:
 
 
 def qini_interval(churned, treatment, score, *, level: float = 0.95, n_boot: int = 200,
-                  seed: int = 0) -> tuple[float, float, float]:
+                  seed: int = 42) -> tuple[float, float, float]:
     """Qini area of ``score`` with a percentile bootstrap interval (customers resampled
     within each arm): ``(estimate, low, high)``. A lower bound above zero says the
     ranking finds effect differences the noise alone would not produce."""

@@ -167,7 +167,8 @@ def register() -> None:
     from . import EXTRA_SOURCES
 
     def telco(spec):
-        return TelcoSource(as_of=spec.as_of)
+        from . import as_of_given
+        return TelcoSource(as_of=spec.as_of if as_of_given(spec.as_of) else TELCO_AS_OF_DEFAULT)
 
     def cdnow(spec):
         return CdnowSource(variant=str(spec.options.get("variant", "sample")))

@@ -113,23 +113,50 @@ QUADRANTS = {
 }
 
 
-def importance_performance(importance: pd.Series,
+UNCLEAR = "no clear priority"
+
+
+def _side(value: pd.Series, low: pd.Series | None, high: pd.Series | None,
+          cut: float) -> pd.Series:
+    """True above the cut, False below, None when the interval straddles it."""
+    if low is None or high is None:
+        return value >= cut
+    return pd.Series([True if lo > cut else False if hi < cut else None
+                      for lo, hi in zip(low, high, strict=True)], index=value.index,
+                     dtype=object)
+
+
+def importance_performance(importance: pd.Series | pd.DataFrame,
                            performance: pd.Series | pd.DataFrame) -> pd.DataFrame:
     """Importance-performance matrix with the Martilla & James (1977) quadrant of each driver.
 
-    ``importance``: e.g. the relative-weight share or the total effect on
-    satisfaction; ``performance``: e.g. the mean 0-100 index of each driver (a
-    Series, or a frame with a ``performance`` column and optional interval
-    columns, which are kept). Cut-offs are the means over the drivers (the
-    "data-centred" variant).
+    ``importance``: e.g. the relative-weight share (a Series), or the frame of
+    :func:`driver_importance` (its ``share`` with bootstrap intervals rescaled
+    from the weights); ``performance``: e.g. the mean 0-100 index of each driver
+    (a Series, or a frame with a ``performance`` column and optional
+    ``perf_ci_low``/``perf_ci_high``). Cut-offs are the means over the drivers
+    (the "data-centred" variant). When intervals are given a driver is placed
+    on a side of a cut only if its 95% interval lies wholly on that side;
+    otherwise its quadrant is "no clear priority", so a priority is never
+    decided by a difference smaller than its uncertainty.
     """
     perf = performance if isinstance(performance, pd.DataFrame) else \
         performance.rename("performance").to_frame()
-    d = perf.join(importance.rename("importance"), how="inner")
-    d = d[["importance", *perf.columns]].dropna()
-    hi_i = d["importance"] >= d["importance"].mean()
-    hi_p = d["performance"] >= d["performance"].mean()
-    d["quadrant"] = [QUADRANTS[(bool(a), bool(b))] for a, b in zip(hi_i, hi_p, strict=True)]
-    d.attrs["importance_cut"] = float(d["importance"].mean())
-    d.attrs["performance_cut"] = float(d["performance"].mean())
+    if isinstance(importance, pd.DataFrame):
+        imp = importance[["share"]].rename(columns={"share": "importance"})
+        if {"ci_low", "ci_high", "weight"} <= set(importance.columns):
+            scale = importance["share"] / importance["weight"]
+            imp["imp_ci_low"] = importance["ci_low"] * scale
+            imp["imp_ci_high"] = importance["ci_high"] * scale
+    else:
+        imp = importance.rename("importance").to_frame()
+    d = perf.join(imp, how="inner")
+    d = d[[*imp.columns, *perf.columns]].dropna()
+    xc, yc = float(d["importance"].mean()), float(d["performance"].mean())
+    hi_i = _side(d["importance"], d.get("imp_ci_low"), d.get("imp_ci_high"), xc)
+    hi_p = _side(d["performance"], d.get("perf_ci_low"), d.get("perf_ci_high"), yc)
+    d["quadrant"] = [UNCLEAR if a is None or b is None else QUADRANTS[(bool(a), bool(b))]
+                     for a, b in zip(hi_i, hi_p, strict=True)]
+    d.attrs["importance_cut"] = xc
+    d.attrs["performance_cut"] = yc
     return d

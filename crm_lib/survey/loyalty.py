@@ -212,3 +212,24 @@ def loyalty_typology(attitude: pd.Series, behaviour: pd.Series,
                                                             fill_value=0.0)
     d.attrs["shares"] = shares
     return d
+
+
+def zones_supported(curve: ResponseCurve, alpha: float = 0.05) -> bool:
+    """Zones (Jones & Sasser 1995) are drawn only when the curve is detectably non-linear:
+    the likelihood-ratio test of the spline against a straight logistic line has p < alpha."""
+    p = getattr(curve, "nonlinearity_p", float("nan"))
+    return bool(np.isfinite(p) and p < alpha)
+
+
+def zones_sentence(curve: ResponseCurve, alpha: float = 0.05) -> str:
+    """Whether the data support zones, in words (flips with the non-linearity test)."""
+    from .. import fmt
+    p = fmt.pvalue(curve.nonlinearity_p)
+    p = p if p.startswith("<") else f"= {p}"
+    if zones_supported(curve, alpha):
+        return (f"The churn curve bends (non-linearity test p {p}): the zones of defection, "
+                "indifference and affection are drawn where its fitted risk is in the upper, "
+                "middle and lower third of its range.")
+    return (f"The churn curve is not detectably non-linear (non-linearity test p {p}): the "
+            "data do not support zones, so none are drawn; read the fit as a straight "
+            "logistic relation between satisfaction and churn.")

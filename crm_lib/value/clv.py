@@ -24,8 +24,8 @@ import pandas as pd
 
 from . import bgnbd
 from .bgnbd import BetaGeo
-from .gammagamma import GammaGamma
-from .lifecycle import LifecycleRules, lifecycle_stage
+from .gammagamma import GammaGamma, conditional_expected_spend
+from .lifecycle import STAGES, LifecycleRules, lifecycle_stage
 from .summary import purchase_days, resolve_grain, rfm_summary, unit_days
 from .tiers import action, risk_tier, value_tier
 
@@ -135,7 +135,6 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
         draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
     kw = dict(horizon_weeks=horizon_weeks, margin=margin,
               annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=13.0)
-    from .gammagamma import conditional_expected_spend
     for bp, gp in zip(draws["b"], draws["g"], strict=True):
         spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
         totals.append(discounted_clv(bp, summary, spend * keep, **kw)["clv"].sum())
@@ -380,6 +379,5 @@ def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
                         "no_purchase_rate": g["no_purchase"].mean()})
     if plan_end is not None:
         out["plan_end_rate"] = g["plan_end"].mean()
-    from .lifecycle import STAGES
     return out.reindex([st for st in STAGES if st in out.index]).rename_axis(
         f"stage at {cal.date()}")

@@ -8,7 +8,11 @@ customers bring about 80% of profit. Here it is computed, not assumed:
 - Gini coefficient: twice the area between the diagonal and the Lorenz
   curve, ``G = 2 sum_i i x_(i) / (n sum x) - (n + 1) / n`` (0 = everyone
   equal, 1 = one customer has everything);
-- top-share: the share of value from the top ``q`` of customers.
+- top-share: the share of value from the top ``q`` of customers, ``1 - L(1 - q)``
+  on the piecewise-linear Lorenz curve (a fractional customer counts pro rata).
+
+This module is the one home of these formulas: ``crm_lib.concepts`` (notebook
+00) and the executive summary call them (docs/CONVENTIONS.md).
 
 The margin variant turns revenue into profit, ``margin * revenue -
 cost_per_order * orders``: with a cost to serve some customers lose money,
@@ -26,38 +30,53 @@ import pandas as pd
 
 
 def _values(values: object) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
+    """Finite values with a positive total (negative profits are allowed)."""
+    v = np.asarray(values, dtype=float).ravel()
     if v.size == 0:
         raise ValueError("concentration needs at least one customer value")
+    if not np.isfinite(v).all():
+        raise ValueError(f"concentration: {int((~np.isfinite(v)).sum())} value(s) are missing or "
+                         "infinite (rule: every customer has a finite value)")
+    if v.sum() <= 0:
+        raise ValueError("concentration: the values must have a positive total")
     return v
 
 
 def lorenz_curve(values: object) -> pd.DataFrame:
-    """Lorenz curve points from (0, 0): customer_share, value_share (ascending order)."""
+    """Lorenz curve (Lorenz 1905) from (0, 0): customer_share, value_share, smallest first."""
     v = np.sort(_values(values))
-    cum = np.concatenate([[0.0], np.cumsum(v)])
-    total = cum[-1] if cum[-1] != 0 else 1.0
-    return pd.DataFrame({"customer_share": np.arange(v.size + 1) / v.size,
-                         "value_share": cum / total})
+    cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
+    return pd.DataFrame({"customer_share": np.arange(v.size + 1) / v.size, "value_share": cum})
 
 
 def gini(values: object) -> float:
-    """Gini coefficient of customer values (Lorenz-curve definition)."""
+    """Gini coefficient: twice the area between the diagonal and the Lorenz curve.
+
+    ``G = 2 sum_i i x_(i) / (n sum x) - (n + 1) / n`` for values sorted ascending.
+    """
     v = np.sort(_values(values))
-    n, total = v.size, v.sum()
-    if total == 0:
-        return 0.0
+    n = v.size
     i = np.arange(1, n + 1)
-    return float(2 * np.sum(i * v) / (n * total) - (n + 1) / n)
+    return float(2 * np.sum(i * v) / (n * v.sum()) - (n + 1) / n)
+
+
+def _top_share_desc(desc: np.ndarray, top: float) -> np.ndarray:
+    """Top-``top`` share of rows of values sorted descending (last axis): ``1 - L(1 - top)``
+    on the piecewise-linear Lorenz curve, so a fractional customer counts pro rata."""
+    n = desc.shape[-1]
+    k = top * n
+    whole = int(np.floor(k))
+    part = desc[..., :whole].sum(axis=-1)
+    if whole < n:
+        part = part + (k - whole) * desc[..., whole]
+    return part / desc.sum(axis=-1)
 
 
 def top_share(values: object, top: float = 0.2) -> float:
-    """Share of total value from the top ``top`` fraction of customers (at least one)."""
-    v = np.sort(_values(values))[::-1]
-    k = max(int(np.ceil(top * v.size)), 1)
-    total = v.sum()
-    return float(v[:k].sum() / total) if total != 0 else float("nan")
+    """Share of total value held by the most valuable ``top`` fraction of customers."""
+    if not 0 < top <= 1:
+        raise ValueError(f"top={top!r} must lie in (0, 1]")
+    return float(_top_share_desc(np.sort(_values(values))[::-1], top))
 
 
 def share_needed(values: object, value_share: float = 0.8) -> float:
@@ -88,7 +107,11 @@ class Concentration:
     unprofitable_share: float
     peak_profit_share: float
 
-    def table(self) -> pd.DataFrame:
+    def metrics(self) -> dict[str, float]:
+        """The figures notebook 03 records (registry keys ``value.*``)."""
+        return {"value.gini": self.gini, "value.top20_share": self.top20_share}
+
+    def to_frame(self) -> pd.DataFrame:
         labels = {
             "customers": "customers",
             "gini": "Gini coefficient of revenue",
@@ -103,29 +126,37 @@ class Concentration:
         return pd.DataFrame({"figure": [labels[k] for k in d], "value": list(d.values())})
 
 
-def customer_profit(revenue: object, orders: object, margin: float = 0.3,
+def net_spend(rfm: pd.DataFrame) -> pd.Series:
+    """Net revenue per customer: total spend minus refunds, floored at 0 (from
+    :func:`crm_lib.value.rfm_table`), the value whose concentration notebook 03 measures."""
+    return (rfm["total_spend"] - rfm["refunds"]).clip(lower=0).rename("net_spend")
+
+
+def customer_profit(revenue: object, orders: object, margin_rate: float = 0.3,
                     cost_per_order: float = 0.0) -> np.ndarray:
-    """Profit per customer: margin x revenue - cost to serve per order x orders."""
-    return margin * np.asarray(revenue, float) - cost_per_order * np.asarray(orders, float)
+    """Profit per customer: margin rate x revenue - cost to serve per order x orders."""
+    return margin_rate * np.asarray(revenue, float) - cost_per_order * np.asarray(orders, float)
 
 
-def concentration(revenue: object, orders: object | None = None, *, margin: float = 0.3,
-                  cost_per_order: float = 0.0) -> Concentration:
+def concentration_summary(revenue: object, orders: object | None = None, *,
+                          margin_rate: float = 0.3, cost_per_order: float = 0.0) -> Concentration:
     """Gini, top-20% share and their profit counterparts (see module docstring)."""
     rev = _values(revenue)
     orders_arr = np.zeros_like(rev) if orders is None else np.asarray(orders, float)
-    profit = customer_profit(rev, orders_arr, margin, cost_per_order)
-    whale = whale_curve(profit)
+    profit = customer_profit(rev, orders_arr, margin_rate, cost_per_order)
+    positive = profit.sum() > 0  # with no total profit, profit shares are undefined
+    nan = float("nan")
     return Concentration(
         customers=int(rev.size), gini=gini(rev), top20_share=top_share(rev, 0.2),
-        share_for_80pct=share_needed(rev, 0.8), profit_gini=gini(profit),
-        profit_top20_share=top_share(profit, 0.2),
+        share_for_80pct=share_needed(rev, 0.8),
+        profit_gini=gini(profit) if positive else nan,
+        profit_top20_share=top_share(profit, 0.2) if positive else nan,
         unprofitable_share=float(np.mean(profit < 0)),
-        peak_profit_share=float(whale["profit_share"].max()))
+        peak_profit_share=float(whale_curve(profit)["profit_share"].max()) if positive else nan)
 
 
 def concentration_intervals(values: object, *, n_boot: int = 200, level: float = 0.95,
-                            seed: int = 0) -> pd.DataFrame:
+                            seed: int = 42) -> pd.DataFrame:
     """Bootstrap percentile intervals (Efron 1979) for the Gini and the top-20% share.
 
     Customers are resampled with replacement ``n_boot`` times (vectorised:
@@ -138,8 +169,7 @@ def concentration_intervals(values: object, *, n_boot: int = 200, level: float =
     totals = sample.sum(axis=1)
     i = np.arange(1, n + 1)
     ginis = 2 * (sample * i).sum(axis=1) / (n * totals) - (n + 1) / n  # no BLAS: see _mle._dot
-    k = max(int(np.ceil(0.2 * n)), 1)
-    tops = sample[:, n - k:].sum(axis=1) / totals
+    tops = _top_share_desc(sample[:, ::-1], 0.2)  # the same formula as top_share
     a = (1 - level) / 2
     pct = f"{round(level * 100)}%"
     return pd.DataFrame({

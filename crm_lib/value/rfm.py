@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import engine as _engine
 from .summary import purchase_days
 
 #: Segment rules on R and F scores (inclusive ranges; first match wins) and the CRM task.
@@ -53,6 +54,21 @@ def rfm_segment(r: pd.Series, f: pd.Series) -> pd.Series:
                      index=r.index, name="segment")
 
 
+def _reference_aggregates(transactions: pd.DataFrame, end: pd.Timestamp,
+                          window_days: int | None, grain: str) -> pd.DataFrame:
+    """RFM inputs per customer in memory (the reference the engines are tested
+    against): last_day, n_purchases, total_spend, refunds, indexed by customer_id."""
+    days = purchase_days(transactions, end=end, grain=grain)
+    if window_days is not None:
+        days = days[days["day"] > end - pd.Timedelta(days=int(window_days))]
+    buys = days[days["rows"] > 0]
+    g = buys.groupby("customer_id", sort=True)
+    out = pd.DataFrame({"last_day": g["day"].max(), "n_purchases": g.size(),
+                        "total_spend": g["spend"].sum()})
+    out["refunds"] = days.groupby("customer_id")["refund"].sum().reindex(out.index).fillna(0.0)
+    return out
+
+
 def rfm_table(transactions: pd.DataFrame, *, as_of: object, window_days: int | None = None,
               grain: str = "auto") -> pd.DataFrame:
     """RFM per customer as of ``as_of`` (optionally only the last ``window_days``).
@@ -61,20 +77,20 @@ def rfm_table(transactions: pd.DataFrame, *, as_of: object, window_days: int | N
     R, F, M, rfm (the three digits), segment.
     """
     end = pd.Timestamp(as_of)
-    days = purchase_days(transactions, end=end, grain=grain)
-    if window_days is not None:
-        days = days[days["day"] > end - pd.Timedelta(days=int(window_days))]
-    buys = days[days["rows"] > 0]
-    if buys.empty:
+    if _engine.uses_engine(transactions):
+        agg = _engine.rfm_aggregates(transactions, as_of=end, window_days=window_days,
+                                     grain=grain).set_index("customer_id")
+    else:
+        agg = _reference_aggregates(transactions, end, window_days, grain)
+    if agg.empty:
         raise ValueError(f"table transactions: no purchases on or before {end.date()}")
-    g = buys.groupby("customer_id", sort=True)
     out = pd.DataFrame({
-        "recency_days": (end - g["day"].max()).dt.total_seconds() / 86400.0,
-        "n_purchases": g.size(),
-        "total_spend": g["spend"].sum(),
+        "recency_days": (end - agg["last_day"]).dt.total_seconds() / 86400.0,
+        "n_purchases": agg["n_purchases"].astype("int64"),
+        "total_spend": agg["total_spend"].astype(float),
     })
     out["recency_days"] = out["recency_days"].clip(lower=0)
-    out["refunds"] = days.groupby("customer_id")["refund"].sum().reindex(out.index).fillna(0.0)
+    out["refunds"] = agg["refunds"].astype(float)
     out["R"] = quintile_score(out["recency_days"], higher_is_better=False)
     out["F"] = quintile_score(out["n_purchases"])
     out["M"] = quintile_score(out["total_spend"])

@@ -23,7 +23,10 @@ Refunds (negative amounts) are handled explicitly: they are never purchases
 and never lower a transaction's value in the models; their total per
 customer is reported in ``refunds`` so that value figures can be shown gross
 and net. Rows with a zero amount are purchases worth 0 (CDNOW has a few
-free orders, and FHL count them). The aggregation runs in duckdb.
+free orders, and FHL count them). The per-customer aggregation runs on the
+current engine (:mod:`crm_lib.engine`: DuckDB by default, or Spark), so the
+log may be a Parquet folder far larger than memory; ``engine="pandas"`` runs
+the in-memory reference code.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+
+from .. import engine as _engine
 
 #: Length of one time unit in days.
 TIME_UNITS: dict[str, float] = {"W": 7.0, "D": 1.0}
@@ -121,24 +126,11 @@ def purchase_days(transactions: pd.DataFrame, *, end: object = None,
     return out
 
 
-def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
-                observation_end: object = None, time_unit: str = "W",
-                grain: str = "auto") -> pd.DataFrame:
-    """Per-customer frequency, recency, T and monetary value (FHL 2005 / FH 2013).
-
-    Customers whose first purchase falls after ``calibration_end`` are left
-    out (they did not exist yet). With ``observation_end`` the holdout period
-    (calibration_end, observation_end] is summarised too: ``frequency_holdout``
-    (purchase occasions), ``spend_holdout`` and ``duration_holdout`` (its
-    length). Dates given as days mean: with day grain, the whole day is in;
-    with exact grain, the period ends at that timestamp (midnight).
-
-    Returns one row per customer: customer_id, frequency, recency, T,
-    monetary, first_purchase, last_purchase, revenue (all non-negative spend
-    in the calibration period, first purchase included), refunds, and the
-    holdout columns when asked.
-    """
-    days_per_unit = unit_days(time_unit)
+def _reference_aggregates(transactions: pd.DataFrame, calibration_end: object,
+                          observation_end: object, grain: str
+                          ) -> tuple[pd.DataFrame, str, pd.Timestamp, pd.Timestamp]:
+    """The per-customer aggregates of :func:`rfm_summary` computed in memory (the
+    reference implementation the engines are tested against)."""
     tx = check_transactions(transactions)
     grain = resolve_grain(tx, grain)
     cal = pd.Timestamp(calibration_end)
@@ -174,6 +166,34 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
         """).df()
     finally:
         con.close()
+    return out, grain, cal, obs
+
+
+def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
+                observation_end: object = None, time_unit: str = "W",
+                grain: str = "auto") -> pd.DataFrame:
+    """Per-customer frequency, recency, T and monetary value (FHL 2005 / FH 2013).
+
+    Customers whose first purchase falls after ``calibration_end`` are left
+    out (they did not exist yet). With ``observation_end`` the holdout period
+    (calibration_end, observation_end] is summarised too: ``frequency_holdout``
+    (purchase occasions), ``spend_holdout`` and ``duration_holdout`` (its
+    length). Dates given as days mean: with day grain, the whole day is in;
+    with exact grain, the period ends at that timestamp (midnight).
+
+    Returns one row per customer: customer_id, frequency, recency, T,
+    monetary, first_purchase, last_purchase, revenue (all non-negative spend
+    in the calibration period, first purchase included), refunds, and the
+    holdout columns when asked.
+    """
+    days_per_unit = unit_days(time_unit)
+    if _engine.uses_engine(transactions):
+        out, grain, cal, obs = _engine.bgnbd_aggregates(
+            transactions, calibration_end=calibration_end, observation_end=observation_end,
+            grain=grain)
+    else:
+        out, grain, cal, obs = _reference_aggregates(transactions, calibration_end,
+                                                     observation_end, grain)
     first = pd.to_datetime(out["first_day"])
     last = pd.to_datetime(out["last_day"])
     freq = out["frequency"].astype("int64")

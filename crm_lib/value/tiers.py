@@ -1,7 +1,7 @@
 """Value x churn-risk matrix: value tiers first, risk tiers second, an action per cell.
 
 The CRM texts put value-based tiers first and risk second (utility sector
-practice; CRM_CONCEPTS.md section 8). Value tiers cut CLV at quantiles (by
+practice; concept 8 of docs/teaching.md). Value tiers cut CLV at quantiles (by
 default the bottom 50% "low", the next 30% "medium", the top 20% "high");
 risk tiers cut a churn-risk score, by default 1 - P(alive) from BG/NBD, or a
 churn model's probability when one is available. Each of the nine cells
@@ -17,6 +17,8 @@ the value the model thinks is probably already lost.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -94,24 +96,43 @@ def matrix_cells(values: pd.DataFrame) -> pd.DataFrame:
     return out[["value_tier", "risk_tier", "action", "customers", "share", "value_at_stake",
                 "clv_share", "potential_if_retained"]]
 
-#: Column names a churn model's score file may use for the churn probability.
-CHURN_PROBABILITY_COLUMNS = ("churn_probability", "p_churn", "churn_prob", "probability")
+@dataclass(frozen=True)
+class RiskScores:
+    """The churn-risk score of the value x risk matrix and where it came from."""
+
+    risk: pd.Series | None  # per customer_id; None: use 1 - P(alive)
+    source: str
+    from_churn_model: bool
+
+    def metrics(self) -> dict[str, bool]:
+        return {"value.risk_from_churn_model": self.from_churn_model}
 
 
-def churn_risk_from_scores(path: object) -> pd.Series | None:
-    """Churn probability per customer_id from the churn notebook's ``scores.parquet``.
+def churn_risk_from_scores(scores: pd.DataFrame | None, customers: pd.DataFrame | None = None,
+                           *, as_of=None) -> RiskScores:
+    """Churn risk per customer from notebook 04's ``churn_scores`` artefact.
 
-    Returns None when the file does not exist (the churn notebook has not run
-    in this run folder) or has no recognisable probability column; the
-    value x risk matrix then uses 1 - P(alive).
+    ``scores`` (``crm_lib.artefacts.read(run_dir, "churn_scores")``) covers the
+    customers active at ``as_of``; with the ``customers`` table, a customer whose
+    plan ended by ``as_of`` (:func:`crm_lib.churn.definition.active_at`) has
+    already left and gets risk 1, instead of silently falling back to
+    1 - P(alive) in the low-risk column. Without scores (04 has not run in this
+    run folder) the risk is None and the matrix uses 1 - P(alive) from BG/NBD;
+    ``source`` says which.
     """
-    from pathlib import Path
-    p = Path(path)
-    if not p.exists():
-        return None
-    scores = pd.read_parquet(p)
-    col = next((c for c in CHURN_PROBABILITY_COLUMNS if c in scores.columns), None)
-    if col is None or "customer_id" not in scores.columns:
-        return None
-    return pd.Series(scores[col].to_numpy(float), index=scores["customer_id"].astype(str),
-                     name="churn_probability")
+    if scores is None:
+        return RiskScores(None, "1 - P(alive) from BG/NBD (notebook 04 has not written churn "
+                          "scores to this run folder)", False)
+    risk = pd.Series(scores["churn_probability"].to_numpy(float),
+                     index=scores["customer_id"].astype(str), name="churn_probability")
+    ended = 0
+    if customers is not None and as_of is not None:
+        from ..churn.definition import active_at, prepare_customers
+        c = prepare_customers(customers, as_of)
+        gone = c.loc[~active_at(c, as_of), "customer_id"].astype(str)
+        gone = gone[~gone.isin(risk.index)]
+        ended = len(gone)
+        risk = pd.concat([risk, pd.Series(1.0, index=gone.to_numpy(), name=risk.name)])
+    return RiskScores(risk, "churn probability of notebook 04's model (this run)"
+                      + (f"; {ended:,} customers whose plan had ended by the analysis date "
+                         "count as risk 1 (already left)" if ended else ""), True)

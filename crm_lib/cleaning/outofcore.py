@@ -1,0 +1,632 @@
+"""Out-of-core cleaning of large event tables (transactions, interactions) with DuckDB.
+
+The in-memory pipeline (:mod:`crm_lib.cleaning.pipeline`) holds a table in
+pandas; a year of a retailer's transactions (1e8 rows) does not fit. This
+module cleans such a table from a CSV file or a Parquet file/folder inside a
+DuckDB database on disk, with a memory limit and a spill folder, and gives the
+same clean rows, the same quarantine (original values, ``row``, ``reason``) and
+the same counts as the pandas path, from the same rule set:
+
+- **types** are decided by the parsers of :mod:`crm_lib.cleaning.repairs`
+  (called through :func:`crm_lib.cleaning.pipeline._parse_column`, so the
+  options and rules are theirs). DuckDB types the values that are already in
+  canonical form (ISO timestamps ``YYYY-MM-DD[ HH:MM[:SS]]``, plain decimal
+  numbers, native Parquet types, missing markers of
+  :data:`~crm_lib.cleaning.repairs.NA_TOKENS`), which the parsers would read
+  unchanged; every other distinct value is handed to the parser, with each
+  value repeated as often as it occurs (up to ``expand_limit`` rows), so
+  column-level decisions (the day-first or month-first date order) see the
+  same evidence as on the whole column. Category columns are parsed as their
+  distinct spellings, weighted by their rank of frequency within each
+  case-folded group (all that the choice of the canonical spelling reads);
+- **rules**: exact and conflicting duplicates (:func:`~.validation.duplicates`),
+  the contract's not-null, range and taxonomy checks, dates after the as-of
+  date, tickets resolved before they were opened, and referential integrity
+  against the clean customers, with the reasons of :mod:`.validation`, in the
+  same order;
+- **outliers** are flagged with the Tukey fences of :mod:`.outliers`
+  (``quantile_cont`` is NumPy's linear percentile).
+
+Every row read ends in exactly one place: ``rows_in = rows_clean +
+rows_quarantined + rows_duplicate_dropped``. Small tables keep the pandas path:
+:func:`clean_events` switches by ``min_rows``. Formats: CSV (any encoding that
+:func:`~.reading.detect_encoding` finds; non-UTF-8 files are transcoded to a
+temporary UTF-8 copy, streamed), Parquet files and folders. Excel files are
+small by construction and always take the pandas path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .. import contract
+from . import outliers as _outliers
+from . import repairs as _repairs
+from . import validation as _validation
+from .errors import DataContractError
+from .pipeline import CATEGORY_COLUMNS, _parse_column, _per_table
+from .reading import RawTable, _sniff_sep, apply_headers, detect_encoding
+
+#: Tables this module cleans (the large event tables).
+EVENT_TABLES = ("transactions", "interactions")
+#: Below this many rows a table takes the pandas path (``clean_events(min_rows=...)``).
+MIN_ROWS = 1_000_000
+
+_ISO_RE = r"^(1[7-9]|2[0-2])[0-9]{2}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+_NUM_RE = r"^-?[0-9]+(\.[0-9]+)?$"
+_INT_RE = r"^-?[0-9]+$"
+
+
+def _q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _lit(v) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _na_list() -> str:
+    return ", ".join(_lit(t) for t in sorted(_repairs.NA_TOKENS))
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _csv_source(path: Path, table: str, opts: dict, work: Path, column_map
+                ) -> tuple[Path, str, str, RawTable]:
+    """A UTF-8 CSV to scan (transcoded if needed), its delimiter, encoding and headers."""
+    enc = opts.get("encoding") or detect_encoding(path)
+    enc = codecs.lookup(enc).name
+    src = path
+    if enc not in ("utf-8", "ascii", "utf-8-sig"):
+        src = work / "utf8.csv"
+        dec = codecs.getincrementaldecoder(enc)("strict")
+        with open(path, "rb") as fi, open(src, "w", encoding="utf-8", newline="") as fo:
+            while chunk := fi.read(1 << 24):
+                fo.write(dec.decode(chunk))
+            fo.write(dec.decode(b"", final=True))
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        head = fh.read(1 << 16)
+    sep = opts.get("sep") or _sniff_sep(head.lstrip("\ufeff \r\n\t"))
+    header = next(csv.reader([head.splitlines()[0]], delimiter=sep))
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    raw = RawTable(table, path, "csv", pd.DataFrame(columns=header), encoding=enc, sep=sep)
+    return src, sep, enc, apply_headers(raw, column_map)
+
+
+def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable, int]:
+    """Create table ``raw`` (``__row`` = 1-based position, original values) and
+    ``rejects`` (malformed CSV lines); returns the header info and rows read."""
+    column_map = opts.get("column_map")
+    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        pattern = str(path / "*.parquet") if path.is_dir() else str(path)
+        rel = con.sql(f"SELECT * FROM read_parquet({_lit(pattern)}) LIMIT 0")
+        header = [c.strip() for c in rel.columns]
+        raw = apply_headers(RawTable(table, path, "parquet", pd.DataFrame(columns=header)),
+                            column_map)
+        sel = ", ".join(f"{_q(o)} AS {_q(n)}" for n, o in zip(raw.frame.columns, rel.columns,
+                                                               strict=True))
+        con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
+                        file_row_number) AS __row, {sel}
+                        FROM read_parquet({_lit(pattern)}, filename=true, file_row_number=true)""")
+        con.execute("CREATE TABLE rejects (csv_line VARCHAR)")
+    else:
+        src, sep, _enc, raw = _csv_source(path, table, opts, work, column_map)
+        names = "[" + ", ".join(_lit(c) for c in raw.frame.columns) + "]"
+        con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER () AS __row, *
+            FROM read_csv({_lit(str(src))}, delim={_lit(sep)}, header=true, all_varchar=true,
+                          names={names}, quote='"', escape='"', ignore_errors=true,
+                          store_rejects=true, rejects_table='rej_errors',
+                          rejects_scan='rej_scans', null_padding=false,
+                          parallel=false)""")
+        con.execute("""CREATE TABLE rejects AS SELECT DISTINCT line, csv_line
+                       FROM rej_errors ORDER BY line""")
+    n = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    return raw, int(n)
+
+
+# ----------------------------------------------------------------------------- typing
+
+def _sql_type(dtype: str) -> str:
+    return {"date": "TIMESTAMP", "datetime": "TIMESTAMP", "float": "DOUBLE", "int": "BIGINT",
+            "bool": "BOOLEAN"}.get(dtype, "VARCHAR")
+
+
+def _weighted(values: pd.Series, counts: pd.Series, expand_limit: int) -> tuple[pd.Series, bool]:
+    if int(counts.sum()) <= expand_limit:
+        return values.repeat(counts.to_numpy()).reset_index(drop=True), True
+    return values.reset_index(drop=True), False
+
+
+def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) -> pd.Series:
+    """The distinct raw values of a category column, repeated so that the parser sees
+    the same order of spelling frequencies within each case-folded group as on the
+    whole column (all that the choice of the canonical spelling reads): every value
+    as often as it occurs up to ``expand_limit`` rows, else each trimmed spelling
+    weighted by the dense rank of its count within its group."""
+    if int(counts.sum()) <= expand_limit:
+        return values.repeat(counts.to_numpy()).reset_index(drop=True)
+    text, _ = _repairs.text_values(values.astype("string"))
+    spelling = text.str.replace(r"\s+", " ", regex=True).fillna("\x00na")
+    per = pd.DataFrame({"v": values.to_numpy(), "s": spelling.to_numpy(), "n": counts.to_numpy()})
+    tot = per.groupby("s")["n"].sum()
+    rank = tot.groupby(tot.index.str.casefold()).rank(method="dense").astype(int)
+    width = int(per.groupby("s").size().max())
+    out = []
+    for s_, grp in per.groupby("s", sort=False):
+        reps = np.ones(len(grp), dtype=int)
+        reps[0] += int(rank[s_]) * width - len(grp)
+        out.append(grp["v"].repeat(reps))
+    return pd.concat(out).reset_index(drop=True)
+
+
+def _type_column(con, name: str, col: contract.Column | None, native: str, opts: dict,
+                 table: str, file: Path, expand_limit: int) -> dict:
+    """Add ``typed.<name>`` with failures and repair flags; returns the column's info."""
+    qn = _q(name)
+    is_text = native.upper().startswith("VARCHAR")
+    dtype = col.dtype if col is not None else "extra"
+    is_cat = col is not None and (col.dtype == "category" or name in CATEGORY_COLUMNS)
+    info = {"name": name, "repairs": [], "note": "", "fail": [], "sql_type": _sql_type(dtype)}
+    trimmed = f"trim({qn})"
+    is_na = f"({qn} IS NULL OR lower({trimmed}) IN ({_na_list()}))"
+    fast = None
+    if dtype in ("date", "datetime"):
+        if not is_text and ("TIMESTAMP" in native.upper() or native.upper() == "DATE"):
+            fast = f"CAST({qn} AS TIMESTAMP)"
+        elif is_text:
+            fast = (f"CASE WHEN regexp_full_match({trimmed}, {_lit(_ISO_RE)}) "
+                    f"THEN TRY_CAST({trimmed} AS TIMESTAMP) END")
+    elif dtype in ("float", "int"):
+        if not is_text and native.upper() in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT",
+                                               "DECIMAL", "HUGEINT") or native.upper().startswith(
+                                                   "DECIMAL"):
+            fast = f"CAST({qn} AS DOUBLE)" if dtype == "float" else \
+                f"CASE WHEN CAST({qn} AS DOUBLE) = round(CAST({qn} AS DOUBLE)) " \
+                f"THEN CAST({qn} AS BIGINT) END"
+        elif is_text:
+            rx = _NUM_RE if dtype == "float" else _INT_RE
+            fast = (f"CASE WHEN regexp_full_match({trimmed}, {_lit(rx)}) "
+                    f"THEN TRY_CAST({trimmed} AS {_sql_type(dtype)}) END")
+    elif dtype in ("str",) and not is_cat and is_text:
+        info["expr"] = f"CASE WHEN {is_na} THEN NULL ELSE {trimmed} END"
+        info["flags"] = {"missing_marker": f"({qn} IS NOT NULL AND {trimmed} <> '' AND {is_na})",
+                         "trimmed": f"(NOT {is_na} AND {trimmed} <> {qn})"}
+        return info
+    # the rule set decides every value the fast path does not
+    if fast is None:
+        where = f"{qn} IS NOT NULL"
+        fast_ok = "FALSE"
+    else:
+        fast_ok = f"({is_na} OR ({fast}) IS NOT NULL)" if is_text else "TRUE"
+        where = f"NOT {fast_ok}"
+    slow = con.execute(f"SELECT {qn} AS v, count(*) AS n FROM raw WHERE {where} "
+                       f"GROUP BY 1 ORDER BY 1").df()
+    mapping = None
+    if len(slow):
+        vals = slow["v"]
+        if is_cat:
+            series, expanded = _category_sample(vals, slow["n"], expand_limit), True
+        else:
+            series, expanded = _weighted(vals, slow["n"], expand_limit)
+        p = _parse_column(name, col, series, opts, table, file)
+        if p.note and "(auto" in p.note and not expanded:
+            raise DataContractError(
+                f"more than {expand_limit:,} values need the date-order decision", file=file,
+                table=table, column=name, rule="an automatic date order reads every value",
+                hint="Set source_options date_order='dmy' or 'mdy' for this table.")
+        info["note"] = p.note
+        m = pd.DataFrame({"v": series.astype(object), "typed": p.values.to_numpy()})
+        m["f_unparseable"] = p.failed
+        if p.not_integer is not None:
+            m["f_not_integer"] = p.not_integer
+        for kind, mk in p.repairs.items():
+            m[f"r_{kind}"] = mk
+        mapping = m.drop_duplicates("v").reset_index(drop=True)
+        if dtype in ("date", "datetime"):
+            mapping["typed"] = pd.to_datetime(mapping["typed"]).astype("datetime64[us]")
+        elif dtype in ("float", "int"):
+            mapping["typed"] = pd.to_numeric(mapping["typed"]).astype("float64")
+        elif dtype == "bool":
+            mapping["typed"] = mapping["typed"].astype("boolean")
+        else:
+            mapping["typed"] = mapping["typed"].astype(object).where(mapping["typed"].notna(),
+                                                                     None)
+        mapping["v"] = mapping["v"].astype(object)
+        mname = f"map_{abs(hash(name)) % 10**8}"
+        con.register(mname + "_df", mapping)
+        con.execute(f"CREATE TABLE {mname} AS SELECT * FROM {mname}_df")
+        con.unregister(mname + "_df")
+        info["map"] = mname
+        info["map_cols"] = [c for c in mapping.columns if c not in ("v", "typed")]
+    info["fast"], info["fast_ok"] = fast, fast_ok
+    info["is_text"], info["is_na"] = is_text, is_na
+    return info
+
+
+def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) -> list[dict]:
+    t = contract.CONTRACT[table]
+    contract_cols = {c.name: c for c in t.columns}
+    natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                               "WHERE table_name = 'raw'").fetchall())
+    cols = [c for c in raw.frame.columns]
+    infos = [_type_column(con, c, contract_cols.get(c), natives[c], opts, table, raw.file,
+                          expand_limit) for c in cols]
+    sel, joins = ["raw.__row"], []
+    for k, info in enumerate(infos):
+        qn = _q(info["name"])
+        if "expr" in info:  # identifiers: trimmed text
+            sel.append(f"{info['expr']} AS {qn}")
+            info["flag_cols"] = {}
+            for kind, e in info["flags"].items():
+                alias = "r_" + kind + "__" + info["name"]
+                sel.append(f"{e} AS {_q(alias)}")
+                info["flag_cols"][kind] = alias
+            info["fail_cols"] = {}
+            continue
+        fast = info["fast"]
+        m = f"m{k}"
+        if "map" in info:
+            joins.append(f"LEFT JOIN {info['map']} {m} ON raw.{qn} = {m}.v "
+                         f"AND NOT {info['fast_ok'].replace(qn, 'raw.' + qn)}")
+        sql_t = info["sql_type"]
+        fast_e = (fast or "NULL").replace(qn, "raw." + qn)
+        if "map" in info:
+            typed = f"CAST(COALESCE({fast_e}, CAST({m}.typed AS {sql_t})) AS {sql_t})"
+        elif fast is not None:
+            typed = f"CAST({fast_e} AS {sql_t})"
+        else:
+            typed = f"raw.{qn}"
+        sel.append(f"{typed} AS {qn}")
+        info["fail_cols"], info["flag_cols"] = {}, {}
+        for c in info.get("map_cols", []):
+            alias = f"{c}__{info['name']}"
+            sel.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
+            if c.startswith("f_"):
+                info["fail_cols"][c[2:]] = alias
+            else:
+                info["flag_cols"][c[2:]] = alias
+        if info["is_text"] and fast is not None:  # markers the fast path set to missing
+            na = info["is_na"].replace(qn, "raw." + qn)
+            alias = f"r_missing_marker_fast__{info['name']}"
+            sel.append(f"(raw.{qn} IS NOT NULL AND trim(raw.{qn}) <> '' AND {na}) AS {_q(alias)}")
+            info["flag_cols"].setdefault("missing_marker", None)
+            info["marker_fast"] = alias
+    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM raw "
+                f"{' '.join(joins)} ORDER BY raw.__row")
+    return infos
+
+
+# ----------------------------------------------------------------------------- rules
+
+def _contract_conditions(table: str, infos: list[dict]) -> list[tuple[str, str]]:
+    """(reason, SQL condition) of the pandera contract checks, in pandera's report
+    order (sorted by column and check)."""
+    t = contract.CONTRACT[table]
+    present = {i["name"]: i for i in infos}
+    out = []
+    for c in t.columns:
+        if c.name not in present:
+            if c.required:
+                continue
+            continue
+        qn = _q(c.name)
+        fails = list(present[c.name]["fail_cols"].values())
+        unparsed = " OR ".join(_q(f) for f in fails) if fails else "FALSE"
+        checks = []
+        if not c.nullable:
+            checks.append(("not_nullable", f"({qn} IS NULL AND NOT ({unparsed}))"))
+        for ch in c.checks:
+            st = getattr(ch, "statistics", {}) or {}
+            nm = ch.name
+            if nm == "greater_than_or_equal_to":
+                checks.append((nm, f"({qn} < {st['min_value']})"))
+            elif nm == "in_range":
+                checks.append((nm, f"({qn} < {st['min_value']} OR {qn} > {st['max_value']})"))
+        if c.isin is not None:
+            vals = ", ".join(_lit(v) for v in c.isin)
+            checks.append(("isin", f"({qn} IS NOT NULL AND {qn} NOT IN ({vals}))"))
+        for check, cond in checks:
+            out.append((c.name, check, f"{_validation._reason_for(check)}:{c.name}", cond))
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [(r, cond) for _, _, r, cond in out]
+
+
+def _impossible_conditions(table: str, infos: list[dict], as_of) -> list[tuple[str, str]]:
+    """Dates after ``as_of`` and the cross-column rules of
+    :func:`~.validation.impossible_values`."""
+    t = contract.CONTRACT[table]
+    names = {i["name"] for i in infos}
+    out = []
+    if as_of is not None:
+        limit = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+        for c in t.columns:
+            if c.dtype in ("date", "datetime") and c.name in names:
+                out.append((f"future_date:{c.name}",
+                            f"COALESCE({_q(c.name)} >= TIMESTAMP {_lit(limit)}, FALSE)"))
+    if table == "interactions" and "resolved_at" in names:
+        out.append(("resolved_before_opened", "COALESCE(resolved_at < opened_at, FALSE)"))
+    if table == "customers" and {"signup_date", "end_date"} <= names:
+        out.append(("signup_after_end", "COALESCE(signup_date > end_date, FALSE)"))
+    return out
+
+
+def _ids_table(con, name: str, ids) -> bool:
+    if ids is None:
+        return False
+    if isinstance(ids, (str, Path)):
+        con.execute(f"CREATE TABLE {name} AS SELECT DISTINCT CAST(customer_id AS VARCHAR) "
+                    f"AS customer_id FROM read_parquet({_lit(str(ids))})")
+    else:
+        con.register(f"{name}_df", pd.DataFrame({"customer_id": pd.Index(ids).astype(str)}))
+        con.execute(f"CREATE TABLE {name} AS SELECT DISTINCT customer_id FROM {name}_df")
+        con.unregister(f"{name}_df")
+    return True
+
+
+# ----------------------------------------------------------------------------- main
+
+def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
+                      quarantine_dir: str | Path, *, as_of=None, customer_ids=None,
+                      quarantined_customer_ids=None, options: dict | None = None,
+                      memory_limit: str = "8GB", temp_directory: str | Path | None = None,
+                      threads: int | None = None, expand_limit: int = 2_000_000) -> dict:
+    """Clean the event table in ``path`` out of core (module docstring).
+
+    Writes ``<out_dir>/<table>.parquet`` (contract types, rows in file order),
+    ``<quarantine_dir>/<table>.csv`` when rows are quarantined and
+    ``<out_dir>/<table>_outlier_flags.csv``; returns the table's report
+    (rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped,
+    quarantine_reasons, repairs, notes, outliers, seconds). ``customer_ids`` are
+    the clean customers (an Index/list or a Parquet file with ``customer_id``).
+    """
+    t0 = time.perf_counter()
+    if table not in EVENT_TABLES:
+        raise DataContractError(f"'{table}' is not an event table", table=table,
+                                rule="out-of-core cleaning is for " + ", ".join(EVENT_TABLES))
+    path, out_dir, qdir = Path(path), Path(out_dir), Path(quarantine_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    qdir.mkdir(parents=True, exist_ok=True)
+    opts = {k: _per_table(v, table) if k not in ("column_map", "value_map") else v
+            for k, v in (options or {}).items()}
+    work = Path(tempfile.mkdtemp(prefix="crm-ooc-", dir=temp_directory))
+    con = duckdb.connect(str(work / "clean.duckdb"))
+    try:
+        con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+        con.execute(f"SET temp_directory = {_lit(str(work / 'spill'))}")
+        con.execute("SET preserve_insertion_order = true")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        raw, n = _load(con, path, table, opts, work)
+        _validation.check_required(raw.frame, table, path)
+        infos = _typed_table(con, raw, table, opts, expand_limit)
+        rep = _rules_and_outputs(con, raw, table, infos, n, as_of=as_of,
+                                 customer_ids=customer_ids,
+                                 quarantined_ids=quarantined_customer_ids,
+                                 out_dir=out_dir, qdir=qdir, opts=opts)
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+    rep["seconds"] = round(time.perf_counter() - t0, 3)
+    return rep
+
+
+def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int, *, as_of,
+                       customer_ids, quarantined_ids, out_dir: Path, qdir: Path,
+                       opts: dict) -> dict:
+    t = contract.CONTRACT[table]
+    keys = [k for k in _validation.KEYS[table] if k in raw.frame.columns]
+    reasons: list[tuple[str, str]] = []  # (reason, SQL condition), in the pandas order
+    unparsed_any = []
+    for info in infos:
+        for prefix, col in info["fail_cols"].items():
+            reasons.append((f"{prefix}:{info['name']}", _q(col)))
+            unparsed_any.append(_q(col))
+    any_unparsed = " OR ".join(unparsed_any) if unparsed_any else "FALSE"
+    cols = [_q(i["name"]) for i in infos]
+    kq = ", ".join(_q(k) for k in keys)
+    # duplicates (validation.duplicates): exact among parsed rows whose key repeats
+    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed GROUP BY {kq}
+                    HAVING count(*) > 1""")
+    con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
+        SELECT typed.__row, row_number() OVER (PARTITION BY {', '.join('typed.' + c for c in cols)}
+               ORDER BY typed.__row) AS k
+        FROM typed JOIN dupkeys USING ({kq}) WHERE NOT ({any_unparsed})) WHERE k > 1""")
+    key_nn = " AND ".join(f"typed.{_q(k)} IS NOT NULL" for k in keys)
+    con.execute(f"""CREATE TABLE conflict AS SELECT __row FROM (
+        SELECT typed.__row, count(*) OVER (PARTITION BY {', '.join('typed.' + _q(k) for k in keys)})
+               AS c FROM typed JOIN dupkeys USING ({kq})
+        WHERE typed.__row NOT IN (SELECT __row FROM exact) AND {key_nn}) WHERE c > 1""")
+    reasons.append((f"conflicting_duplicate:{'+'.join(_validation.KEYS[table])}",
+                    "__row IN (SELECT __row FROM conflict)"))
+    reasons += _contract_conditions(table, infos)
+    reasons += _impossible_conditions(table, infos, as_of)
+    has_ids = _ids_table(con, "known_ids", customer_ids)
+    if has_ids and "customer_id" in t.references and "customer_id" in raw.frame.columns:
+        bad = ("customer_id IS NOT NULL AND customer_id NOT IN "
+               "(SELECT customer_id FROM known_ids)")
+        if _ids_table(con, "q_ids", quarantined_ids):
+            q = "customer_id IN (SELECT customer_id FROM q_ids)"
+            reasons.append(("customer_quarantined:customer_id", f"({bad} AND {q})"))
+            reasons.append(("orphan:customer_id", f"({bad} AND NOT ({q}))"))
+        else:
+            reasons.append(("orphan:customer_id", f"({bad})"))
+    flags = ", ".join(f"COALESCE({cond}, FALSE) AS {_q('q' + str(k))}"
+                      for k, (_r, cond) in enumerate(reasons))
+    con.execute(f"""CREATE TABLE verdict AS SELECT typed.__row,
+        typed.__row IN (SELECT __row FROM exact) AS is_exact, {flags} FROM typed""")
+    qcols = [_q("q" + str(k)) for k in range(len(reasons))]
+    anyq = " OR ".join(qcols) if qcols else "FALSE"
+    con.execute("ALTER TABLE verdict ADD COLUMN quarantined BOOLEAN")
+    con.execute(f"UPDATE verdict SET quarantined = NOT is_exact AND ({anyq})")
+    counts = con.execute(
+        "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c} AND NOT is_exact)" for c in qcols]
+                              + ["count(*) FILTER (WHERE is_exact)",
+                                 "count(*) FILTER (WHERE quarantined)"]) + " FROM verdict"
+    ).fetchone()
+    n_exact, n_quar = int(counts[-2]), int(counts[-1])
+    reason_counts = {r: int(c) for (r, _), c in zip(reasons, counts[:-2], strict=True) if c}
+    n_bad = int(con.execute("SELECT count(*) FROM rejects").fetchone()[0])
+    if n_bad:
+        reason_counts["malformed_row"] = n_bad
+    # quarantine: original values and headers, row, reason
+    inverse = {new: orig for new, orig in raw.original_columns.items()}
+    def _orig(c: str) -> str:
+        o = inverse.get(c, c)
+        return "reason (original)" if o == "reason" else o
+
+    orig_sel = ", ".join(f"raw.{_q(c)} AS {_q(_orig(c))}" for c in raw.frame.columns)
+    reason_expr = "concat_ws('; ', " + ", ".join(
+        f"CASE WHEN v.{c} THEN {_lit(r)} END" for c, (r, _) in zip(qcols, reasons, strict=True)
+    ) + ")" if qcols else "''"
+    qpath = qdir / f"{table}.csv"
+    if qpath.exists():
+        qpath.unlink()
+    if n_quar or n_bad:
+        bad_sel = ", ".join(["NULL AS row"] + [f"NULL AS {_q(_orig(c))}"
+                                               for c in raw.frame.columns]
+                            + ["'malformed_row' AS reason", "csv_line AS raw_line"])
+        raw_line = ", NULL AS raw_line" if n_bad else ""
+        union = (f" UNION ALL SELECT {bad_sel} FROM rejects" if n_bad else "")
+        con.execute(f"""COPY (SELECT * FROM (SELECT raw.__row AS row, {orig_sel},
+            {reason_expr} AS reason{raw_line}, 0 AS __k
+            FROM raw JOIN verdict v USING (__row) WHERE v.quarantined
+            {union.replace(' FROM rejects', ', 1 AS __k FROM rejects') if union else ''})
+            ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
+        con.execute(f"""CREATE TABLE qtmp AS SELECT * FROM read_csv({_lit(str(qpath))},
+                        all_varchar=true, header=true)""")
+        con.execute(f"COPY (SELECT * EXCLUDE (__k) FROM qtmp) TO {_lit(str(qpath))} "
+                    "(HEADER, DELIMITER ',')")
+    # clean rows with the contract's types
+    contract_names = [c.name for c in t.columns]
+    sel = []
+    for c in t.columns:
+        if c.name in raw.frame.columns:
+            sel.append(f"CAST(typed.{_q(c.name)} AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
+        else:
+            sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
+    sel += [f"typed.{_q(c)}" for c in raw.frame.columns if c not in contract_names]
+    con.execute(f"""CREATE VIEW clean AS SELECT {', '.join(sel)} FROM typed
+                    JOIN verdict v USING (__row) WHERE NOT v.is_exact AND NOT v.quarantined
+                    ORDER BY typed.__row""")
+    cpath = out_dir / f"{table}.parquet"
+    con.execute(f"COPY (SELECT * FROM clean) TO {_lit(str(cpath))} (FORMAT parquet)")
+    n_clean = n - n_exact - n_quar
+    outl = _outlier_flags(con, table, keys, float(opts.get("outlier_k") or 3.0),
+                          out_dir / f"{table}_outlier_flags.csv")
+    repairs = _repair_counts(con, infos)
+    return {
+        "file": str(raw.file), "format": raw.format, "engine": "duckdb",
+        "encoding": raw.encoding, "sep": raw.sep, "renamed_columns": raw.renames,
+        "rows_in": n + n_bad, "rows_clean": n_clean, "rows_quarantined": n_quar + n_bad,
+        "rows_duplicate_dropped": n_exact,
+        "conserved": n + n_bad == n_clean + n_quar + n_bad + n_exact,
+        "quarantine_reasons": dict(sorted(reason_counts.items(), key=lambda kv: -kv[1])),
+        "repairs": repairs, "notes": {i["name"]: i["note"] for i in infos if i["note"]},
+        "outliers": outl, "clean_file": str(cpath),
+        "quarantine_file": str(qpath) if qpath.exists() else "",
+    }
+
+
+def _repair_counts(con, infos: list[dict]) -> list[dict]:
+    """Rows per column and repair kind (the report's ``repairs``, without examples)."""
+    out = []
+    for info in infos:
+        for kind, col in info["flag_cols"].items():
+            parts = [c for c in (col, info.get("marker_fast") if kind == "missing_marker"
+                                 else None) if c]
+            cond = " OR ".join(_q(c) for c in parts)
+            k = int(con.execute(f"SELECT count(*) FROM typed WHERE {cond}").fetchone()[0])
+            if k:
+                out.append({"column": info["name"], "repair": kind, "n": k})
+    return out
+
+
+def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> dict:
+    """Tukey fences (:mod:`.outliers`) on the clean rows, computed in DuckDB; flags to CSV."""
+    summary = {}
+    parts = []
+    for col, scale in _outliers.OUTLIER_COLUMNS.get(table, {}).items():
+        cols = [r[0] for r in con.execute("DESCRIBE clean").fetchall()]
+        if col not in cols:
+            continue
+        x = f"CAST({_q(col)} AS DOUBLE)"
+        z = f"log10(abs({x}))" if scale == "log" else x
+        zf = f"CASE WHEN {x} <> 0 THEN {z} END" if scale == "log" else x
+        q1, q3 = con.execute(f"SELECT quantile_cont({zf}, 0.25), quantile_cont({zf}, 0.75) "
+                             f"FROM clean").fetchone()
+        if q1 is None:
+            continue
+        lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
+        what = f"log10|{col}|" if scale == "log" else col
+        unit = (lambda v: 10 ** v) if scale == "log" else (lambda v: v)
+        if lo == hi:
+            summary[col] = {"rule": f"Tukey fences not applied: {what} has no spread "
+                            "(interquartile range 0)", "scale": scale, "k": k,
+                            "low": None, "high": None, "n_flagged": 0}
+            continue
+        size = f"|{col}|" if scale == "log" else col
+        rule = (f"Tukey far-out fences k={k:g} on {what}: {size} outside "
+                f"[{unit(lo):.4g}, {unit(hi):.4g}]")
+        cond = f"({zf} < {lo!r} OR {zf} > {hi!r})"
+        nf = int(con.execute(f"SELECT count(*) FROM clean WHERE {cond}").fetchone()[0])
+        summary[col] = {"rule": rule, "scale": scale, "k": k, "low": float(unit(lo)),
+                        "high": float(unit(hi)), "n_flagged": nf}
+        kc = ", ".join(_q(c) for c in keys)
+        parts.append(f"SELECT {_lit(table)} AS \"table\", row - 1 AS row, {kc}, {_lit(col)} AS "
+                     f"\"column\", {x} AS value, {_lit(rule)} AS rule FROM "
+                     f"(SELECT row_number() OVER () AS row, * FROM clean) WHERE {cond}")
+    if parts:
+        con.execute(f"COPY ({' UNION ALL '.join(parts)}) TO {_lit(str(path))} (HEADER)")
+    return summary
+
+
+def clean_events(path: str | Path, table: str, out_dir: str | Path, quarantine_dir: str | Path,
+                 *, min_rows: int = MIN_ROWS, **kwargs) -> dict:
+    """Clean one event table: out of core when the file holds at least ``min_rows``
+    rows (Parquet: from its metadata; CSV: estimated from its size), else with the
+    pandas pipeline (:func:`~crm_lib.cleaning.pipeline.clean_table`)."""
+    p = Path(path)
+    if _estimated_rows(p) >= min_rows:
+        return clean_large_table(p, table, out_dir, quarantine_dir, **kwargs)
+    from .pipeline import Context, clean_table
+    from .reading import read_table
+
+    opts = kwargs.get("options") or {}
+    raw = read_table(p, table, encoding=_per_table(opts.get("encoding"), table),
+                     sep=_per_table(opts.get("sep"), table), column_map=opts.get("column_map"))
+    ids = kwargs.get("customer_ids")
+    ctx = Context(customer_ids=pd.Index(ids) if ids is not None else None,
+                  quarantined_customer_ids=pd.Index(kwargs.get("quarantined_customer_ids") or []))
+    res = clean_table(raw, as_of=kwargs.get("as_of"), options=opts, context=ctx)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    res.clean.to_parquet(Path(out_dir) / f"{table}.parquet", index=False)
+    if len(res.quarantine):
+        Path(quarantine_dir).mkdir(parents=True, exist_ok=True)
+        res.quarantine.to_csv(Path(quarantine_dir) / f"{table}.csv", index=False)
+    return {**res.report, "engine": "pandas"}
+
+
+def _estimated_rows(path: Path) -> int:
+    if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.dataset as ds
+
+        return ds.dataset(str(path), format="parquet").count_rows()
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        return 0
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    lines = max(head.count(b"\n"), 1)
+    return int(path.stat().st_size / (len(head) / lines))
+
+
+__all__ = ["EVENT_TABLES", "MIN_ROWS", "clean_events", "clean_large_table"]
+_ = np  # numpy is used by callers of the masks

@@ -1,0 +1,105 @@
+"""Parameter schema from the parameters cells, and validation before a run starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from crm_lib import params, runner
+
+CELL = '''source: str = "demo"  # data source
+seed: int = 42  # seed for every random step
+as_of: str = "2026-06-30"  # analysis date (ISO)
+margin: float = 0.3  # gross margin as a share of revenue
+source_options: dict = {}  # source options
+tiers: dict = {"value_cuts": [0.5, 0.8], "lapsed_weeks": 52}  # tier settings
+paths: list = []  # structural paths
+'''
+
+
+@pytest.fixture()
+def schemas():
+    return {"03_value": params.parse_cell(CELL, "03_value"),
+            "04_churn": params.parse_cell('seed: int = 42  # seed\nn_customers: int = 20000  # n\n'
+                                          'as_of: str = "2026-06-30"  # date (ISO)', "04_churn")}
+
+
+def test_schema_reads_name_type_default_and_comment():
+    sch = params.parse_cell(CELL)
+    assert list(sch) == ["source", "seed", "as_of", "margin", "source_options", "tiers", "paths"]
+    assert (sch["seed"].type, sch["seed"].default, sch["seed"].comment) == \
+        ("int", 42, "seed for every random step")
+    assert sch["as_of"].is_date and not sch["source"].is_date
+    assert sch["tiers"].default == {"value_cuts": [0.5, 0.8], "lapsed_weeks": 52}
+
+
+def test_every_project_notebook_annotates_its_parameters():
+    for nb in runner.list_notebooks():
+        sch = params.schema(nb)
+        assert {"source", "seed", "as_of", "run_dir"} <= set(sch), nb.stem
+        untyped = [p.name for p in sch.values() if p.type not in params.EXAMPLES]
+        assert not untyped, (nb.stem, untyped)
+        assert all(p.comment for p in sch.values()), nb.stem
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("seed", "abc", r"params.yaml: seed must be a whole number \(int\), got 'abc'.*seed: 42"),
+    ("n_customers", "2k", r"n_customers must be a whole number.*'2k'.*n_customers: 20000"),
+    ("margin", True, r"margin must be a number"),
+    ("as_of", "2024-31-12", r"as_of must be a date \(YYYY-MM-DD\).*as_of: 2024-12-31"),
+    ("tiers", [1, 2], r"tiers must be a mapping"),
+])
+def test_wrong_types_name_file_key_type_and_example(schemas, key, value, expected):
+    with pytest.raises(params.ParameterError, match=expected):
+        params.resolve(schemas, file_values={key: value}, origin="params.yaml")
+
+
+def test_yaml_dates_and_numeric_text_are_read_right(schemas):
+    r = params.resolve(schemas, file_values={"as_of": dt.date(2024, 12, 31), "seed": "7",
+                                             "notebooks": {"03_value": {"margin": 1}}})
+    assert r.notebook_params["04_churn"]["as_of"] == "2024-12-31"
+    assert r.notebook_params["04_churn"]["seed"] == 7
+    assert r.notebook_params["03_value"]["margin"] == 1.0
+    assert "margin" not in r.notebook_params["04_churn"]  # only keys a notebook declares
+
+
+def test_unknown_keys_and_notebooks_suggest_the_closest_match(schemas):
+    with pytest.raises(params.ParameterError, match=r"unknown parameter 'sed' \(did you mean 'seed'"):
+        params.resolve(schemas, file_values={"sed": 3})
+    with pytest.raises(params.ParameterError,
+                       match=r"unknown notebook '03_valeu' \(did you mean '03_value'"):
+        params.resolve(schemas, file_values={"notebooks": {"03_valeu": {"margin": 0.2}}})
+    with pytest.raises(params.ParameterError, match=r"notebooks.04.*unknown parameter 'margin'"):
+        params.resolve(schemas, file_values={"notebooks": {"04": {"margin": 0.2}}})
+    with pytest.raises(params.ParameterError, match="run_dir is set by the runner"):
+        params.resolve(schemas, file_values={"run_dir": "x"})
+
+
+def test_dict_parameters_merge_key_by_key(schemas):
+    r = params.resolve(schemas, file_values={
+        "source_options": {"encoding": "latin-1", "column_map": {"a": "customer_id"}},
+        "tiers": {"lapsed_weeks": 26},
+        "notebooks": {"03_value": {"source_options": {"column_map": {"b": "signup_date"}}}}},
+        cli={"source_options": {"decimal": ","}})
+    nb = r.notebook_params["03_value"]
+    assert nb["tiers"] == {"value_cuts": [0.5, 0.8], "lapsed_weeks": 26}
+    assert nb["source_options"] == {"encoding": "latin-1", "decimal": ",",
+                                    "column_map": {"a": "customer_id", "b": "signup_date"}}
+    assert r.notebook_params["04_churn"]["source_options"]["column_map"] == {"a": "customer_id"}
+
+
+def test_relative_params_path_resolves_against_the_current_folder(tmp_path, monkeypatch,
+                                                                    crm_home):
+    (tmp_path / "p.yaml").write_text("seed: 1\n")
+    (crm_home / "p.yaml").write_text("seed: 2\n")
+    (crm_home / "only_home.yaml").write_text("seed: 3\n")
+    monkeypatch.chdir(tmp_path)
+    values, path, how = params.load_file("p.yaml")
+    assert values == {"seed": 1} and path == tmp_path / "p.yaml" and how == "current folder"
+    values, path, how = params.load_file("only_home.yaml")
+    assert values == {"seed": 3} and "project root" in how
+    with pytest.raises(params.ParameterError, match="not found in the current folder"):
+        params.load_file("nowhere.yaml")
+    assert os.getcwd() == str(tmp_path)

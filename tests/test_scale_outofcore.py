@@ -1,0 +1,171 @@
+"""Out-of-core cleaning (DuckDB) gives the pandas pipeline's results.
+
+The messy fixtures (GBK-encoded transactions with currency symbols, decimal
+commas, day-first dates, duplicates, orphans, malformed lines; interactions
+with Excel serial dates, tickets resolved before they were opened, future
+dates) and a generated table with every kind of mess are cleaned both ways;
+the clean rows, the quarantine (original values, row, reason), the counts and
+the repairs must be identical, and rows_in = clean + quarantined + duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import _messy_fixture as fx
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_lib.cleaning import outofcore
+from crm_lib.cleaning.pipeline import Context, clean_table
+from crm_lib.cleaning.reading import read_table
+
+AS_OF = "2024-12-31"
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    folder = fx.build(tmp_path_factory.mktemp("messy"))
+    with open(folder / "interactions.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        for row in fx.INTERACTIONS:
+            w.writerow(["" if v is None else str(v) for v in row])
+    raw = read_table(folder / "customers.csv", "customers", column_map=fx.OPTIONS["column_map"])
+    cust = clean_table(raw, as_of=AS_OF, options=fx.OPTIONS)
+    ids = pd.Index(cust.clean["customer_id"].unique())
+    ctx = Context(customer_ids=ids, quarantined_customer_ids=cust.quarantined_keys.difference(ids))
+    return folder, ctx
+
+
+def _both(path, table, ctx, tmp_path, options=None):
+    opts = options or {}
+    raw = read_table(path, table, column_map=opts.get("column_map"))
+    ref = clean_table(raw, as_of=AS_OF, options=opts, context=ctx)
+    rep = outofcore.clean_large_table(
+        path, table, tmp_path / "out", tmp_path / "q", as_of=AS_OF,
+        customer_ids=ctx.customer_ids, quarantined_customer_ids=ctx.quarantined_customer_ids,
+        options=opts, memory_limit="1GB", threads=1)
+    return ref, rep
+
+
+def _assert_same(ref, rep, table, tmp_path):
+    for k in ("rows_in", "rows_clean", "rows_quarantined", "rows_duplicate_dropped"):
+        assert rep[k] == ref.report[k], k
+    assert rep["quarantine_reasons"] == ref.report["quarantine_reasons"]
+    assert rep["rows_in"] == rep["rows_clean"] + rep["rows_quarantined"] + \
+        rep["rows_duplicate_dropped"]
+    got = pd.read_parquet(tmp_path / "out" / f"{table}.parquet")
+    want = ref.clean
+    assert list(got.columns) == list(want.columns)
+    for c in want.columns:
+        a, b = want[c], got[c]
+        if pd.api.types.is_datetime64_any_dtype(a):
+            assert (pd.to_datetime(b).astype("datetime64[ns]").fillna(pd.Timestamp(0))
+                    == a.fillna(pd.Timestamp(0))).all(), c
+        elif pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a):
+            np.testing.assert_allclose(b.astype(float), a.astype(float), rtol=1e-12, err_msg=c)
+        else:
+            assert a.astype("string").fillna("<NA>").tolist() == \
+                b.astype("string").fillna("<NA>").tolist(), c
+    qref = ref.quarantine.astype("string").fillna("")
+    qfile = tmp_path / "q" / f"{table}.csv"
+    qgot = pd.read_csv(qfile, dtype=str, keep_default_na=False) if qfile.exists() else \
+        pd.DataFrame(columns=qref.columns)
+    qgot = qgot.drop(columns=[c for c in ("raw_line",) if c not in qref.columns], errors="ignore")
+    assert list(qgot.columns) == list(qref.columns)
+    assert qgot["reason"].tolist() == qref["reason"].tolist()
+    core = [c for c in qref.columns if c not in ("raw_line",)]
+    assert qgot[core].astype(str).values.tolist() == qref[core].astype(str).values.tolist()
+    want_rep = {(r["column"], r["repair"]): r["n"] for r in ref.report["repairs"]}
+    got_rep = {(r["column"], r["repair"]): r["n"] for r in rep["repairs"]}
+    assert got_rep == want_rep
+    assert rep["outliers"] == ref.report["outliers"]
+
+
+@pytest.mark.parametrize("table", ["transactions", "interactions"])
+def test_messy_fixture_same_on_both_paths(messy, table, tmp_path):
+    folder, ctx = messy
+    ref, rep = _both(folder / f"{table}.csv", table, ctx, tmp_path)
+    assert rep["rows_quarantined"] > 0
+    _assert_same(ref, rep, table, tmp_path)
+
+
+def _generated(path, n=4000, seed=3):
+    """Transactions with every kind of mess, as CSV."""
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("C", np.char.zfill(rng.integers(1, 60, n).astype(str), 3))
+    date = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
+    d = pd.Series(date.strftime("%Y-%m-%d %H:%M:%S"))
+    amt = pd.Series(np.round(rng.gamma(2, 20, n), 2).astype(str))
+    k = rng.choice(n, 600, replace=False)
+    d[k[:100]] = date[k[:100]].strftime("%d/%m/%Y")
+    d[k[100:120]] = "not a date"
+    d[k[120:140]] = "2031-01-01"
+    amt[k[140:200]] = ["$1,234.50", "(12.00)", "1.234,56", "€7"] * 15
+    amt[k[200:220]] = "N/A"
+    amt[k[220:240]] = "abc"
+    ids[k[240:260]] = " C001 "
+    ids[k[260:280]] = "X999"
+    product = rng.choice(["top-up", "Top-Up", "TOP-UP", "device", "Device "], n)
+    df = pd.DataFrame({"transaction_id": [f"T{i:06d}" for i in range(n)], "customer_id": ids,
+                       "date": d, "amount": amt, "product": product})
+    dup = df.iloc[k[300:330]]
+    conflict = df.iloc[k[330:340]].assign(amount="1.00")
+    pd.concat([df, dup, conflict]).to_csv(path, index=False)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("T9,C001,2024-01-01,1,a,b,c\n")
+
+
+def test_generated_mess_same_on_both_paths(messy, tmp_path):
+    _, _ = messy
+    path = tmp_path / "transactions.csv"
+    _generated(path)
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 60)])
+    ctx = Context(customer_ids=ids, quarantined_customer_ids=pd.Index(["X999"]))
+    ref, rep = _both(path, "transactions", ctx, tmp_path)
+    assert rep["rows_duplicate_dropped"] >= 30
+    assert {"conflicting_duplicate:transaction_id", "unparseable:amount",
+            "future_date:date", "customer_quarantined:customer_id"} <= set(
+                rep["quarantine_reasons"])
+    _assert_same(ref, rep, "transactions", tmp_path)
+
+
+def test_parquet_input_and_switch(messy, tmp_path):
+    path = tmp_path / "transactions.csv"
+    _generated(path, n=1500, seed=5)
+    pq = tmp_path / "transactions.parquet"
+    pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip").to_parquet(pq)
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 60)])
+    ctx = Context(customer_ids=ids, quarantined_customer_ids=pd.Index(["X999"]))
+    ref, rep = _both(pq, "transactions", ctx, tmp_path)
+    _assert_same(ref, rep, "transactions", tmp_path)
+    small = outofcore.clean_events(pq, "transactions", tmp_path / "o2", tmp_path / "q2",
+                                   as_of=AS_OF, customer_ids=ids)
+    assert small["engine"] == "pandas"
+    big = outofcore.clean_events(pq, "transactions", tmp_path / "o3", tmp_path / "q3",
+                                 as_of=AS_OF, customer_ids=ids, min_rows=10)
+    assert big["engine"] == "duckdb" and big["rows_clean"] == small["rows_clean"]
+
+
+def test_beyond_expand_limit_same_or_asks_for_the_option(messy, tmp_path):
+    """Above ``expand_limit`` rows the parser sees distinct values (categories weighted
+    by frequency rank): results stay identical, and an automatic date order, which
+    needs every value, stops with the option that fixes it."""
+    from crm_lib.cleaning import DataContractError
+
+    path = tmp_path / "transactions.csv"
+    _generated(path, n=3000, seed=11)
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 60)])
+    ctx = Context(customer_ids=ids, quarantined_customer_ids=pd.Index(["X999"]))
+    with pytest.raises(DataContractError, match="date_order"):
+        outofcore.clean_large_table(path, "transactions", tmp_path / "o", tmp_path / "q",
+                                    as_of=AS_OF, customer_ids=ids, expand_limit=10)
+    opts = {"date_order": "dmy"}
+    raw = read_table(path, "transactions")
+    ref = clean_table(raw, as_of=AS_OF, options=opts, context=ctx)
+    rep = outofcore.clean_large_table(
+        path, "transactions", tmp_path / "out", tmp_path / "q", as_of=AS_OF,
+        customer_ids=ids, quarantined_customer_ids=ctx.quarantined_customer_ids,
+        options=opts, expand_limit=10)
+    _assert_same(ref, rep, "transactions", tmp_path)
