@@ -64,7 +64,9 @@ FALLBACK_PLAN: dict[str, list[str]] = {
     "04_churn_modeling": [],
     "03_customer_value": ["04_churn_modeling"],
     "05_retention_roi": ["03_customer_value", "04_churn_modeling"],
-    "06_executive_summary": ["03_customer_value", "04_churn_modeling"],
+    "06_executive_summary": ["00_crm_concepts", "01_data_cleaning",
+                             "02_survey_satisfaction_loyalty", "03_customer_value",
+                             "04_churn_modeling", "05_retention_roi"],
 }
 
 #: Seconds a parsed ``crm-report --plan`` is reused before the command runs again.
@@ -187,6 +189,16 @@ class CrmReportOperator(BaseOperator):
             raise ValueError(f"step must be init, stage or publish, not {step!r}")
         self.step, self.notebook = step, notebook
 
+    def on_kill(self) -> None:
+        """Stop the running ``crm-report`` (it cleans up the notebook it was running)."""
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
     def command(self, context) -> list[str]:
         """The ``crm-report`` argument list for this step and DAG run.
 
@@ -230,13 +242,17 @@ class CrmReportOperator(BaseOperator):
         cmd = self.command(context)
         self.log.info("Running %s", " ".join(cmd))
         tail: deque[str] = deque(maxlen=200)
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, bufsize=1) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, bufsize=1)
+        try:
+            assert self._proc.stdout is not None
+            for line in self._proc.stdout:
                 tail.append(line.rstrip("\n"))
                 self.log.info("%s", line.rstrip("\n"))
-        code = proc.returncode
+            code = self._proc.wait()
+        except BaseException:  # execution_timeout or a kill: stop crm-report too
+            self.on_kill()
+            raise
         message = runner_error(list(tail)) or f"crm-report exited with code {code}"
         what = self.notebook or self.step
         if code == EXIT_OK:

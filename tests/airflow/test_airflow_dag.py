@@ -148,14 +148,16 @@ def test_dag_loads_with_the_runners_graph(venv, tmp_path):
         "bag = DagBag(dag_folder=sys.argv[1])\n"
         "dag = bag.get_dag('crm_report')\n"
         "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},\n"
-        "  'tasks': {t.task_id: {'up': sorted(t.upstream_task_ids), 'rule': str(t.trigger_rule),\n"
+        "  'tasks': {t.task_id: {'up': sorted(t.upstream_task_ids), 'rule': getattr(t.trigger_rule, 'value', t.trigger_rule),\n"
         "            'retries': t.retries} for t in dag.tasks},\n"
         "  'params': {k: dag.params[k] for k in dag.params}}))\n")
     done = _run([str(venv / "bin" / "python"), "-c", script, str(SCHEDULING)], af.env)
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["errors"] == {}
-    plan = json.loads(_run([str(CRM_REPORT), "--plan"], af.env).stdout)
+    done = _run([str(CRM_REPORT), "--plan"], af.env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    plan = json.loads(done.stdout)
     nodes = plan["notebooks"] if isinstance(plan, dict) else plan
     tasks = got["tasks"]
     for node in nodes:
@@ -182,7 +184,7 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     ref_home = tmp_path / "ref_home"
     ref_home.mkdir()
     ref = subprocess.Popen(
-        [str(CRM_REPORT), "--quiet", "--out", str(ref_home / "reports"), "--notebooks",
+        [str(CRM_REPORT), "--out", str(ref_home / "reports"), "--notebooks",
          SMALL["notebooks"], "--n-customers", str(SMALL["n_customers"]),
          "--seed", str(SMALL["seed"]), "--as-of", "2026-06-30"],
         env={**af.env, "CRM_HOME": str(ref_home)}, stdout=subprocess.PIPE,
@@ -243,16 +245,17 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert state == "success"
     assert tasks["nb_03_customer_value"][0] == "skipped"
     assert tasks["nb_06_executive_summary"][0] == "success"
-    assert (reports / "latest.txt").read_text().strip() == "2026-06-30"
-    man = json.loads((good / "manifest.json").read_text())
+    rerun = reports / (reports / "latest.txt").read_text().strip()
+    assert rerun.name.startswith("2026-06-30") and rerun != good  # a new folder, e.g. -2
+    man = json.loads((rerun / "manifest.json").read_text())
     assert man["parameters"]["source"] == "telco"
     assert dict(_notebook_status(man)) == {"03_customer_value": "skipped",
                                            "06_executive_summary": "ok"}
-    new_m = json.loads((good / "metrics.json").read_text())
+    new_m = json.loads((rerun / "metrics.json").read_text())
     assert new_m and all(k.startswith("summary.") for k in new_m), sorted(new_m)
-    assert not (good / "03_customer_value.ipynb").exists()  # no file of the earlier run
-    assert not [f for f in _tree(good) if "clv" in f.lower()]
-    index = (good / "index.html").read_text()
+    assert not (rerun / "03_customer_value.ipynb").exists()  # no file of the earlier run
+    assert not [f for f in _tree(rerun) if "clv" in f.lower()]
+    index = (rerun / "index.html").read_text()
     assert not [k for k in got_m if k.startswith("clv.") and k in index]
     changed = [k for k in new_m if k in got_m and not _numbers_equal(new_m[k], got_m[k])]
     assert changed, "every summary figure equals the earlier run's"
