@@ -259,3 +259,46 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert not [k for k in got_m if k.startswith("clv.") and k in index]
     changed = [k for k in new_m if k in got_m and not _numbers_equal(new_m[k], got_m[k])]
     assert changed, "every summary figure equals the earlier run's"
+
+
+def test_exit_codes_map_to_task_states(venv, tmp_path):
+    """The notebook task under Airflow's own exception classes: 2 and 1 fail without retry
+    (AirflowFailException), 3 skips, 75 and anything else raise a retried failure; the
+    runner's error paragraph is the exception's message."""
+    fake = tmp_path / "crm-report"
+    fake.write_text("#!/bin/sh\necho 'progress line'\n"
+                    "echo \"crm-report: 03_customer_value: error paragraph $FAKE_CODE\"\n"
+                    "exit $FAKE_CODE\n")
+    fake.chmod(0o755)
+    script = (
+        "import datetime, importlib.util, json, os, sys\n"
+        "spec = importlib.util.spec_from_file_location('crm_report_dag', sys.argv[1])\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "task = mod.dag.get_task('nb_03_customer_value')\n"
+        "class TI:\n"
+        "    def xcom_pull(self, task_ids): return '2026-06-30'\n"
+        "params = {k: v.value for k, v in mod.dag.params.items()}\n"
+        "out = {}\n"
+        "for code in (0, 1, 2, 3, 75, 9):\n"
+        "    os.environ['FAKE_CODE'] = str(code)\n"
+        "    ctx = {'params': {**params, 'crm_report': sys.argv[2]}, 'ti': TI(),\n"
+        "           'logical_date': datetime.datetime(2026, 6, 30)}\n"
+        "    try:\n"
+        "        out[code] = ['ok', task.execute(ctx)]\n"
+        "    except Exception as exc:\n"
+        "        out[code] = [type(exc).__name__, str(exc)]\n"
+        "print(json.dumps(out))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "CRM_REPORT": str(CRM_REPORT),
+                "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    done = _run([str(venv / "bin" / "python"), "-c", script, str(SCHEDULING / "crm_report_dag.py"),
+                 str(fake)], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+    assert got[0] == ["ok", "2026-06-30"]
+    assert {c: got[c][0] for c in (1, 2, 3, 75, 9)} == {
+        1: "AirflowFailException", 2: "AirflowFailException", 3: "AirflowSkipException",
+        75: "AirflowException", 9: "AirflowException"}
+    for code in (1, 2, 3, 75, 9):
+        assert f"crm-report: 03_customer_value: error paragraph {code}" in got[code][1]
+        assert "progress line" not in got[code][1]
