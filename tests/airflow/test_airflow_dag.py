@@ -122,10 +122,17 @@ def _tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _numbers_equal(a: object, b: object) -> bool:
+#: Metrics that differed by more than 1e-9 between two plain ``crm-report`` runs of the same
+#: parameters (half an hour apart, on the loaded development machine; cause not found yet):
+#: notebook 03's CLV totals, 6074.608410648728 vs 6074.608452202461 (7e-9 relative), while
+#: the model parameters agreed to 1e-12. They are compared to 1e-6.
+RUN_TO_RUN = {"clv.total": 1e-6, "clv.total_lower": 1e-6, "clv.total_upper": 1e-6}
+
+
+def _numbers_equal(a: object, b: object, rel: float = 1e-9) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return (isinstance(a, int | float) and isinstance(b, int | float)
-                and (math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+                and (math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
                      or (math.isnan(a) and math.isnan(b))))
     return a == b
 
@@ -213,8 +220,9 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert any(k.startswith("clv.") for k in got_m) and any(k.startswith("summary.")
                                                           for k in got_m)
     assert set(got_m) == set(ref_m)
-    assert all(_numbers_equal(got_m[k], ref_m[k]) for k in ref_m), \
-        {k: (got_m[k], ref_m[k]) for k in ref_m if not _numbers_equal(got_m[k], ref_m[k])}
+    differ = {k: (got_m[k], ref_m[k]) for k in ref_m
+              if not _numbers_equal(got_m[k], ref_m[k], RUN_TO_RUN.get(k, 1e-9))}
+    assert not differ
     got_man = json.loads((good / "manifest.json").read_text())
     ref_man = json.loads((ref_run / "manifest.json").read_text())
     assert got_man["parameters"] == ref_man["parameters"]
@@ -226,10 +234,12 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert (good / "03_customer_value.html").exists()
     before = _tree(good)
 
-    # 2. the next week, notebook 03 fails in a cell (its calibration end after the analysis date)
+    # 2. the next week (as_of given explicitly: the same tables), notebook 03 fails in a cell:
+    # its calibration end is after the analysis date
     (af.crm_home / "bad.yaml").write_text(
         'notebooks:\n  03_customer_value:\n    calibration_end: "2027-01-01"\n')
-    done = af.dags_test("2026-07-07", {**SMALL, "params_file": "bad.yaml"})
+    done = af.dags_test("2026-07-07", {**SMALL, "notebooks": "03", "as_of": "2026-06-30",
+                                       "params_file": "bad.yaml"})
     assert done.returncode != 0
     state, tasks = af.states("2026-07-07")
     assert state == "failed"
@@ -240,7 +250,7 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert (reports / "latest.txt").read_text().strip() == "2026-06-30"
     assert _tree(good) == before  # the last good report is untouched
     failed = json.loads((reports / "2026-07-07-failed" / "manifest.json").read_text())
-    assert failed["status"] == "failed"
+    assert failed["status"] == "failed" and failed["parameters"]["as_of"] == "2026-06-30"
     assert dict(_notebook_status(failed))["03_customer_value"] == "failed"
     assert not (reports / "2026-07-07").exists()
 
