@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from crm_lib import truth as T
 from crm_lib.churn import reasons, survival
 from crm_lib.sources import demo
 
@@ -106,48 +107,50 @@ def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):
     """Cause-specific Cox recovers the generator's hazard ratios when correctly specified.
 
     The demo's competitive hazard is base(t) x exp(drivers) x zone(satisfaction) x
-    price-sensitivity HR (before the pilot date; the pilot and a competitor promotion
-    change it afterwards, so durations are censored at the pilot date). With the two
-    hidden traits as covariates (from the per-customer truth file; tests may read it,
-    the notebook never does) the model is the generator's. Coverage over six demo
+    price-sensitivity HR x frailty while the customer is engaged (before the pilot date;
+    the pilot and a competitor promotion change it afterwards, so durations are censored
+    at the pilot date; disengagement changes its form, so durations are also censored at
+    the hidden onset, which depends only on covariates in the model: non-informative).
+    With the three hidden traits as covariates (``truth.hidden_trait_cox``: from the
+    per-customer truth; tests and truth panels may read it, analyses never do) the model
+    is the generator's: the ratios are *conditional* on the frailty. Coverage over six demo
     companies (seeds 1-6, 20,000 customers): at least 21 of the 24 true hazard ratios
-    inside their 95% intervals (P = 0.97 for a correct method; all 24 are today) and
-    no systematic error (mean z within 3/sqrt(6) of 0 for each driver). Without the
-    hidden traits the frailty pulls the hazard ratios towards 1 (checked below), the
-    omitted-heterogeneity lesson the notebook explains.
+    inside their 95% intervals (P = 0.97 for a correct method) and no systematic error
+    (mean z within 3/sqrt(6) of 0 for each driver, the frailty's log coefficient 1 and
+    price sensitivity included). Without the hidden traits the frailty pulls the hazard
+    ratios towards 1 (checked below): the *marginal* ratios a model of the tables
+    estimates are attenuated, the omitted-heterogeneity lesson the notebook explains.
     """
     truth = demo20k.truth["churn"]
     inside, zs = 0, {k: [] for k in truth["hazard_ratios"]}
+    known = {"price_sensitive": truth["price_sensitive_hr_competitive"], "log_frailty": np.e}
     for seed in range(1, 7):
         dm = demo.generate(demo.DemoParams(n_customers=20000, seed=seed))
-        c = dm.tables["customers"].copy()
-        hidden = dm.customer_truth.set_index("customer_id").loc[c["customer_id"]]
-        c["log_zone"] = np.log(hidden["zone"].to_numpy())
-        c["price_sensitive"] = hidden["price_sensitive"].to_numpy().astype(float)
-        d = survival.durations(c, as_of=dm.truth["dates"]["pilot"], causes=["competitive"])
-        cox = survival.cox(d, ["contract", "n_products", "monthly_charges", "log_zone",
-                               "price_sensitive"], scale={"monthly_charges": 10},
-                           reference={"contract": "month-to-month"})
+        cox = T.hidden_trait_cox(dm.tables["customers"], T.from_demo(dm))
         for key, true_hr in truth["hazard_ratios"].items():
             hr, lo, hi = cox.hazard_ratio(key)
             inside += lo < true_hr < hi
             zs[key].append((np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92))
-        hr, lo, hi = cox.hazard_ratio("price_sensitive")
-        zs.setdefault("price_sensitive", []).append(
-            (np.log(hr) - np.log(truth["price_sensitive_hr_competitive"]))
-            / ((np.log(hi) - np.log(lo)) / 3.92))
+        for key, true_hr in known.items():
+            hr, lo, hi = cox.hazard_ratio(key)
+            zs.setdefault(key, []).append(
+                (np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92))
     assert inside >= 21, zs
     for key, z in zs.items():
         assert abs(np.mean(z)) < 3 / np.sqrt(len(z)), (key, z)
-    # observable drivers only (as in the notebook): attenuated towards 1, never reversed
+    # observable drivers only (as in the notebook): a different estimand. Without the hidden
+    # traits the ratios are marginal (frailty pulls them towards 1), and contracts and
+    # products also act through disengagement (whose onset they slow), so the notebook's
+    # ratios are total effects on churn: same direction and order as the truth, not equal.
     d_obs = survival.durations(demo20k.tables["customers"], as_of=AS_OF,
                                causes=truth["log_linear_causes"])
     obs = survival.cox(d_obs, ["contract", "n_products", "monthly_charges"],
                        scale={"monthly_charges": 10}, reference={"contract": "month-to-month"})
+    hr = {key: obs.hazard_ratio(key)[0] for key in truth["hazard_ratios"]}
     for key, true_hr in truth["hazard_ratios"].items():
-        hr = obs.hazard_ratio(key)[0]
-        assert abs(np.log(hr)) <= abs(np.log(true_hr)) * 1.05 + 0.02, (key, hr, true_hr)
-        assert np.sign(np.log(hr)) == np.sign(np.log(true_hr)), key
+        assert np.sign(np.log(hr[key])) == np.sign(np.log(true_hr)), key
+        assert abs(np.log(hr[key]) - np.log(true_hr)) < 0.5, (key, hr[key], true_hr)
+    assert hr["contract[two_year]"] < hr["contract[one_year]"] < 1
     assert 0.6 < obs.concordance < 0.8
 
 

@@ -199,11 +199,21 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
         by_cat = pd.crosstab(i["customer_id"], i["category"])[list(top)].astype(float)
         by_cat.columns = [f"complaints_{c}" for c in top]
         out = out.join(by_cat)
+        recent = i[i["opened_at"] > at - pd.Timedelta(days=90)]
+        by_cat = pd.crosstab(recent["customer_id"], recent["category"]).reindex(
+            columns=list(top), fill_value=0).astype(float)
+        by_cat.columns = [f"complaints_{c}_90d" for c in top]
+        out = out.join(by_cat)
+        out[by_cat.columns] = out[by_cat.columns].fillna(0.0)  # complainers, none recent
     return out
 
 
 def transaction_features(transactions: pd.DataFrame, at) -> pd.DataFrame:
-    """Shop activity per customer as seen at ``at``: counts and spend (last 365 days), recency."""
+    """Shop activity per customer as seen at ``at``: counts and spend (last 365 days), recency.
+
+    The trend is two windows: purchases in the last 90 days and in the 90 days before
+    (falling activity before churn; Ascarza et al. 2018).
+    """
     if _engine.uses_engine(transactions):
         return _engine.transaction_features(transactions, at=at)
     _need(transactions, "transactions", ("customer_id", "date", "amount"))
@@ -215,8 +225,12 @@ def transaction_features(transactions: pd.DataFrame, at) -> pd.DataFrame:
     recent = t["date"] > at - pd.Timedelta(days=365)
     t["p365"] = (recent & (t["amount"] > 0)).astype(float)
     t["s365"] = t["amount"].where(recent, 0.0)
+    age = (at - t["date"]).dt.days
+    t["p90"] = ((age < 90) & (t["amount"] > 0)).astype(float)
+    t["p90_180"] = ((age >= 90) & (age < 180) & (t["amount"] > 0)).astype(float)
     g = t.groupby("customer_id")
-    out = pd.DataFrame({"purchases_365d": g["p365"].sum(), "spend_365d": g["s365"].sum()})
+    out = pd.DataFrame({"purchases_365d": g["p365"].sum(), "spend_365d": g["s365"].sum(),
+                        "purchases_90d": g["p90"].sum(), "purchases_prior_90d": g["p90_180"].sum()})
     out["days_since_purchase"] = (at - g["date"].max()).dt.days.astype(float)
     return out
 

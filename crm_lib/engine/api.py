@@ -161,7 +161,10 @@ def transaction_features(data, *, at, config: EngineConfig | None = None) -> pd.
     out = _sorted(_fetch(con, S.transaction_features(t, at=at))).set_index("customer_id")
     last = pd.to_datetime(out.pop("last")).astype("datetime64[ns]")
     res = pd.DataFrame({"purchases_365d": out["purchases_365d"].astype(float),
-                        "spend_365d": out["spend_365d"].astype(float)}, index=out.index)
+                        "spend_365d": out["spend_365d"].astype(float),
+                        "purchases_90d": out["purchases_90d"].astype(float),
+                        "purchases_prior_90d": out["purchases_prior_90d"].astype(float)},
+                       index=out.index)
     res["days_since_purchase"] = (at - last).dt.days.astype(float)
     return res
 
@@ -191,5 +194,11 @@ def interaction_features(data, *, at, config: EngineConfig | None = None) -> pd.
         by_cat.columns = [f"complaints_{c}" for c in top]
         by_cat.index = by_cat.index.astype(str)
         res = res.join(by_cat)
+        recent = cats.pivot_table(index="customer_id", columns="category", values="n_90d",
+                                  aggfunc="sum", fill_value=0)
+        recent = recent.reindex(columns=top, fill_value=0).astype(float)
+        recent.columns = [f"complaints_{c}_90d" for c in top]
+        recent.index = recent.index.astype(str)
+        res = res.join(recent)
     res.index.name = "customer_id"
     return res
