@@ -69,10 +69,11 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in (
         "and value x risk tier."),
     Artefact(
         "targets", "targets.csv", "05_retention_roi", (),
-        {"customer": "str", "expected_incremental_profit": "float", "reason": "str"},
-        "Customers selected for the retention campaign, by rank, with the expected "
-        "incremental profit and the reason (operational output, read by no notebook).",
-        key="customer"),
+        {"customer_id": "str", "customer": "str", "expected_incremental_profit": "float",
+         "reason": "str"},
+        "Customers selected for the retention campaign, by rank: the customer_id to act on "
+        "(operational output, no personal columns), its run pseudonym, the expected "
+        "incremental profit and the reason; read by no notebook."),
 )}
 
 

@@ -6,6 +6,12 @@ tables are validated and cleaned into ``data/processed/<key>/`` (Parquet),
 and rejected rows go to ``data/quarantine/<key>/`` with their reason.
 Processed tables are rebuilt when the raw inputs change (their hashes are
 part of the cache stamp). Raw inputs are only ever read.
+
+Notebooks of one run may build the same cache at the same time (the runner
+runs independent notebooks concurrently): materialising a source and
+cleaning it into its cache each hold a file lock per source key
+(``data/processed/.locks/``), so the second process waits and then finds
+the cache ready.
 """
 
 from __future__ import annotations
@@ -46,6 +52,20 @@ def available_tables(spec: SourceSpec) -> tuple[str, ...]:
     return tuple(spec.build().tables)
 
 
+def _lock(key: str):
+    """An inter-process lock for the caches of source ``key``."""
+    from filelock import FileLock
+    d = config.paths().processed / ".locks"
+    d.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(d / f"{key}.lock"))
+
+
+def materialise(src) -> Path:
+    """``src.materialise()`` under the source's lock (raw files written once)."""
+    with _lock(f"raw-{src.key}"):
+        return src.materialise()
+
+
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every table file in ``folder`` (the inputs of a run, for its manifest)."""
     import hashlib
@@ -79,13 +99,23 @@ CONTRACT_VERSION = "2"
 def processed_dir(spec: SourceSpec) -> Path:
     """Where the processed tables of ``spec`` live (built on demand)."""
     src = spec.build()
-    raw_dir = src.materialise()
+    raw_dir = materialise(src)
     out = config.paths().processed / src.key
-    stamp_path = out / "_stamp.json"
     stamp = _stamp(src, raw_dir)
-    if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
+    if _fresh(out, stamp):
         return out
-    from . import cleaning
+    with _lock(f"processed-{src.key}"):
+        if not _fresh(out, stamp):  # another process may have built it meanwhile
+            _build(src, raw_dir, out, stamp)
+    return out
+
+
+def _fresh(out: Path, stamp: dict) -> bool:
+    p = out / "_stamp.json"
+    return p.exists() and json.loads(p.read_text()) == stamp
+
+
+def _build(src, raw_dir: Path, out: Path, stamp: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{src.key}-", dir=out.parent))
     try:
@@ -100,7 +130,6 @@ def processed_dir(spec: SourceSpec) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 def load_tables(spec: SourceSpec, names: list[str] | tuple[str, ...],

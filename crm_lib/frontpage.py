@@ -107,8 +107,9 @@ def render(run_dir: str | Path, run_id: str, results: Iterable, manifest: Mappin
             f'<a href="{_e(s06.html)}">{_e(s06.name)}</a>.' if s06 is not None and s06.html
             else "The executive summary notebook (06) did not run: figures above come from "
                  "metrics.json only.")
-    teaching = [r for r in results if r.name.startswith(TEACHING)]
-    company = [r for r in results if not r.name.startswith(TEACHING)]
+    ordered = sorted(results, key=lambda r: r.name)  # reading order, not execution order
+    teaching = [r for r in ordered if r.name.startswith(TEACHING)]
+    company = [r for r in ordered if not r.name.startswith(TEACHING)]
     reg = registry.load()
     raw = "\n".join(
         f"<tr><td><code>{_e(k)}</code></td><td>{_e(json.dumps(v))}</td>"

@@ -39,7 +39,7 @@ def _clean(value: object) -> object:
 
 def _write_json(path: Path, data: Mapping) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: notebooks run at once
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -72,10 +72,19 @@ def record(run_dir: str | os.PathLike, notebook: str, values: Mapping[str, objec
             raise ValueError(f"metric keys are dotted names without spaces, got {k!r}")
         reg.get(k)
         clean[k] = _clean(v)
-    merged = read(run_dir)
-    merged.update(clean)
-    _write_json(run_dir / "metrics.json", merged)
-    per_nb_path = run_dir / "metrics" / f"{notebook}.json"
-    per_nb = json.loads(per_nb_path.read_text(encoding="utf-8")) if per_nb_path.exists() else {}
-    per_nb.update(clean)
-    _write_json(per_nb_path, per_nb)
+    with lock(run_dir):  # notebooks of one run may record at the same time
+        merged = read(run_dir)
+        merged.update(clean)
+        _write_json(run_dir / "metrics.json", merged)
+        per_nb_path = run_dir / "metrics" / f"{notebook}.json"
+        per_nb = json.loads(per_nb_path.read_text(encoding="utf-8")) \
+            if per_nb_path.exists() else {}
+        per_nb.update(clean)
+        _write_json(per_nb_path, per_nb)
+
+
+def lock(run_dir: str | os.PathLike):
+    """The inter-process lock of a run's metrics files (``<run_dir>/.metrics.lock``)."""
+    from filelock import FileLock
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    return FileLock(str(Path(run_dir) / ".metrics.lock"))

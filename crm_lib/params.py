@@ -268,8 +268,10 @@ class Resolved:
     file_found: str = ""
 
 
-def match_notebook(key: str, stems: list[str]) -> str | None:
-    """The notebook stem a ``notebooks:`` key names: exact stem, or a unique prefix ("04")."""
+def match_notebook(key: str | int, stems: list[str]) -> str | None:
+    """The notebook stem a ``notebooks:`` key names: exact stem, or a unique prefix ("04";
+    YAML reads an unquoted ``04`` as the number 4)."""
+    key = f"{key:02d}" if isinstance(key, int) and not isinstance(key, bool) else str(key)
     if key in stems:
         return key
     hits = [s for s in stems if s.startswith(str(key))]
@@ -320,7 +322,7 @@ def resolve(schemas_: Mapping[str, Mapping[str, Param]], *, file_values: Mapping
     stems = list(all_schemas)
     per: dict[str, dict] = {}
     for key, vals in per_raw.items():
-        stem = match_notebook(str(key), stems)
+        stem = match_notebook(key, stems)
         if stem is None:
             raise ParameterError(f"{origin}: notebooks: unknown notebook {key!r}"
                                  f"{_suggest(str(key), stems)}; notebooks: {', '.join(stems)}")

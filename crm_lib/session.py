@@ -10,6 +10,7 @@ recorder. Notebooks stay short and identical in shape::
                   n_customers=n_customers, seed=seed, as_of=as_of, run_dir=run_dir)
     t = s.tables("customers")            # dict of validated, processed frames
     s.record({"churn.rate": 0.21})       # -> <run_dir>/metrics.json
+    s.write_artefact("churn_scores", scores)  # -> <run_dir>/scores.parquet, checked
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, data, metrics
+from . import artefacts, config, data, metrics
 
 
 @dataclass
@@ -72,6 +73,21 @@ class Session:
         """A path for an output file of this run (scores, targets...)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         return self.run_dir / filename
+
+    def write_artefact(self, name: str, df: pd.DataFrame) -> Path:
+        """Write run artefact ``name`` (see :mod:`crm_lib.artefacts`); only its declared
+        writer may, and the columns are checked against the declaration."""
+        a = artefacts.get(name)
+        if a.writer != self.notebook:
+            raise artefacts.ArtefactError(
+                f"artefact {name} ({a.filename}) is written by {a.writer} only, "
+                f"not by {self.notebook}")
+        return artefacts.write(df, self.run_dir, name)
+
+    def artefact(self, name: str) -> pd.DataFrame | None:
+        """Run artefact ``name`` written by another notebook of this run; None when its
+        writer has not run (the caller says which fallback it uses)."""
+        return artefacts.read(self.run_dir, name)
 
     def metrics(self) -> dict[str, object]:
         """Every metric recorded so far in this run."""

@@ -100,6 +100,7 @@ class Derived:
     curve: pd.DataFrame | None = None
     lorenz: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    curve_source: str = ""  # "05": notebook 05's optimiser curve; "06": campaign economics
 
 
 def budget_choice(curve: pd.DataFrame, budget: float, step_share: float = 0.01
@@ -127,14 +128,30 @@ def budget_choice(curve: pd.DataFrame, budget: float, step_share: float = 0.01
             "summary.chosen_n": i, "summary.marginal_return": marginal}
 
 
+BUDGET_CURVE_FILE = "budget_curve.csv"  # notebook 05's optimiser curve: n, spend, profit
+
+
+def optimiser_curve(run_dir: str | Path) -> pd.DataFrame | None:
+    """Notebook 05's optimiser curve (cumulative spend and expected profit by customers
+    contacted, best first) when 05 wrote it to the run folder, else None."""
+    from . import artefacts
+    if "budget_curve" in getattr(artefacts, "ARTEFACTS", {}):
+        return artefacts.read(run_dir, "budget_curve")
+    p = Path(run_dir) / BUDGET_CURVE_FILE
+    return pd.read_csv(p) if p.exists() else None
+
+
 def derive(session, *, trend_months: int = 12, history_months: int = 24,
-           top_share: float = 0.10, value_basis: Mapping | None = None,
-           campaign: Mapping | None = None) -> Derived:
+           top_share: float = 0.10, margin_rate: float = 0.35, value_horizon_months: int = 24,
+           annual_discount_rate: float = 0.10, offer_cost: float = 20.0,
+           accept_rate: float = 0.3, contact_cost: float = 1.0) -> Derived:
     """Derived figures of a run: churn trend, value at risk on one basis, budget choice.
 
     Reads the run's metrics, the churn scores of notebook 04 and the CLV of
-    notebook 03 (through :mod:`crm_lib.artefacts`) and the customers table.
-    Anything unavailable becomes a note, never an error.
+    notebook 03 (through :mod:`crm_lib.artefacts`) and the customers table. The
+    value basis (``margin_rate``, ``value_horizon_months``, ``annual_discount_rate``)
+    and the offer economics are notebook 05's parameters. Anything unavailable
+    becomes a note, never an error.
     """
     from . import artefacts
     from .churn import trend as ctrend
@@ -173,7 +190,7 @@ def derive(session, *, trend_months: int = 12, history_months: int = 24,
         out.notes.append("Value at risk not computed: notebook 04 wrote no churn scores in this "
                          "run, or the source has no customers table.")
         return out
-    basis = at_risk.ValueBasis(**dict(value_basis or {}))
+    basis = at_risk.ValueBasis(margin_rate, value_horizon_months, annual_discount_rate)
     values = at_risk.customer_values(customers, clv, session.as_of, basis)
     risk = at_risk.value_at_risk(scores, values, top_share=top_share)
     out.values.update({
@@ -187,13 +204,19 @@ def derive(session, *, trend_months: int = 12, history_months: int = 24,
         "summary.at_risk_basis": basis.describe(clv is not None)})
     out.values.update(reason_drivers(risk.table.merge(scores[["customer_id", "top_reasons"]],
                                                       on="customer_id", how="left")))
+    curve = optimiser_curve(session.run_dir)
+    if curve is not None:  # notebook 05's optimiser: its curve and its recorded choice
+        out.curve = curve.rename(columns={"profit": "expected_profit"})
+        out.curve_source = "05"
+        return out
     budget = metrics.get("roi.budget")
     if isinstance(budget, (int, float)) and not isinstance(budget, bool):
         from .roi import economics as eco
         from .roi import pipeline
-        econ = pipeline.campaign_economics(scores, values,
-                                           eco.CampaignParams(**dict(campaign or {})))
-        out.curve = econ.curve
+        prm = eco.CampaignParams(offer_cost=offer_cost, contact_cost=contact_cost,
+                                 accept_rate=accept_rate, accept_rate_nonchurner=accept_rate)
+        econ = pipeline.campaign_economics(scores, values, prm)
+        out.curve, out.curve_source = econ.curve, "06"
         out.values.update(budget_choice(econ.curve, float(budget)))
     else:
         out.notes.append("Budget choice not computed: notebook 05 recorded no budget.")
@@ -238,10 +261,16 @@ def save_figures(derived: Derived, metrics: Mapping[str, object], run_dir: str |
     if derived.lorenz is not None:
         figs["concentration"] = sp.concentration(derived.lorenz)
     if derived.curve is not None:
-        n = metrics.get("roi.recommended_n", derived.values.get("summary.optimum_n"))
+        own = derived.curve_source == "05"
+        key = "roi.recommended_n" if own else "summary.optimum_n"
+        n = metrics.get(key, derived.values.get(key))
+        depth05 = metrics.get("roi.recommended_depth") if not own else None
         figs["profit_curve"] = sp.profit_curve(
             derived.curve, optimum_n=int(n) if isinstance(n, (int, float)) else None,
-            budget=metrics.get("roi.budget"))
+            budget=metrics.get("roi.budget"),
+            title="Targeting profit curve" if own else "Profit curve of a churn-risk ranking",
+            optimum_label="chosen depth" if own else "optimum of this ranking",
+            recommended_depth=depth05 if isinstance(depth05, (int, float)) else None)
     if all(_has(metrics, k) for k in ("survey.nps", "survey.nps_ci_low", "survey.nps_ci_high")):
         figs["nps"] = sp.nps_interval(float(metrics["survey.nps"]),
                                       float(metrics["survey.nps_ci_low"]),
@@ -344,7 +373,8 @@ def quality_warnings(metrics: Mapping[str, object]) -> list[str]:
         if w:
             out.append(w)
     p = metrics.get("roi.prob_loss")
-    if _has(metrics, "roi.prob_loss") and float(p) > WARN["prob_loss"]:
+    if _has(metrics, "roi.prob_loss") and float(p) > WARN["prob_loss"] and not _has(
+            metrics, "roi.expected_roi"):  # else the ROI sentence states it
         out.append(f"The retention campaign loses money with probability {fmt.percent(p)}: "
                    "consider a smaller pilot first.")
     return out
@@ -409,13 +439,21 @@ def render_markdown(metrics: Mapping[str, object], by_notebook: Mapping | None =
                         "rows were quarantined or dropped as duplicates.")
     else:
         quality_text = "*No data-quality figures in this run (notebook 01 did not record them).*"
-    exact = "\n".join(f"`{k}` = {json.dumps(metrics[k])}<br>" for k in sorted(_quoted(metrics)))
+    exact = "\n".join(f"`{k}` = {exact_text(metrics[k])}<br>" for k in sorted(_quoted(metrics)))
     page = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         messages="\n".join(f"- {s}" for s in messages(metrics)) or "- No figures recorded.",
         figures=figs or "*No figures in this run.*", sections="\n".join(body),
         missing=miss, drivers=_table(drivers(metrics, top_drivers)) or "*No drivers recorded.*",
         quality=quality_text, exact=exact)
     return page
+
+
+def exact_text(value: object) -> str:
+    """The stored value written exactly, without an exponent (0.000013385997019035943)."""
+    if isinstance(value, float) and math.isfinite(value):
+        import numpy as np
+        return np.format_float_positional(value, unique=True, trim="-")
+    return json.dumps(value)
 
 
 def _quoted(metrics: Mapping[str, object]) -> set[str]:

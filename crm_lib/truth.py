@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import intervals
+
 NO_TRUTH = ("Real data have no known truth: the estimates above are all there is, and their "
             "intervals say how sure we can be. On the demo company this section compares each "
             "headline estimate with the value the generator used.")
@@ -249,15 +251,8 @@ def roi_rows(pa, pilot_frame: pd.DataFrame, tr: Truth) -> list[dict]:
     a = pa.ate
     treated = pilot_frame["treated"].astype(bool)
     k, n = int(pilot_frame.loc[treated, "accepted"].astype(bool).sum()), int(treated.sum())
-    lo, hi = _wilson(k, n)
+    lo, hi = (float(v) for v in intervals.wilson_interval(k, n, LEVEL))
     return [row("ATE on 90-day churn", a.effect, a.ci_low, a.ci_high, p["ate"],
                 note="mean true effect over the pilot's customers"),
             row("offer acceptance among treated", k / n, lo, hi, p["accept_rate"])]
 
-
-def _wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = k / n
-    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return mid - half, mid + half

@@ -21,10 +21,10 @@ def test_write_then_read_round_trips_and_absent_is_none(tmp_path):
     p = artefacts.write(_scores(), tmp_path, "churn_scores")
     assert p == tmp_path / "scores.parquet"
     pd.testing.assert_frame_equal(artefacts.read(tmp_path, "churn_scores"), _scores())
-    t = pd.DataFrame({"customer": ["007", "010"], "expected_incremental_profit": [3.5, 1.0],
-                      "reason": ["a", "b"]})
+    t = pd.DataFrame({"customer_id": ["007", "010"], "customer": ["p1", "p2"],
+                      "expected_incremental_profit": [3.5, 1.0], "reason": ["a", "b"]})
     artefacts.write(t, tmp_path, "targets")
-    assert artefacts.read(tmp_path, "targets")["customer"].tolist() == ["007", "010"]
+    assert artefacts.read(tmp_path, "targets")["customer_id"].tolist() == ["007", "010"]
 
 
 def test_validation_names_file_columns_and_writer(tmp_path):
@@ -86,3 +86,14 @@ def test_batch_run_artefacts_match_declarations_and_value_matrix_uses_04(demo_ru
     both = clv.merge(scores, on="customer_id")
     assert len(both) > 0.5 * len(scores)
     np.testing.assert_allclose(both["risk"], both["churn_probability"])
+
+
+def test_session_writes_only_its_own_artefacts(tmp_path):
+    import crm_lib as crm
+    s04 = crm.start("04_churn_modeling", run_dir=str(tmp_path), style=False)
+    s04.write_artefact("churn_scores", _scores())
+    s03 = crm.start("03_customer_value", run_dir=str(tmp_path), style=False)
+    assert s03.artefact("churn_scores")["customer_id"].tolist() == _scores()["customer_id"].tolist()
+    assert s03.artefact("clv") is None
+    with pytest.raises(artefacts.ArtefactError, match="written by 04_churn_modeling only"):
+        s03.write_artefact("churn_scores", _scores())

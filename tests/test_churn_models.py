@@ -17,12 +17,72 @@ def test_telco_cross_validated_auc_and_brier_targets():
     customers = data.load_tables(data.SourceSpec(source="telco"), ["customers"])["customers"]
     X, y, w = definition.training_frame(customers, as_of="2026-06-30", horizon_months=6)
     assert w.horizon_months == 1 and len(X) == 7032
-    cv = evaluation.cross_validate(models.make_model("ensemble", calibration="sigmoid", seed=42),
-                                   X, y, n_splits=5, n_repeats=3, seed=42)
-    assert len(cv.folds) == 15
+    model = models.make_model("ensemble", calibration="sigmoid", seed=42)
+    cv = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=3, seed=42)
+    assert len(cv.folds) == 15 and set(cv.folds["repeat"]) == {0, 1, 2}
+    assert set(cv.folds["fold"]) == set(range(5))
+    assert cv.oof[["p_repeat0", "p_repeat1", "p_repeat2"]].notna().all().all()  # each row 3x
     assert cv.mean("roc_auc") >= 0.850, cv.summary()
     assert cv.mean("brier") <= 0.134, cv.summary()
+    assert cv.mean("brier") < 0.8 * y.mean() * (1 - y.mean())  # well below no-skill
     assert cv.mean("ece") < 0.04 and cv.mean("top_decile_lift") > 2.5
+
+
+def test_calibration_is_cross_fitted_inside_the_training_rows():
+    """Each calibration map is learnt on rows its model did not see, only from fit's rows."""
+    X, y, _ = _other_schema(3000, seed=5)
+    m = models.make_model("logistic", calibration="sigmoid", seed=3)
+    assert m.ensemble is True and m.cv.n_splits == 2 and m.cv.shuffle
+    m.fit(X.iloc[:2000], y[:2000])
+    assert len(m.calibrated_classifiers_) == 2
+    halves = list(m.cv.split(X.iloc[:2000], y[:2000]))
+    for (tr, te), cal in zip(halves, m.calibrated_classifiers_, strict=True):
+        assert not set(tr) & set(te)
+        # the member was fitted on its training half only: refitting it there gives it again
+        again = models.ChurnLogistic().fit(X.iloc[tr], y[tr])
+        np.testing.assert_allclose(cal.estimator.lr_.coef_, again.lr_.coef_, rtol=1e-10)
+    p = m.predict_proba(X.iloc[2000:])[:, 1]
+    mean = np.mean([c.predict_proba(X.iloc[2000:])[:, 1] for c in m.calibrated_classifiers_],
+                   axis=0)
+    np.testing.assert_allclose(p, mean)
+    with pytest.raises(ValueError, match="calibration_folds"):
+        models.make_model("logistic", calibration_folds=1)
+
+
+def test_compare_models_reuses_members_for_the_ensemble():
+    """The ensemble's row equals cross-validating the ensemble itself (refitted per fold)."""
+    X, y, _ = _other_schema(2000, seed=6)
+    cands = {k: models.make_model(k, calibration="none", seed=2)
+             for k in ("logistic", "hgb", "ensemble")}
+    table, res = evaluation.compare_models(cands, X, y, seed=4, n_splits=3, n_repeats=1)
+    direct = evaluation.cross_validate(cands["ensemble"], X, y, n_splits=3, n_repeats=1, seed=4)
+    pd.testing.assert_frame_equal(res["ensemble"].folds, direct.folds)
+    np.testing.assert_allclose(res["ensemble"].oof["probability"], direct.oof["probability"])
+    assert table.loc["ensemble", "seconds"] == pytest.approx(
+        table.loc["logistic", "seconds"] + table.loc["hgb", "seconds"])
+    other = {"ensemble": models.ChurnEnsemble(weight_logistic=0.5)}  # no members to reuse
+    t2, r2 = evaluation.compare_models(other, X, y, seed=4, n_splits=3, n_repeats=1)
+    assert r2["ensemble"].oof["probability"].notna().all()
+
+
+def test_design_matrix_against_a_direct_computation():
+    """Imputed, indicator, log1p, standardised and one-hot columns, computed by hand."""
+    X = pd.DataFrame({"n": [1.0, np.nan, 3.0, 10.0] * 5 + list(range(20, 40)),
+                      "plan": pd.Series(["a", "b", None, "a"] * 10, dtype="str")})
+    enc = models.AutoEncoder(interactions=(), min_frequency=0.0).fit(X)
+    Z = enc.transform(X)
+    n = X["n"].fillna(X["n"].median())
+    cols = {"n": n, "n__missing": X["n"].isna().astype(float), "log1p_n": np.log1p(n)}
+    for k, v in cols.items():
+        np.testing.assert_allclose(Z[k], (v - v.mean()) / v.std(ddof=0), atol=1e-12)
+    for level in ("a", "b", "missing"):
+        expect = (X["plan"].fillna("missing") == level).astype(float)
+        np.testing.assert_array_equal(Z[f"plan={level}"], expect)
+    new = pd.DataFrame({"n": [2.0], "plan": pd.Series(["zzz"], dtype="str")})  # unseen level
+    assert enc.transform(new).filter(like="plan=").to_numpy().sum() == 0
+    obj = X.assign(plan=X["plan"].astype(object))  # object dtype takes the slow path
+    np.testing.assert_array_equal(models.level_codes(obj["plan"], enc.levels_["plan"]),
+                                  models.level_codes(X["plan"], enc.levels_["plan"]))
 
 
 def _other_schema(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

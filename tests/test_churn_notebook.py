@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import papermill as pm
-
-from crm_lib import config
 
 NB = "04_churn_modeling"
 KEYS = ("churn.rate", "churn.cv_auc", "churn.cv_auc_sd", "churn.pr_auc", "churn.brier",
@@ -66,17 +61,12 @@ def _other_schema_customers(n: int = 1500, seed: int = 5) -> pd.DataFrame:
     })
 
 
-def test_notebook_runs_unchanged_on_a_different_schema(crm_home, tmp_path):
+def test_notebook_runs_unchanged_on_a_different_schema(tmp_path, run_notebook):
     folder = tmp_path / "my_company"
     folder.mkdir()
     _other_schema_customers().to_csv(folder / "customers.csv", index=False)
-    run_dir = tmp_path / "run"
-    pm.execute_notebook(str(config.package_root() / "notebooks" / f"{NB}.ipynb"),
-                        str(tmp_path / f"{NB}.ipynb"), kernel_name=config.KERNEL_NAME,
-                        progress_bar=False,
-                        parameters={"source": "folder", "data_dir": str(folder),
-                                    "run_dir": str(run_dir), "cv_repeats": 1})
-    m = json.loads(Path(run_dir / "metrics.json").read_text())
+    r = run_notebook(NB, source="folder", data_dir=str(folder), cv_repeats=1)
+    m, run_dir = r.metrics, r.run_dir
     assert all(k in m for k in KEYS)
     assert m["churn.preventable_share"] is None  # no reasons recorded
     assert m["churn.cv_auc"] > 0.6  # the planted attributes are found

@@ -80,3 +80,14 @@ def test_evidence_rules_are_declared_once_in_the_rule_set():
     assert ev["point"].tolist() == [False, False, False, True, True, False, True]
     assert ev["ambiguous"].tolist() == [False, True, False, False, False, True, False]
     assert set(rules.DECIMAL_PATTERNS) >= {"ambiguous", "valid_point", "valid_comma"}
+
+
+def test_numbers_read_by_another_engine_join_the_decision():
+    """An engine (DuckDB) that reads plain numbers itself passes them as evidence."""
+    p = r.parse_numbers(pd.Series(["0,125"]), parsed_ambiguous=pd.Series(["1.500"]))
+    assert p.decimal == "," and p.values.tolist() == [0.125]  # so 1.500 means 1500
+    with pytest.raises(DataContractError, match="decimal point"):
+        r.parse_numbers(pd.Series(["0,125"]), parsed_point=pd.Series(["12.5"]))
+    with pytest.raises(DataContractError, match="no value of the column decides"):
+        r.parse_numbers(pd.Series(["$7"]), parsed_ambiguous=pd.Series(["1.500"]))
+    assert r.parse_numbers(pd.Series(["1,500"]), parsed_point=pd.Series(["2.5"])).decimal == "."

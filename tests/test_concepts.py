@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -210,20 +211,22 @@ def test_wilson_interval_reference():
 
 # ---------------------------------------------------------------- notebook
 
-def test_concepts_notebook_runs_and_records(run_notebook):
-    r = run_notebook("00_crm_concepts", n_paths=100)
-    m = r.metrics
+def test_concepts_notebook_runs_and_records(demo_run):
+    """Read from the shared batch run (00 is not executed a second time)."""
+    m = demo_run["metrics"]
+    nb = nbformat.read(demo_run["run_dir"] / "00_crm_concepts.ipynb", as_version=4)
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     theory, sim, se = (m[f"concepts.steady_state_{k}"] for k in ("theory", "simulated", "se"))
     assert theory == pytest.approx(500 / 0.04)
     assert abs(sim - theory) < 4 * se
     assert m["concepts.clv"] == pytest.approx(800 / 3)
     assert m["concepts.sigma_for_80_20"] == pytest.approx(1.6832, abs=1e-4)
     assert m["concepts.retention_heavy_profit"] > m["concepts.acquisition_heavy_profit"]
-    assert "more acquisitions a month" in r.text and "cfg." not in r.text
+    assert "more acquisitions a month" in text and "cfg." not in text
     # the budget table shows the figure's quantity: extra profit over spending nothing
-    assert f"{m['concepts.retention_heavy_profit']:,.0f}" in r.text
-    assert "dtype:" not in r.text and "np.float64" not in r.text
-    nb = r.notebook
+    assert f"{m['concepts.retention_heavy_profit']:,.0f}" in text
+    assert "dtype:" not in text and "np.float64" not in text
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 5  # every concept as a static figure in batch
     widgets = [o for c in nb.cells for o in c.get("outputs", [])

@@ -58,7 +58,7 @@ def test_wrong_types_name_file_key_type_and_example(schemas, key, value, expecte
 
 def test_yaml_dates_and_numeric_text_are_read_right(schemas):
     r = params.resolve(schemas, file_values={"as_of": dt.date(2024, 12, 31), "seed": "7",
-                                             "notebooks": {"03_value": {"margin": 1}}})
+                                             "notebooks": {3: {"margin": 1}}})  # YAML 03: -> 3
     assert r.notebook_params["04_churn"]["as_of"] == "2024-12-31"
     assert r.notebook_params["04_churn"]["seed"] == 7
     assert r.notebook_params["03_value"]["margin"] == 1.0
@@ -103,3 +103,14 @@ def test_relative_params_path_resolves_against_the_current_folder(tmp_path, monk
     with pytest.raises(params.ParameterError, match="not found in the current folder"):
         params.load_file("nowhere.yaml")
     assert os.getcwd() == str(tmp_path)
+
+
+def test_shipped_parameter_files_validate():
+    from crm_lib import config
+    root = config.package_root()
+    sch = params.schemas(runner.list_notebooks())
+    files = [*root.glob("params/*.yaml"), *root.glob("scheduling/*.yaml")]
+    assert files
+    for f in files:
+        values, _, _ = params.load_file(f)
+        params.resolve(sch, file_values=values, origin=str(f))  # raises on a stale key

@@ -63,7 +63,7 @@ def test_scores_and_targets_share_pseudonyms_and_targets_keep_customer_id(tmp_pa
     plan = pd.DataFrame({"customer_id": ["C1", "C3"], "selected": [True, True],
                          "rank": [1, 2], "expected_incremental_profit": [10.0, 5.0],
                          "reason": ["competitive", "fault"], "email": ["a@b.com", "c@d.org"]})
-    displayed = pipeline.write_targets(plan, tmp_path / "targets.csv", salt="")  # notebook 05
+    displayed = pipeline.write_targets(plan, tmp_path, salt="")  # notebook 05's call
     assert set(displayed["customer"]) <= set(shown["customer (pseudonym)"])
     assert "customer_id" not in displayed  # what the HTML shows
     written = pd.read_csv(tmp_path / "targets.csv")

@@ -59,4 +59,6 @@ def test_notebooks_are_committed_clean_and_follow_conventions():
             if c["cell_type"] == "code":
                 assert not c.get("outputs") and not c.get("execution_count"), (p.name, i)
                 n = len("".join(c["source"]).splitlines())
+                if i == 1:  # the parameters cell: flat declarations, checked line by line above
+                    continue
                 assert n <= 15, f"{p.name} cell {i}: {n} lines; logic belongs in crm_lib"

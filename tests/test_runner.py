@@ -8,22 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _runner_nbs import TINY, _nb
 
 from crm_lib import runner
-
-TINY = {"n_customers": 800, "seed": 3}
-
-
-def _nb(path: Path, code: str, requires: list[str] | None = None) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('source: str = "demo"  # source\nrun_dir: str = ""  # run')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params, nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "crm", "display_name": "Python (crm)",
-                                 "language": "python"}
-    nb.metadata["crm"] = {"requires": requires or []}
-    nbformat.write(nb, path)
-    return path
 
 
 def _tree_hash(folder: Path) -> str:
@@ -89,10 +76,13 @@ def test_success_then_failure_keeps_last_good_report(tmp_path, nb_dir):
 def test_missing_table_is_skipped_with_reason(tmp_path, nb_dir):
     _nb(nb_dir / "03_runtime_missing.ipynb", "import crm_lib as crm\n"
         "s = crm.start('03', source=source, run_dir=run_dir)\ns.tables('survey_responses')")
-    code, run = runner.run(source="telco", out=str(tmp_path / "r"), notebooks_dir=str(nb_dir),
+    out = tmp_path / "r"
+    code, run = runner.run(source="telco", out=str(out), notebooks_dir=str(nb_dir),
                            notebooks="02,03", quiet=True)
-    assert code == 0
+    assert code == runner.EXIT_SKIPPED  # nothing to analyse: not ok, not latest
     m = json.loads((run / "manifest.json").read_text())
+    assert m["status"] == "empty" and "nothing to analyse" in m["message"]
+    assert run.name.endswith("-failed") and not (out / "latest.txt").exists()
     st = {n["name"]: (n["status"], n["message"]) for n in m["notebooks"]}
     assert st["02_needs_campaigns"][0] == "skipped"
     assert "campaigns" in st["02_needs_campaigns"][1]
@@ -100,11 +90,12 @@ def test_missing_table_is_skipped_with_reason(tmp_path, nb_dir):
     assert "survey_responses" in st["03_runtime_missing"][1]
 
 
-def test_cli_rejects_unknown_source_and_notebook(tmp_path, capsys):
+def test_cli_rejects_unknown_source_and_notebook_before_staging(tmp_path, capsys):
     assert runner.main(["--source", "nope", "--out", str(tmp_path), "--quiet"]) == 2
     assert "unknown source 'nope'" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="no notebook matches 99"):
-        runner.main(["--notebooks", "99", "--out", str(tmp_path), "--quiet"])
+    assert runner.main(["--notebooks", "99", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "no notebook matches 99" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing created, not even staging
 
 
 def test_params_file_and_dated_run(tmp_path, nb_dir):
@@ -117,6 +108,10 @@ def test_params_file_and_dated_run(tmp_path, nb_dir):
     assert m["parameters"]["n_customers"] == 800
     assert m["notebook_parameters"] == {"01_ok": {"seed": 5}}
     assert len(run.name) == 10 and run.name[4] == "-"  # YYYY-MM-DD
+    code, again = runner.run(params_file=str(pf), out=str(tmp_path / "r"),
+                             notebooks_dir=str(nb_dir), notebooks="01", dated=True, quiet=True)
+    assert code == 0 and again.name == f"{run.name}-2"  # dated runs never replace each other
+    assert (run / "manifest.json").exists()
 
 
 def test_index_shows_declared_headline_figures_first(tmp_path):

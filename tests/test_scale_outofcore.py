@@ -102,7 +102,7 @@ def _generated(path, n=4000, seed=3):
     d[k[:100]] = date[k[:100]].strftime("%d/%m/%Y")
     d[k[100:120]] = "not a date"
     d[k[120:140]] = "2031-01-01"
-    amt[k[140:200]] = ["$1,234.50", "(12.00)", "1.234,56", "€7"] * 15
+    amt[k[140:200]] = ["$1,234.50", "(12.00)", "1,234.5", "€7"] * 15
     amt[k[200:220]] = "N/A"
     amt[k[220:240]] = "abc"
     ids[k[240:260]] = " C001 "
@@ -169,3 +169,20 @@ def test_beyond_expand_limit_same_or_asks_for_the_option(messy, tmp_path):
         customer_ids=ids, quarantined_customer_ids=ctx.quarantined_customer_ids,
         options=opts, expand_limit=10)
     _assert_same(ref, rep, "transactions", tmp_path)
+
+
+def test_decimal_mark_is_decided_from_all_values(messy, tmp_path):
+    """Decimal commas among plain decimal points: both paths stop naming the option."""
+    from crm_lib.cleaning import DataContractError
+
+    path = tmp_path / "transactions.csv"
+    _generated(path, n=800, seed=13)
+    text = path.read_text().replace("\n", "\nT9999998,C001,2024-01-01,\"7,25\",a\n", 1)
+    path.write_text(text)
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 60)])
+    with pytest.raises(DataContractError, match="decimal"):
+        clean_table(read_table(path, "transactions"), as_of=AS_OF,
+                    context=Context(customer_ids=ids))
+    with pytest.raises(DataContractError, match="decimal"):
+        outofcore.clean_large_table(path, "transactions", tmp_path / "o", tmp_path / "q",
+                                    as_of=AS_OF, customer_ids=ids)

@@ -41,3 +41,29 @@ def test_priorities_only_for_differences_beyond_their_intervals():
     # a plain Series keeps the old behaviour (no intervals: the point decides)
     assert drivers.importance_performance(imp["share"], perf2["performance"])[
         "quadrant"].ne(drivers.UNCLEAR).all()
+
+
+def test_without_a_bend_the_chart_draws_the_linear_fit_and_says_so():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crm_lib.plots import survey as splots
+    rng = np.random.default_rng(0)
+    x = pd.Series(rng.uniform(0, 100, 3000))
+    y = pd.Series(rng.random(3000) < 1 / (1 + np.exp(-(-1.0 - 0.02 * x))))
+    c = loyalty.response_curve(x, y)
+    fig = splots.response_curve_chart(c, "Churn by satisfaction", "satisfaction (0-100)",
+                                      "churned (%)", None, linear=not loyalty.zones_supported(c))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "linear logistic fit (no bend detected)" in labels
+    assert not any("zone" in t for t in labels)
+    plt.close(fig)
+
+
+def test_nps_difference_reads_as_a_sentence_that_flips_with_its_interval():
+    from crm_lib.survey.nps import NPSDifference
+    clear = NPSDifference("churned", "stayed", -12.3, 4.0, -20.1, -4.5, -3.1, 0.0019)
+    unclear = NPSDifference("churned", "stayed", -2.3, 4.0, -10.1, 5.5, -0.6, 0.52)
+    assert "stayed group's NPS is higher" in clear._repr_markdown_()
+    assert "cannot tell the groups apart" in str(unclear) and "NPSDifference(" not in str(unclear)

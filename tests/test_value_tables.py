@@ -131,12 +131,19 @@ def test_tiers_and_actions():
     assert cells["value_at_stake"].sum() == 11.0
 
 
-def test_churn_scores_feed_the_risk(tmp_path):
-    assert tiers.churn_risk_from_scores(tmp_path / "missing.parquet") is None
-    pd.DataFrame({"customer_id": ["a"], "churn_probability": [0.9]}).to_parquet(
-        tmp_path / "scores.parquet")
-    risk = tiers.churn_risk_from_scores(tmp_path / "scores.parquet")
-    assert risk["a"] == 0.9
+def test_churn_scores_feed_the_risk():
+    none = tiers.churn_risk_from_scores(None)  # notebook 04 not in the run
+    assert none.risk is None and not none.from_churn_model and "P(alive)" in none.source
+    scores = pd.DataFrame({"customer_id": ["a", "b"], "churn_probability": [0.9, 0.05],
+                           "risk_tier": ["high", "low"], "top_reasons": ["", ""]})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                              "signup_date": ["2023-01-01"] * 3,
+                              "end_date": [None, None, "2023-12-01"], "churned": [False, False, True]})
+    scored = tiers.churn_risk_from_scores(scores, customers, as_of="2024-02-01")
+    assert scored.from_churn_model and scored.metrics() == {"value.risk_from_churn_model": True}
+    assert scored.risk["a"] == 0.9 and scored.risk["c"] == 1.0  # c's plan ended: already left
+    assert scored.tiers.to_dict() == {"a": "high", "b": "low", "c": "high"}
+    risk = scored.risk.drop(["b", "c"])
     tx = _tx([("a", "2024-01-01", 10.0), ("a", "2024-01-10", 12.0), ("b", "2024-01-02", 9.0),
               ("b", "2024-01-20", 11.0), ("c", "2024-01-03", 8.0), ("c", "2024-01-04", 7.0),
               ("d", "2024-01-05", 5.0), ("d", "2024-01-25", 6.0), ("e", "2024-01-06", 5.0)])

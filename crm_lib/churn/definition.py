@@ -204,6 +204,7 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
             columns=list(top), fill_value=0).astype(float)
         by_cat.columns = [f"complaints_{c}_90d" for c in top]
         out = out.join(by_cat)
+        out[by_cat.columns] = out[by_cat.columns].fillna(0.0)  # complainers, none recent
     return out
 
 

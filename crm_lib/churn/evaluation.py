@@ -24,6 +24,8 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from .models import ChurnEnsemble
+
 
 def expected_calibration_error(y, p, n_bins: int = 10) -> float:
     """ECE over ``n_bins`` equal-width probability bins, weighted by bin size."""
@@ -109,6 +111,34 @@ class CVResult:
         return float(self.folds[metric].std(ddof=1))
 
 
+def _splits(X: pd.DataFrame, y: pd.Series, n_splits: int, n_repeats: int, seed: int) -> list:
+    cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    return list(cv.split(X, y))
+
+
+def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits) -> list[np.ndarray]:
+    """Test-fold churn probabilities of ``model`` cloned and refitted on each training fold."""
+    out = []
+    for tr, te in splits:
+        m = clone(model).fit(X.iloc[tr], y.iloc[tr])
+        out.append(m.predict_proba(X.iloc[te])[:, 1])
+    return out
+
+
+def _result(probs: list[np.ndarray], X: pd.DataFrame, y: pd.Series, splits, n_splits: int,
+            n_repeats: int, seconds: float) -> CVResult:
+    rows = []
+    oof = np.full((len(X), n_repeats), np.nan)
+    for k, ((_, te), p) in enumerate(zip(splits, probs, strict=True)):
+        oof[te, k // n_splits] = p
+        rows.append({"repeat": k // n_splits, "fold": k % n_splits,
+                     **score_metrics(y.iloc[te], p)})
+    oof_df = pd.DataFrame(oof, index=X.index, columns=[f"p_repeat{r}" for r in range(n_repeats)])
+    oof_df.insert(0, "probability", oof.mean(axis=1))
+    oof_df.insert(0, "y", y.to_numpy())
+    return CVResult(pd.DataFrame(rows), oof_df, seconds)
+
+
 def cross_validate(model, X: pd.DataFrame, y, *, n_splits: int = 5, n_repeats: int = 3,
                    seed: int = 42) -> CVResult:
     """Repeated stratified k-fold CV of a (calibrated) churn model; see module docstring.
@@ -117,27 +147,53 @@ def cross_validate(model, X: pd.DataFrame, y, *, n_splits: int = 5, n_repeats: i
     contains is learnt from the training folds only.
     """
     y = pd.Series(np.asarray(y).astype(int), index=X.index)
-    cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
-    rows = []
-    oof = np.full((len(X), n_repeats), np.nan)
+    splits = _splits(X, y, n_splits, n_repeats, seed)
     t0 = time.perf_counter()
-    for k, (tr, te) in enumerate(cv.split(X, y)):
-        m = clone(model).fit(X.iloc[tr], y.iloc[tr])
-        p = m.predict_proba(X.iloc[te])[:, 1]
-        oof[te, k // n_splits] = p
-        rows.append({"repeat": k // n_splits, "fold": k % n_splits,
-                     **score_metrics(y.iloc[te], p)})
-    oof_df = pd.DataFrame(oof, index=X.index, columns=[f"p_repeat{r}" for r in range(n_repeats)])
-    oof_df.insert(0, "probability", oof.mean(axis=1))
-    oof_df.insert(0, "y", y.to_numpy())
-    return CVResult(pd.DataFrame(rows), oof_df, time.perf_counter() - t0)
+    probs = _fold_probabilities(model, X, y, splits)
+    return _result(probs, X, y, splits, n_splits, n_repeats, time.perf_counter() - t0)
+
+
+def _same_model(a, b) -> bool:
+    return type(a) is type(b) and a.get_params() == b.get_params()
+
+
+def _components(model, candidates: dict) -> tuple[str, str] | None:
+    """Names of the candidates that are exactly an (uncalibrated) ensemble's two members."""
+    if not isinstance(model, ChurnEnsemble):
+        return None
+    members = model.members()
+    names = [next((n for n, m in candidates.items() if _same_model(m, part)), None)
+             for part in members]
+    return (names[0], names[1]) if None not in names else None
 
 
 def compare_models(models: dict, X: pd.DataFrame, y, *, seed: int = 42, n_splits: int = 5,
                    n_repeats: int = 3) -> tuple[pd.DataFrame, dict[str, CVResult]]:
-    """Cross-validate several models on the same folds; a table of mean metrics and SDs."""
-    res = {name: cross_validate(m, X, y, n_splits=n_splits, n_repeats=n_repeats, seed=seed)
-           for name, m in models.items()}
+    """Cross-validate several models on the same folds; a table of mean metrics and SDs.
+
+    An uncalibrated :class:`~crm_lib.churn.models.ChurnEnsemble` whose two members
+    are also candidates is not refitted: on each fold its probability is the
+    weighted average of those members' fold probabilities, which is exactly
+    what refitting it would give (same folds, same deterministic fits); its
+    ``seconds`` are the members' seconds added up.
+    """
+    y = pd.Series(np.asarray(y).astype(int), index=X.index)
+    splits = _splits(X, y, n_splits, n_repeats, seed)
+    probs, secs = {}, {}
+    ensembles = {n: _components(m, models) for n, m in models.items()}
+    for name, m in models.items():
+        if ensembles[name] is None:
+            t0 = time.perf_counter()
+            probs[name] = _fold_probabilities(m, X, y, splits)
+            secs[name] = time.perf_counter() - t0
+    for name, parts in ensembles.items():
+        if parts is not None:
+            a, b = parts
+            probs[name] = [models[name].combine(pa, pb)
+                           for pa, pb in zip(probs[a], probs[b], strict=True)]
+            secs[name] = secs[a] + secs[b]
+    res = {name: _result(probs[name], X, y, splits, n_splits, n_repeats, secs[name])
+           for name in models}
     rows = []
     for name, r in res.items():
         s = r.summary()

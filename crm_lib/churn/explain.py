@@ -166,11 +166,17 @@ def reason_counts(reasons: pd.Series) -> pd.DataFrame:
 
 
 def holdout_importance(model, X: pd.DataFrame, y, *, seed: int = 42, test_size: float = 0.3,
-                       n_repeats: int = 5) -> pd.DataFrame:
-    """Fit ``model`` on a stratified training split and measure permutation importance on the rest."""
+                       n_repeats: int = 5, max_rows: int = 2000) -> pd.DataFrame:
+    """Fit ``model`` on a stratified training split and measure permutation importance on the rest.
+
+    The importance is measured on a seeded sample of at most ``max_rows`` of
+    the held-out rows (each of the ``n_repeats`` shuffles of each column costs
+    one prediction of them).
+    """
     from sklearn.base import clone
     from sklearn.model_selection import train_test_split
     Xtr, Xte, ytr, yte = train_test_split(X, np.asarray(y), test_size=test_size,
                                           stratify=np.asarray(y), random_state=seed)
     fitted = clone(model).fit(Xtr, ytr)
-    return permutation_importance_table(fitted, Xte, yte, seed=seed, n_repeats=n_repeats)
+    return permutation_importance_table(fitted, Xte, yte, seed=seed, n_repeats=n_repeats,
+                                        max_rows=max_rows)

@@ -50,7 +50,7 @@ class SBGCheck:
             return ("The sBG fit is degenerate (" + "; ".join(self.reasons) + "): the spread "
                     "of churn probabilities across customers collapses to a single value, so "
                     f"the model reduces to constant churn of {rate} (geometric lifetimes, a "
-                    f"flat retention rate). Its intervals are not meaningful ({lr}).")
+                    "flat retention rate). Its intervals are not meaningful.")
         if self.heterogeneity_supported:
             return (f"Churn probabilities differ across customers (polarisation "
                     f"{fmt.ratio(self.polarisation)}; {lr}): the retention rate rises with "
@@ -90,12 +90,16 @@ def sbg_check(fit, periods, churned, *, phi_min: float = 1e-4) -> SBGCheck:
     if hess_ok:
         eig = np.linalg.eigvalsh((cov + cov.T) / 2)
         hess_ok = bool(np.all(eig > 0))
-    lr = max(0.0, 2.0 * (fit.loglik - ll0))
+    boundary = phi < phi_min
+    # at the boundary the sBG *is* the geometric model; its log-likelihood, a difference of
+    # log-Beta functions of huge arguments, is then numerically meaningless: LR = 0
+    lr = 0.0 if boundary else max(0.0, 2.0 * (fit.loglik - ll0))
     p = float(0.5 * stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
     reasons = []
-    if phi < phi_min:
+    if boundary:
+        shown = fmt.number(phi) if phi >= 1e-6 else "below 0.000001"
         reasons.append(f"alpha {fmt.number(fit.alpha, 0)} and beta {fmt.number(fit.beta, 0)} "
-                       f"run off to the boundary, polarisation {fmt.number(phi)}")
+                       f"run off to the boundary, polarisation {shown}")
     if not hess_ok:
         reasons.append("the Hessian is not positive definite")
     return SBGCheck(bool(reasons), phi, hess_ok, theta, lr, p, tuple(reasons))

@@ -51,9 +51,10 @@ import pandas as pd
 from .. import contract
 from . import outliers as _outliers
 from . import repairs as _repairs
+from . import rules as _rules
 from . import validation as _validation
 from .errors import DataContractError
-from .pipeline import CATEGORY_COLUMNS, _parse_column, _per_table
+from .pipeline import CATEGORY_COLUMNS, _column_option, _parse_column, _per_table
 from .reading import RawTable, _sniff_sep, apply_headers, detect_encoding
 
 #: Tables this module cleans (the large event tables).
@@ -114,9 +115,14 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
                             column_map)
         sel = ", ".join(f"{_q(o)} AS {_q(n)}" for n, o in zip(raw.frame.columns, rel.columns,
                                                                strict=True))
-        con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
-                        file_row_number) AS __row, {sel}
-                        FROM read_parquet({_lit(pattern)}, filename=true, file_row_number=true)""")
+        if path.is_dir():  # row numbers in file-name order, then row order within a file
+            con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
+                            file_row_number) AS __row, {sel}
+                            FROM read_parquet({_lit(pattern)}, filename=true,
+                                              file_row_number=true)""")
+        else:
+            con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
+                            FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
         con.execute("CREATE TABLE rejects (csv_line VARCHAR)")
     else:
         src, sep, _enc, raw = _csv_source(path, table, opts, work, column_map)
@@ -150,9 +156,9 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
     """The distinct raw values of a category column, repeated so that the parser sees
     the same order of spelling frequencies within each case-folded group as on the
     whole column (all that the choice of the canonical spelling reads): every value
-    as often as it occurs up to ``expand_limit`` rows, else each trimmed spelling
-    weighted by the dense rank of its count within its group."""
-    if int(counts.sum()) <= expand_limit:
+    as often as it occurs up to 100,000 rows (or ``expand_limit``), else each
+    trimmed spelling weighted by the dense rank of its count within its group."""
+    if int(counts.sum()) <= min(expand_limit, 100_000):
         return values.repeat(counts.to_numpy()).reset_index(drop=True)
     text, _ = _repairs.text_values(values.astype("string"))
     spelling = text.str.replace(r"\s+", " ", regex=True).fillna("\x00na")
@@ -168,140 +174,188 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
     return pd.concat(out).reset_index(drop=True)
 
 
-def _type_column(con, name: str, col: contract.Column | None, native: str, opts: dict,
-                 table: str, file: Path, expand_limit: int) -> dict:
-    """Add ``typed.<name>`` with failures and repair flags; returns the column's info."""
-    qn = _q(name)
+def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
+    """SQL for one column over view ``pre0`` (raw columns plus ``t__<name>``, the trimmed
+    text): the fast-path value of canonical forms, and whether the value is missing."""
+    qn, tq = _q(name), _q("t__" + name)
     is_text = native.upper().startswith("VARCHAR")
     dtype = col.dtype if col is not None else "extra"
     is_cat = col is not None and (col.dtype == "category" or name in CATEGORY_COLUMNS)
-    info = {"name": name, "repairs": [], "note": "", "fail": [], "sql_type": _sql_type(dtype)}
-    trimmed = f"trim({qn})"
-    is_na = f"({qn} IS NULL OR lower({trimmed}) IN ({_na_list()}))"
-    fast = None
+    info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
+            "dtype": dtype, "is_cat": is_cat, "fast": None}
+    # a missing marker is at most 5 characters once trimmed: test the rest cheaply
+    info["is_na"] = (f"({qn} IS NULL OR CASE WHEN strlen({qn}) <= 5 OR {qn}[1] = ' ' "
+                     f"OR {qn}[-1] = ' ' THEN lower({tq}) IN ({_na_list()}) ELSE false END)"
+                     if is_text else f"({qn} IS NULL)")
+    nat = native.upper()
     if dtype in ("date", "datetime"):
-        if not is_text and ("TIMESTAMP" in native.upper() or native.upper() == "DATE"):
-            fast = f"CAST({qn} AS TIMESTAMP)"
+        # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
+        # rule set
+        sent = (sorted(f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in
+                       _rules.sentinel_dates(opts.get("open_end_dates"))) if col.open_end else [])
+        if not is_text and ("TIMESTAMP" in nat or nat == "DATE"):
+            day = f"strftime(CAST({qn} AS TIMESTAMP), '%Y-%m-%d')"
+            keep = (f"CAST({qn} AS TIMESTAMP) BETWEEN TIMESTAMP '1678-01-01' "
+                    f"AND TIMESTAMP '2261-12-31'")
+            if sent:
+                keep += f" AND {day} NOT IN ({', '.join(_lit(x) for x in sent)})"
+            info["fast"] = f"CASE WHEN {keep} THEN CAST({qn} AS TIMESTAMP) END"
         elif is_text:
-            fast = (f"CASE WHEN regexp_full_match({trimmed}, {_lit(_ISO_RE)}) "
-                    f"THEN TRY_CAST({trimmed} AS TIMESTAMP) END")
-    elif dtype in ("float", "int"):
-        if not is_text and native.upper() in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT",
-                                               "DECIMAL", "HUGEINT") or native.upper().startswith(
-                                                   "DECIMAL"):
-            fast = f"CAST({qn} AS DOUBLE)" if dtype == "float" else \
+            no_sent = (f" AND substr({tq}, 1, 10) NOT IN ({', '.join(_lit(x) for x in sent)})"
+                       if sent else "")
+            info["fast"] = (f"CASE WHEN strlen({tq}) IN (10, 16, 19) AND {tq}[5] = '-' "
+                            f"AND {tq}[8] = '-' AND regexp_full_match({tq}, {_lit(_ISO_RE)})"
+                            f"{no_sent} THEN TRY_CAST({tq} AS TIMESTAMP) END")
+    elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
+            in ("auto", "."):
+        numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
+            or nat.startswith("DECIMAL")
+        if not is_text and numeric:
+            info["fast"] = f"CAST({qn} AS DOUBLE)" if dtype == "float" else \
                 f"CASE WHEN CAST({qn} AS DOUBLE) = round(CAST({qn} AS DOUBLE)) " \
                 f"THEN CAST({qn} AS BIGINT) END"
         elif is_text:
+            # plain numbers; the rule set's 'ambiguous' ones (1.500) wait for the column's
+            # decimal decision
             rx = _NUM_RE if dtype == "float" else _INT_RE
-            fast = (f"CASE WHEN regexp_full_match({trimmed}, {_lit(rx)}) "
-                    f"THEN TRY_CAST({trimmed} AS {_sql_type(dtype)}) END")
-    elif dtype in ("str",) and not is_cat and is_text:
-        info["expr"] = f"CASE WHEN {is_na} THEN NULL ELSE {trimmed} END"
-        info["flags"] = {"missing_marker": f"({qn} IS NOT NULL AND {trimmed} <> '' AND {is_na})",
-                         "trimmed": f"(NOT {is_na} AND {trimmed} <> {qn})"}
-        return info
-    # the rule set decides every value the fast path does not
-    if fast is None:
-        where = f"{qn} IS NOT NULL"
-        fast_ok = "FALSE"
-    else:
-        fast_ok = f"({is_na} OR ({fast}) IS NOT NULL)" if is_text else "TRUE"
-        where = f"NOT {fast_ok}"
-    slow = con.execute(f"SELECT {qn} AS v, count(*) AS n FROM raw WHERE {where} "
-                       f"GROUP BY 1 ORDER BY 1").df()
-    mapping = None
-    if len(slow):
-        vals = slow["v"]
-        if is_cat:
-            series, expanded = _category_sample(vals, slow["n"], expand_limit), True
-        else:
-            series, expanded = _weighted(vals, slow["n"], expand_limit)
-        p = _parse_column(name, col, series, opts, table, file)
-        if p.note and "(auto" in p.note and not expanded:
-            raise DataContractError(
-                f"more than {expand_limit:,} values need the date-order decision", file=file,
-                table=table, column=name, rule="an automatic date order reads every value",
-                hint="Set source_options date_order='dmy' or 'mdy' for this table.")
-        info["note"] = p.note
-        m = pd.DataFrame({"v": series.astype(object), "typed": p.values.to_numpy()})
-        m["f_unparseable"] = p.failed
-        if p.not_integer is not None:
-            m["f_not_integer"] = p.not_integer
-        for kind, mk in p.repairs.items():
-            m[f"r_{kind}"] = mk
-        mapping = m.drop_duplicates("v").reset_index(drop=True)
-        if dtype in ("date", "datetime"):
-            mapping["typed"] = pd.to_datetime(mapping["typed"]).astype("datetime64[us]")
-        elif dtype in ("float", "int"):
-            mapping["typed"] = pd.to_numeric(mapping["typed"]).astype("float64")
-        elif dtype == "bool":
-            mapping["typed"] = mapping["typed"].astype("boolean")
-        else:
-            mapping["typed"] = mapping["typed"].astype(object).where(mapping["typed"].notna(),
-                                                                     None)
-        mapping["v"] = mapping["v"].astype(object)
-        mname = f"map_{abs(hash(name)) % 10**8}"
-        con.register(mname + "_df", mapping)
-        con.execute(f"CREATE TABLE {mname} AS SELECT * FROM {mname}_df")
-        con.unregister(mname + "_df")
-        info["map"] = mname
-        info["map_cols"] = [c for c in mapping.columns if c not in ("v", "typed")]
-    info["fast"], info["fast_ok"] = fast, fast_ok
-    info["is_text"], info["is_na"] = is_text, is_na
+            amb = _rules.DECIMAL_PATTERNS["ambiguous"]
+            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(rx)}) AND NOT "
+                            f"regexp_matches({tq}, {_lit(amb)}) "
+                            f"THEN TRY_CAST({tq} AS {_sql_type(dtype)}) END")
+            info["point_evidence"] = True
+    elif dtype == "str" and not is_cat and is_text:
+        info["ident"] = True
     return info
 
 
+def _rule_set_map(con, info: dict, col: contract.Column | None, opts: dict, table: str,
+                  file: Path, expand_limit: int) -> None:
+    """Parse the values the fast path does not decide with the rule set; store the
+    mapping raw value -> typed value, failures and repairs as table ``map_<k>``."""
+    name = info["name"]
+    slow = info.pop("slow")
+    if not len(slow):
+        return
+    vals = slow["v"]
+    if info["is_cat"]:
+        series, expanded = _category_sample(vals, slow["n"], expand_limit), True
+    else:
+        series, expanded = _weighted(vals, slow["n"], expand_limit)
+    if info.get("point_evidence"):
+        # the decimal mark is decided from all values of the column (rules.decide_decimal,
+        # from the presence of evidence): the fast path's values with a decimal point are
+        # evidence too, so one of them joins the values the parser sees
+        one = con.execute(f"SELECT {_q(name)} FROM pre WHERE {_q('ok__' + name)} AND NOT "
+                          f"{_q('na__' + name)} AND contains({_q(name)}, '.') LIMIT 1").fetchall()
+        if one:
+            series = pd.concat([series, pd.Series([one[0][0]], dtype=series.dtype)],
+                               ignore_index=True)
+    p = _parse_column(name, col, series, opts, table, file)
+    if p.note and "(auto" in p.note and not expanded:
+        raise DataContractError(
+            f"more than {expand_limit:,} values need the date-order decision", file=file,
+            table=table, column=name, rule="an automatic date order reads every value",
+            hint="Set source_options date_order='dmy' or 'mdy' for this table.")
+    info["note"] = p.note
+    m = pd.DataFrame({"v": series.astype(object), "typed": p.values.to_numpy()})
+    m["f_unparseable"] = p.failed
+    if p.not_integer is not None:
+        m["f_not_integer"] = p.not_integer
+    for kind, mk in p.repairs.items():
+        m[f"r_{kind}"] = mk
+    mapping = m.drop_duplicates("v").reset_index(drop=True)
+    dtype = info["dtype"]
+    if dtype in ("date", "datetime"):
+        mapping["typed"] = pd.to_datetime(mapping["typed"]).astype("datetime64[us]")
+    elif dtype in ("float", "int"):
+        mapping["typed"] = pd.to_numeric(mapping["typed"]).astype("float64")
+    elif dtype == "bool":
+        mapping["typed"] = mapping["typed"].astype("boolean")
+    else:
+        mapping["typed"] = mapping["typed"].astype(object).where(mapping["typed"].notna(), None)
+    mapping["v"] = mapping["v"].astype(object)
+    mname = f"map_{len(con.execute('SHOW TABLES').fetchall())}"
+    con.register(mname + "_df", mapping)
+    con.execute(f"CREATE TABLE {mname} AS SELECT * FROM {mname}_df")
+    con.unregister(mname + "_df")
+    info["map"] = mname
+    info["map_cols"] = [c for c in mapping.columns if c not in ("v", "typed")]
+
+
 def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) -> list[dict]:
+    """Table ``typed``: ``__row``, every column typed, failure and repair flags."""
     t = contract.CONTRACT[table]
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                               "WHERE table_name = 'raw'").fetchall())
-    cols = [c for c in raw.frame.columns]
-    infos = [_type_column(con, c, contract_cols.get(c), natives[c], opts, table, raw.file,
-                          expand_limit) for c in cols]
-    sel, joins = ["raw.__row"], []
+                               "WHERE table_name = 'raw'").fetchall())  # tables and views
+    infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
+             for c in raw.frame.columns]
+    trims = [f"trim({_q(i['name'])}) AS {_q('t__' + i['name'])}" for i in infos if i["is_text"]]
+    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
+    pre = []
+    for i in infos:
+        n = i["name"]
+        pre.append(f"{i['is_na']} AS {_q('na__' + n)}")
+        if i["fast"] is not None:
+            pre.append(f"{i['fast']} AS {_q('f__' + n)}")
+            ok = f"({_q('na__' + n)} OR {_q('f__' + n)} IS NOT NULL)" if i["is_text"] else "TRUE"
+        else:
+            ok = f"{_q(n)} IS NULL" if not i.get("ident") else "TRUE"
+        i["ok"] = ok
+    con.execute(f"CREATE VIEW pre1 AS SELECT *, {', '.join(pre)} FROM pre0")
+    oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
+    con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre1")
+    ruled = [i for i in infos if not i.get("ident")]
+    if ruled:  # the values the fast path leaves, with counts, of every column in one scan
+        vs = [f"CASE WHEN NOT {_q('ok__' + i['name'])} THEN {_q(i['name'])} "
+              f"END AS {_q('v' + str(k))}" for k, i in enumerate(ruled)]
+        names = ", ".join(_q("v" + str(k)) for k in range(len(ruled)))
+        any_slow = " OR ".join(f"NOT {_q('ok__' + i['name'])}" for i in ruled)
+        # one aggregation over the value combinations (few: the category values times the
+        # rare non-canonical values), then each column's counts
+        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM (SELECT {', '.join(vs)}
+            FROM pre WHERE {any_slow}) GROUP BY ALL""").df()
+        for k, i in enumerate(ruled):
+            part = allv[allv[f"v{k}"].notna()].groupby(f"v{k}", sort=True)["n"].sum()
+            i["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
+                                      "n": part.to_numpy()})
+            _rule_set_map(con, i, contract_cols.get(i["name"]), opts, table, raw.file,
+                          expand_limit)
+    sel, joins = ["pre.__row"], []
     for k, info in enumerate(infos):
-        qn = _q(info["name"])
-        if "expr" in info:  # identifiers: trimmed text
-            sel.append(f"{info['expr']} AS {qn}")
-            info["flag_cols"] = {}
-            for kind, e in info["flags"].items():
-                alias = "r_" + kind + "__" + info["name"]
+        n = info["name"]
+        qn, tq, na = _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
+        info["fail_cols"], info["flag_cols"] = {}, {}
+        if info.get("ident"):  # identifiers: trimmed text
+            sel.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {qn}")
+            for kind, e in (("missing_marker", f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na})"),
+                            ("trimmed", f"(NOT {na} AND {tq} <> pre.{qn})")):
+                alias = f"r_{kind}__{n}"
                 sel.append(f"{e} AS {_q(alias)}")
                 info["flag_cols"][kind] = alias
-            info["fail_cols"] = {}
             continue
-        fast = info["fast"]
         m = f"m{k}"
-        if "map" in info:
-            joins.append(f"LEFT JOIN {info['map']} {m} ON raw.{qn} = {m}.v "
-                         f"AND NOT {info['fast_ok'].replace(qn, 'raw.' + qn)}")
         sql_t = info["sql_type"]
-        fast_e = (fast or "NULL").replace(qn, "raw." + qn)
+        fast_e = f"pre.{_q('f__' + n)}" if info["fast"] is not None else "NULL"
         if "map" in info:
+            joins.append(f"LEFT JOIN {info['map']} {m} ON NOT pre.{_q('ok__' + n)} "
+                         f"AND pre.{qn} = {m}.v")
             typed = f"CAST(COALESCE({fast_e}, CAST({m}.typed AS {sql_t})) AS {sql_t})"
-        elif fast is not None:
+        elif info["fast"] is not None:
             typed = f"CAST({fast_e} AS {sql_t})"
         else:
-            typed = f"raw.{qn}"
+            typed = f"pre.{qn}"
         sel.append(f"{typed} AS {qn}")
-        info["fail_cols"], info["flag_cols"] = {}, {}
         for c in info.get("map_cols", []):
-            alias = f"{c}__{info['name']}"
+            alias = f"{c}__{n}"
             sel.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
-            if c.startswith("f_"):
-                info["fail_cols"][c[2:]] = alias
-            else:
-                info["flag_cols"][c[2:]] = alias
-        if info["is_text"] and fast is not None:  # markers the fast path set to missing
-            na = info["is_na"].replace(qn, "raw." + qn)
-            alias = f"r_missing_marker_fast__{info['name']}"
-            sel.append(f"(raw.{qn} IS NOT NULL AND trim(raw.{qn}) <> '' AND {na}) AS {_q(alias)}")
+            (info["fail_cols"] if c.startswith("f_") else info["flag_cols"])[c[2:]] = alias
+        if info["is_text"] and info["fast"] is not None:  # markers the fast path set missing
+            alias = f"r_missing_marker_fast__{n}"
+            sel.append(f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
             info["flag_cols"].setdefault("missing_marker", None)
             info["marker_fast"] = alias
-    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM raw "
-                f"{' '.join(joins)} ORDER BY raw.__row")
+    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM pre {' '.join(joins)}")
     return infos
 
 
@@ -398,7 +452,7 @@ def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
     opts = {k: _per_table(v, table) if k not in ("column_map", "value_map") else v
             for k, v in (options or {}).items()}
     work = Path(tempfile.mkdtemp(prefix="crm-ooc-", dir=temp_directory))
-    con = duckdb.connect(str(work / "clean.duckdb"))
+    con = duckdb.connect()  # in memory; spills to ``temp_directory`` past the limit
     try:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
         con.execute(f"SET temp_directory = {_lit(str(work / 'spill'))}")
@@ -434,8 +488,11 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     cols = [_q(i["name"]) for i in infos]
     kq = ", ".join(_q(k) for k in keys)
     # duplicates (validation.duplicates): exact among parsed rows whose key repeats
-    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed GROUP BY {kq}
-                    HAVING count(*) > 1""")
+    # candidates by a 64-bit hash of the key (cheap to group; a collision only adds a
+    # candidate, the rules below compare the keys themselves)
+    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed WHERE hash({kq}) IN (
+                    SELECT hash({kq}) AS h FROM typed GROUP BY h HAVING count(*) > 1)
+                    GROUP BY {kq} HAVING count(*) > 1""")
     con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
         SELECT typed.__row, row_number() OVER (PARTITION BY {', '.join('typed.' + c for c in cols)}
                ORDER BY typed.__row) AS k
@@ -461,19 +518,20 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             reasons.append(("orphan:customer_id", f"({bad})"))
     flags = ", ".join(f"COALESCE({cond}, FALSE) AS {_q('q' + str(k))}"
                       for k, (_r, cond) in enumerate(reasons))
-    con.execute(f"""CREATE TABLE verdict AS SELECT typed.__row,
-        typed.__row IN (SELECT __row FROM exact) AS is_exact, {flags} FROM typed""")
     qcols = [_q("q" + str(k)) for k in range(len(reasons))]
     anyq = " OR ".join(qcols) if qcols else "FALSE"
-    con.execute("ALTER TABLE verdict ADD COLUMN quarantined BOOLEAN")
-    con.execute(f"UPDATE verdict SET quarantined = NOT is_exact AND ({anyq})")
+    # the quarantined rows and their reasons (few): one pass over typed
+    con.execute(f"""CREATE TABLE verdict AS SELECT * FROM (
+        SELECT typed.__row, {flags} FROM typed
+        WHERE typed.__row NOT IN (SELECT __row FROM exact)) WHERE {anyq}""")
+    con.execute("CREATE TABLE dropped AS SELECT __row FROM exact UNION ALL "
+                "SELECT __row FROM verdict")
     counts = con.execute(
-        "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c} AND NOT is_exact)" for c in qcols]
-                              + ["count(*) FILTER (WHERE is_exact)",
-                                 "count(*) FILTER (WHERE quarantined)"]) + " FROM verdict"
-    ).fetchone()
-    n_exact, n_quar = int(counts[-2]), int(counts[-1])
-    reason_counts = {r: int(c) for (r, _), c in zip(reasons, counts[:-2], strict=True) if c}
+        "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c})" for c in qcols] + ["count(*)"])
+        + " FROM verdict").fetchone()
+    n_exact = int(con.execute("SELECT count(*) FROM exact").fetchone()[0])
+    n_quar = int(counts[-1])
+    reason_counts = {r: int(c) for (r, _), c in zip(reasons, counts[:-1], strict=True) if c}
     n_bad = int(con.execute("SELECT count(*) FROM rejects").fetchone()[0])
     if n_bad:
         reason_counts["malformed_row"] = n_bad
@@ -495,30 +553,26 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
                                                for c in raw.frame.columns]
                             + ["'malformed_row' AS reason", "csv_line AS raw_line"])
         raw_line = ", NULL AS raw_line" if n_bad else ""
-        union = (f" UNION ALL SELECT {bad_sel} FROM rejects" if n_bad else "")
-        con.execute(f"""COPY (SELECT * FROM (SELECT raw.__row AS row, {orig_sel},
-            {reason_expr} AS reason{raw_line}, 0 AS __k
-            FROM raw JOIN verdict v USING (__row) WHERE v.quarantined
-            {union.replace(' FROM rejects', ', 1 AS __k FROM rejects') if union else ''})
+        rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
+        con.execute(f"""COPY (SELECT * EXCLUDE (__k) FROM (
+            SELECT raw.__row AS row, {orig_sel}, {reason_expr} AS reason{raw_line}, 0 AS __k
+            FROM raw JOIN verdict v USING (__row){rej})
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
-        con.execute(f"""CREATE TABLE qtmp AS SELECT * FROM read_csv({_lit(str(qpath))},
-                        all_varchar=true, header=true)""")
-        con.execute(f"COPY (SELECT * EXCLUDE (__k) FROM qtmp) TO {_lit(str(qpath))} "
-                    "(HEADER, DELIMITER ',')")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
     sel = []
     for c in t.columns:
         if c.name in raw.frame.columns:
-            sel.append(f"CAST(typed.{_q(c.name)} AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
+            sel.append(f"CAST({_q(c.name)} AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
         else:
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
-    sel += [f"typed.{_q(c)}" for c in raw.frame.columns if c not in contract_names]
-    con.execute(f"""CREATE VIEW clean AS SELECT {', '.join(sel)} FROM typed
-                    JOIN verdict v USING (__row) WHERE NOT v.is_exact AND NOT v.quarantined
-                    ORDER BY typed.__row""")
+    sel += [_q(c) for c in raw.frame.columns if c not in contract_names]
     cpath = out_dir / f"{table}.parquet"
-    con.execute(f"COPY (SELECT * FROM clean) TO {_lit(str(cpath))} (FORMAT parquet)")
+    # typed keeps the file order (insertion order is preserved): no sort needed
+    con.execute(f"""COPY (SELECT {', '.join(sel)} FROM typed
+                    WHERE __row NOT IN (SELECT __row FROM dropped)) TO {_lit(str(cpath))}
+                    (FORMAT parquet)""")
+    con.execute(f"CREATE VIEW clean AS SELECT * FROM read_parquet({_lit(str(cpath))})")
     n_clean = n - n_exact - n_quar
     outl = _outlier_flags(con, table, keys, float(opts.get("outlier_k") or 3.0),
                           out_dir / f"{table}_outlier_flags.csv")
@@ -538,16 +592,18 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
 
 def _repair_counts(con, infos: list[dict]) -> list[dict]:
     """Rows per column and repair kind (the report's ``repairs``, without examples)."""
-    out = []
+    items = []
     for info in infos:
         for kind, col in info["flag_cols"].items():
             parts = [c for c in (col, info.get("marker_fast") if kind == "missing_marker"
                                  else None) if c]
-            cond = " OR ".join(_q(c) for c in parts)
-            k = int(con.execute(f"SELECT count(*) FROM typed WHERE {cond}").fetchone()[0])
-            if k:
-                out.append({"column": info["name"], "repair": kind, "n": k})
-    return out
+            items.append((info["name"], kind, " OR ".join(_q(c) for c in parts)))
+    if not items:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})"
+                                               for _, _, cond in items) + " FROM typed").fetchone()
+    return [{"column": c, "repair": k, "n": int(n)} for (c, k, _), n in zip(items, counts,
+                                                                             strict=True) if n]
 
 
 def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> dict:

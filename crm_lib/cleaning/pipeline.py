@@ -122,11 +122,16 @@ def _date_order(opts: dict, name: str) -> str:
 
 
 def _parse_column(name: str, col: contract.Column | None, s: pd.Series, opts: dict,
-                  table: str, file: Path, item: bool = False) -> _repairs.Parsed:
+                  table: str, file: Path, item: bool = False,
+                  number_evidence: dict | None = None) -> _repairs.Parsed:
+    """Parse one column with the rule set. ``number_evidence`` (``parsed_point``,
+    ``parsed_ambiguous``: plain numbers an engine read itself) joins the decimal-mark
+    decision (:func:`crm_lib.cleaning.repairs.parse_numbers`)."""
     where = {"file": file, "table": table, "column": name}
     decimal = _column_option(opts.get("decimal"), name) or "auto"
+    ev = number_evidence or {}
     if item:
-        return _repairs.parse_numbers(s, decimal, **where)
+        return _repairs.parse_numbers(s, decimal, **where, **ev)
     if col is None:
         return _repairs.infer_extra(s)
     if col.dtype in ("date", "datetime"):
@@ -136,7 +141,7 @@ def _parse_column(name: str, col: contract.Column | None, s: pd.Series, opts: di
     if col.dtype == "bool":
         return _repairs.parse_bools(s)
     if col.dtype in ("float", "int"):
-        return _repairs.parse_numbers(s, decimal, integer=col.dtype == "int", **where)
+        return _repairs.parse_numbers(s, decimal, integer=col.dtype == "int", **where, **ev)
     is_cat = col.dtype == "category" or name in CATEGORY_COLUMNS
     vmap = dict((_per_table(opts.get("value_map") or {}, table) or {}).get(name) or {}) \
         if is_cat else {}

@@ -15,15 +15,17 @@ Rules (the notebook explains why each exists):
   ``NaN``, ``#N/A``, ``nil`` mean missing;
 - dates: ISO 8601 first (time zones converted to UTC, then dropped); then
   ``yyyy/mm/dd``; ``dd/mm/yyyy`` or ``mm/dd/yyyy`` (also with ``-`` or ``.``)
-  by the ``date_order`` option (``"auto"`` decides from values whose day is
-  above 12 and stops with an error when nothing decides); ``yyyymmdd``; Excel
+  by the ``date_order``/``dayfirst`` option (``"auto"`` decides once per column
+  from values only valid one way, and stops with an error when both kinds
+  occur or nothing decides); sentinel "no end" dates in end columns are
+  empty; ``yyyymmdd``; Excel
   serial day numbers (days since 1899-12-30, the 1900 leap-year bug included);
   month names (``31 Jan 2024``, ``Jan 31, 2024``); Chinese dates
   (``2024年1月31日``);
-- numbers: currency symbols and codes removed; thousands separators removed;
-  decimal comma (``decimal=","``, or ``"auto"``: the last of ``.``/``,`` is the
-  decimal mark, a lone comma followed by exactly three digits is a thousands
-  separator); accounting negatives ``(12.50)``;
+- numbers: currency symbols and codes removed; the decimal mark (``decimal``)
+  decided once per column from all values (:mod:`crm_lib.cleaning.rules`),
+  thousands separators removed accordingly, values that do not fit it
+  unparseable; accounting negatives ``(12.50)``;
 - booleans: true/false, t/f, yes/no, y/n, 1/0, 是/否, 真/假, 对/错;
 - categories: trimmed, inner whitespace collapsed, compared case-folded: the
   spellings of one value become one (the contract's allowed value, else the
@@ -68,6 +70,7 @@ class Parsed:
     note: str = ""  # e.g. the date order chosen
     not_integer: np.ndarray | None = None  # integer columns: a fractional value
     extra: dict[str, pd.Series] = field(default_factory=dict)  # derived columns
+    decimal: str = ""  # numbers: the decimal mark decided for the column ("." or ",")
 
     def failures(self) -> dict[str, np.ndarray]:
         """Reason prefix -> mask of values that failed for that reason."""
@@ -378,38 +381,69 @@ def _strip_number_text(t: pd.Series) -> tuple[pd.Series, dict[str, pd.Series]]:
     return t, kinds
 
 
-def _examples(t: pd.Series, mask: np.ndarray, k: int = 3) -> str:
-    return ", ".join(repr(x) for x in pd.unique(t[mask].astype(str))[:k])
+def _examples(t: pd.Series, k: int = 3) -> str:
+    return ", ".join(repr(x) for x in pd.unique(t.astype(str))[:k])
+
+
+def _rx(t: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each text value matches ``pattern`` (RE2, pyarrow's vectorised kernel)."""
+    if not len(t):
+        return np.zeros(0, dtype=bool)
+    arr = _arrow_strings(t)
+    if arr is None:
+        arr = pa.array(t.astype(object).where(t.notna(), None), type=pa.string(),
+                       from_pandas=True)
+    elif not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(
+        zero_copy_only=False)
 
 
 def decide_decimal_mark(t: pd.Series, decimal: str = "auto", *, file: object = None,
-                        table: str = "", column: str = "") -> str:
+                        table: str = "", column: str = "",
+                        parsed_point: pd.Series | None = None,
+                        parsed_ambiguous: pd.Series | None = None) -> str:
     """The decimal mark of a number column (``","`` or ``"."``), decided once from all
     its values (:func:`crm_lib.cleaning.rules.decide_decimal`) unless ``decimal``
-    gives it; contradictory or undecidable columns raise :class:`DataContractError`."""
+    gives it; contradictory or undecidable columns raise :class:`DataContractError`.
+
+    ``t`` holds the cleaned values that need the rules; ``parsed_point`` and
+    ``parsed_ambiguous`` are plain numbers already read (``12.5``; ``1.500``) that
+    count as point evidence and as ambiguous values (a fast path with the same
+    outcome as applying the rules to them)."""
     if decimal in (",", "."):
         return decimal
     if decimal != "auto":
         raise DataContractError(f"decimal '{decimal}' is not one of auto, '.', ','",
                                 file=file, table=table, column=column,
                                 rule="decimal is auto, '.' or ','")
-    mark, ev = _rules.decide_decimal(t)
+    empty = pd.Series([], dtype="string")
+    pp = parsed_point if parsed_point is not None else empty
+    pa_ = parsed_ambiguous if parsed_ambiguous is not None else empty
+    ev = _rules.decimal_evidence(t)
+    comma = t[ev["comma"]]
+    point = pd.concat([t[ev["point"]], pp])
+    amb = pd.concat([t[ev["ambiguous"]], pa_])
     where = (f'Set source_options decimal: "," or decimal: "." (per table: '
              f'{{"{table or "<table>"}": ","}}); values that do not fit the mark are then '
              f"quarantined as unparseable.")
-    if mark == "contradictory":
+    if len(comma) and len(point):
         raise DataContractError(
-            f"{int(ev['comma'].sum())} value(s) have a decimal comma (e.g. "
-            f"{_examples(t, ev['comma'])}) and {int(ev['point'].sum())} a decimal point "
-            f"(e.g. {_examples(t, ev['point'])})", file=file, table=table, column=column,
+            f"{len(comma)} value(s) have a decimal comma (e.g. {_examples(comma)}) and "
+            f"{len(point)} a decimal point (e.g. {_examples(point)})", file=file,
+            table=table, column=column,
             rule="one decimal mark per column, decided from all its values", hint=where)
-    if mark == "ambiguous":
+    if len(comma):
+        return ","
+    if len(point):
+        return "."
+    if len(amb):
         raise DataContractError(
-            f"numbers such as {_examples(t, ev['ambiguous'])} can be read with a thousands "
+            f"numbers such as {_examples(amb)} can be read with a thousands "
             f"separator or a decimal mark (1,500 = 1500 or 1.5) and no value of the "
             f"column decides", file=file, table=table, column=column,
             rule="one decimal mark per column, decided from all its values", hint=where)
-    return mark or "."
+    return "."
 
 
 def _read_with_mark(t: pd.Series, mark: str) -> tuple[pd.Series, dict[str, pd.Series]]:
@@ -428,13 +462,22 @@ def _read_with_mark(t: pd.Series, mark: str) -> tuple[pd.Series, dict[str, pd.Se
 
 
 def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
-                  file: object = None, table: str = "", column: str = "") -> Parsed:
+                  file: object = None, table: str = "", column: str = "",
+                  parsed_point: pd.Series | None = None,
+                  parsed_ambiguous: pd.Series | None = None) -> Parsed:
     """Parse a number column (rules in the module docstring and
-    :mod:`crm_lib.cleaning.rules`): the decimal mark is one decision per column;
-    ``integer=True`` also fails values with a fractional part (``not_integer``)."""
+    :mod:`crm_lib.cleaning.rules`): the decimal mark is one decision per column
+    (returned as ``Parsed.decimal``); ``integer=True`` also fails values with a
+    fractional part (``not_integer``).
+
+    ``parsed_point`` / ``parsed_ambiguous``: plain numbers of the same column that
+    an engine read itself (``12.5``; ``1.500``), given as evidence so that the
+    decision is the one over the whole column (the engine then reads its
+    ambiguous values with ``Parsed.decimal``)."""
     s = s.reset_index(drop=True)
     n = len(s)
     repairs: dict[str, np.ndarray] = {}
+    mark = ""  # native numbers: no mark to decide
     if pd.api.types.is_bool_dtype(s.dtype):
         vals = pd.Series(np.nan, index=s.index)
         failed = _mask(s.notna())
@@ -452,13 +495,30 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
         repairs["missing_marker"] = marker
         vals = pd.to_numeric(text, errors="coerce").astype("float64")
         vals = vals.where(np.isfinite(vals))
-        # values with a separator are read only once the column's mark is decided
-        todo = _mask(text.notna()) & (_mask(vals.isna())
-                                      | str_search(text.astype("string"), r"[.,]"))
-        if todo.any():
-            cleaned, kinds = _strip_number_text(text[todo].astype("string"))
+        # the decimal mark is decided once, from all values: values that failed the
+        # plain parse go through the rules; plain numbers with a point are evidence
+        # (12.5) or ambiguous (1.500) and are re-read only if the mark is a comma
+        present = _mask(text.notna())
+        failed_fast = present & _mask(vals.isna())
+        dotted = present & ~failed_fast & _rx(text, r"\.")
+        amb = dotted & _rx(text, _rules.DECIMAL_PATTERNS["ambiguous"]) if dotted.any() \
+            else dotted
+        point = dotted & ~amb
+        if point.any():
+            point &= _rx(text, _rules.DECIMAL_PATTERNS["point_single"])
+        ext_p = parsed_point if parsed_point is not None else pd.Series([], dtype="string")
+        ext_a = (parsed_ambiguous if parsed_ambiguous is not None
+                 else pd.Series([], dtype="string"))
+        mark = "."
+        if failed_fast.any() or amb.any() or len(ext_a):
+            cleaned, kinds = _strip_number_text(text[failed_fast].astype("string"))
             mark = decide_decimal_mark(cleaned, decimal, file=file, table=table,
-                                       column=column)
+                                       column=column,
+                                       parsed_point=pd.concat([text[point], ext_p]),
+                                       parsed_ambiguous=pd.concat([text[amb], ext_a]))
+            reread = failed_fast | dotted if mark == "," else failed_fast
+            if mark == ",":
+                cleaned, kinds = _strip_number_text(text[reread].astype("string"))
             got, more = _read_with_mark(cleaned, mark)
             kinds.update(more)
             vals.loc[got.index] = got
@@ -468,6 +528,17 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
                 idx = m.index[(m.fillna(False).astype(bool) & ok).to_numpy()]
                 mm[idx.to_numpy()] = True
                 repairs[k] = mm
+        elif decimal == ",":  # an explicit comma: every value with a point is re-read
+            mark = ","
+            if dotted.any():
+                cleaned, kinds = _strip_number_text(text[dotted].astype("string"))
+                got, more = _read_with_mark(cleaned, ",")
+                vals.loc[got.index] = got
+                for k, m in more.items():
+                    mm = np.zeros(n, dtype=bool)
+                    mm[m.index[(m.fillna(False).astype(bool) & got.notna()).to_numpy()]
+                       .to_numpy()] = True
+                    repairs[k] = mm
         vals = vals.fillna(obj_num)
         failed = _mask(text.notna()) & _mask(vals.isna())
     repairs = {k: v for k, v in repairs.items() if v.any()}
@@ -475,8 +546,8 @@ def parse_numbers(s: pd.Series, decimal: str = "auto", *, integer: bool = False,
         frac = _mask(vals.notna() & (vals != np.round(vals)))
         vals = vals.mask(frac)
         return Parsed(pd.Series(vals).round().astype("Int64"), failed, repairs,
-                      not_integer=frac)
-    return Parsed(pd.Series(vals).astype("Float64"), failed, repairs)
+                      not_integer=frac, decimal=mark)
+    return Parsed(pd.Series(vals).astype("Float64"), failed, repairs, decimal=mark)
 
 
 # ----------------------------------------------------------------------------- booleans

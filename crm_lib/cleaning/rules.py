@@ -33,7 +33,8 @@ from ..contract import CHURN_REASONS, OPEN_END_DATES, REASON_SYNONYMS
 
 __all__ = ["CHURN_REASONS", "CURRENCY", "DATE_DMY", "DECIMAL_PATTERNS", "EXCEL_ORIGIN",
            "EXCEL_SERIAL_RANGE", "FALSE_TOKENS", "NA_TOKENS", "OPEN_END_DATES",
-           "REASON_SYNONYMS", "RULES", "TRUE_TOKENS", "decide_decimal", "decimal_evidence",
+           "REASON_SYNONYMS", "RULES", "TRUE_TOKENS", "decide_decimal", "decide_from_counts",
+           "decimal_evidence",
            "date_order_evidence", "sentinel_dates"]
 
 #: Text meaning "missing" (compared after trimming and case-folding).
@@ -119,14 +120,24 @@ def decide_decimal(t: pd.Series) -> tuple[str | None, dict[str, np.ndarray]]:
     """The decimal mark of a column from all its values: ``","``, ``"."``, ``None``
     when nothing needs deciding, or ``"contradictory"``/``"ambiguous"``."""
     ev = decimal_evidence(t)
-    c, p, a = ev["comma"].any(), ev["point"].any(), ev["ambiguous"].any()
-    if c and p:
-        return "contradictory", ev
-    if c:
-        return ",", ev
-    if p:
-        return ".", ev
-    return ("ambiguous" if a else None), ev
+    return decide_from_counts(int(ev["comma"].sum()), int(ev["point"].sum()),
+                              int(ev["ambiguous"].sum())), ev
+
+
+def decide_from_counts(n_comma: int, n_point: int, n_ambiguous: int) -> str | None:
+    """The column decision from evidence counts (for engines that count in SQL, e.g.
+    ``sum(regexp_full_match(v, pattern))`` with :data:`DECIMAL_PATTERNS`; comma
+    evidence is ``comma_single AND NOT ambiguous`` or ``dot_grouped_comma_decimal``
+    or ``dot_groups``, point evidence likewise). Plain numbers an engine types
+    itself still count: ``12.5`` is point evidence and ``1.500`` is ambiguous, so
+    a fast path must not read ``1.500`` before the column is decided."""
+    if n_comma and n_point:
+        return "contradictory"
+    if n_comma:
+        return ","
+    if n_point:
+        return "."
+    return "ambiguous" if n_ambiguous else None
 
 
 def date_order_evidence(first: pd.Series, second: pd.Series) -> tuple[int, int]:

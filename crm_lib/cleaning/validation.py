@@ -11,7 +11,8 @@ first), so a quarantined row lists all its reasons. Reasons are
 ``missing:<col>``              a required value is empty
 ``negative:<col>``             a charge or cost below 0 (contract check >= 0)
 ``out_of_range:<col>``         e.g. an NPS outside 0-10
-``not_allowed:<col>``          e.g. a churn reason outside the taxonomy
+``not_allowed:<col>``          a value outside a contract's list (churn reasons are not:
+                               they are read as ``unknown``)
 ``future_date:<col>``          a date after the as-of date (cannot exist yet)
 ``signup_after_end``           a customer whose end date precedes the signup
 ``resolved_before_opened``     a ticket resolved before it was opened

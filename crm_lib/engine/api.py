@@ -194,13 +194,11 @@ def interaction_features(data, *, at, config: EngineConfig | None = None) -> pd.
         by_cat.columns = [f"complaints_{c}" for c in top]
         by_cat.index = by_cat.index.astype(str)
         res = res.join(by_cat)
-        recent = _fetch(con, S.complaint_categories(
-            it.filter(it.opened_at > S._ts(at - pd.Timedelta(days=90))), at=at))
-        wide = recent.pivot_table(index="customer_id", columns="category", values="n",
+        recent = cats.pivot_table(index="customer_id", columns="category", values="n_90d",
                                   aggfunc="sum", fill_value=0)
-        by_cat = wide.reindex(columns=top, fill_value=0).astype(float)
-        by_cat.columns = [f"complaints_{c}_90d" for c in top]
-        by_cat.index = by_cat.index.astype(str)
-        res = res.join(by_cat)
+        recent = recent.reindex(columns=top, fill_value=0).astype(float)
+        recent.columns = [f"complaints_{c}_90d" for c in top]
+        recent.index = recent.index.astype(str)
+        res = res.join(recent)
     res.index.name = "customer_id"
     return res

@@ -157,9 +157,10 @@ def connect(config: EngineConfig | None = None):
 
 def table(con, data, name: str):
     """An Ibis table on ``con`` from a pandas frame, an Ibis table, or a path: a
-    Parquet file or folder (``*.parquet`` inside), a CSV file, or a Delta table
+    Parquet file or folder (``*.parquet`` inside), a CSV file, a Delta table
     folder (``_delta_log`` inside; needs the ``deltalake`` package for DuckDB,
-    delta-spark for Spark)."""
+    delta-spark for Spark), or a lake URI string (``s3a://bucket/transactions/``:
+    Parquet, or CSV by its suffix; read by the backend, e.g. Spark on a cluster)."""
     import ibis
 
     if isinstance(data, ibis.expr.types.Table):
@@ -179,6 +180,10 @@ def table(con, data, name: str):
             sdf.createOrReplaceTempView(name)
             return con.table(name)
         return ibis.memtable(data)
+    if isinstance(data, str) and "://" in data:  # a lake URI (s3a://, abfss://, hdfs://...)
+        if data.lower().endswith((".csv", ".csv.gz")):
+            return con.read_csv(data, table_name=name)
+        return con.read_parquet(data, table_name=name)
     path = Path(data)
     if path.is_dir() and (path / "_delta_log").exists():
         return con.read_delta(str(path), table_name=name)
@@ -195,6 +200,8 @@ def row_count(data) -> int | None:
     metadata; ``None`` when unknown (CSV)."""
     if isinstance(data, pd.DataFrame):
         return len(data)
+    if isinstance(data, str) and "://" in data:
+        return None
     if isinstance(data, (str, Path)):
         import pyarrow.dataset as ds
 

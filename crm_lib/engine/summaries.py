@@ -119,17 +119,19 @@ def last_event(tx, *, at, column: str = "date"):
 
 def transaction_features(tx, *, at):
     """Shop activity per customer on or before ``at``: purchases (amount > 0) and net
-    spend in the last 365 days, and the last purchase date."""
+    spend in the last 365 days, purchases in the last 90 days and in the 90 days before
+    (the activity trend), and the last purchase date."""
     at_ = _ts(at)
     t = tx.filter(tx.date <= at_)
     recent = t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=365))
-    d90 = t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=90))
-    d180 = t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=180))
+    last90 = t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=90))
+    prior90 = ~last90 & (t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=180)))
+    buy = t.amount > 0
     return t.group_by("customer_id").aggregate(
-        purchases_365d=(recent & (t.amount > 0)).cast("float64").sum(),
+        purchases_365d=(recent & buy).cast("float64").sum(),
         spend_365d=ibis.ifelse(recent, t.amount, 0.0).sum().fill_null(0.0),
-        purchases_90d=(d90 & (t.amount > 0)).cast("float64").sum(),
-        purchases_prior_90d=(~d90 & d180 & (t.amount > 0)).cast("float64").sum(),
+        purchases_90d=(last90 & buy).cast("float64").sum(),
+        purchases_prior_90d=(prior90 & buy).cast("float64").sum(),
         last=t.date.max(),
     )
 
@@ -173,6 +175,8 @@ def interaction_features(it, *, at):
 
 
 def complaint_categories(it, *, at):
-    """Tickets per customer and category opened on or before ``at``."""
+    """Tickets per customer and category opened on or before ``at``, and in the last 90 days."""
     i = _complaints(it, at)
-    return i.group_by(["customer_id", "category"]).aggregate(n=i.count())
+    recent = i.opened_at > _ts(pd.Timestamp(at) - pd.Timedelta(days=90))
+    return i.group_by(["customer_id", "category"]).aggregate(
+        n=i.count(), n_90d=recent.cast("int64").sum())

@@ -84,8 +84,14 @@ def forest(table: pd.DataFrame, title: str, *, estimate: str, xlabel: str,
 
 
 def sbg_vs_km(km_curve: pd.DataFrame, projection: pd.DataFrame, fit_periods: int,
-              title: str = "Shifted-beta-geometric projection vs Kaplan-Meier"):
-    """sBG survival fitted on the first months, projected beyond, against the KM curve."""
+              title: str = "Shifted-beta-geometric projection vs Kaplan-Meier", check=None):
+    """sBG survival fitted on the first months, projected beyond, against the KM curve.
+
+    With a degenerate ``check`` (:func:`crm_lib.churn.fitcheck.sbg_check`) the curves
+    are labelled as the constant-churn model the fit reduces to.
+    """
+    name = "constant churn (degenerate sBG)" if check is not None and check.degenerate \
+        else "sBG"
     fig, ax = figure(title, "tenure (months)", "still a customer (%)")
     ax.step(km_curve["time"], 100 * km_curve["survival"], where="post",
             color=COLORS["primary"], label="Kaplan-Meier (observed)")
@@ -94,9 +100,9 @@ def sbg_vs_km(km_curve: pd.DataFrame, projection: pd.DataFrame, fit_periods: int
     p = projection
     fit = p["period"] <= fit_periods
     ax.plot(p.loc[fit, "period"], 100 * p.loc[fit, "survival"], "o-", ms=3,
-            color=COLORS["accent"], label="sBG fitted")
+            color=COLORS["accent"], label=f"{name} fitted")
     ax.plot(p.loc[~fit, "period"], 100 * p.loc[~fit, "survival"], "o--", ms=3,
-            color=COLORS["accent"], alpha=0.7, label="sBG projected")
+            color=COLORS["accent"], alpha=0.7, label=f"{name} projected")
     ax.axvline(fit_periods, color=COLORS["neutral"], ls=":", lw=1)
     ax.legend(fontsize=8)
     return finish(fig)

@@ -51,28 +51,36 @@ def concentration(lorenz: pd.DataFrame):
 
 
 def profit_curve(curve: pd.DataFrame, optimum_n: int | None = None,
-                 budget: float | None = None):
-    """Expected campaign profit by targeting depth, the chosen depth and the budget limit."""
-    fig, ax = figure("Targeting profit curve", "customers contacted, highest risk first (%)",
+                 budget: float | None = None, title: str = "Targeting profit curve",
+                 optimum_label: str = "chosen depth", recommended_depth: float | None = None):
+    """Expected campaign profit by targeting depth, the chosen depth and the budget limit.
+
+    ``recommended_depth`` (a share of the customers on the curve) marks notebook 05's
+    recommendation when the curve drawn is another ranking's.
+    """
+    fig, ax = figure(title, "customers contacted, best first (%)",
                      "expected profit (currency)", figsize=SMALL)
     n = max(int(curve["n"].max()), 1)
     ax.plot(100 * curve["n"] / n, curve["expected_profit"], color=COLORS["primary"],
             label="expected profit")
     if optimum_n is not None:
         ax.axvline(100 * optimum_n / n, color=COLORS["accent"], ls=":",
-                   label=f"chosen depth {100 * optimum_n / n:.1f}%")
+                   label=f"{optimum_label} {100 * optimum_n / n:.1f}%")
+    if recommended_depth is not None:
+        ax.axvline(100 * recommended_depth, color=COLORS["good"], ls="-.",
+                   label=f"05's recommendation {100 * recommended_depth:.1f}%")
     if budget is not None and float(curve["spend"].max()) > float(budget):
         i = int(np.searchsorted(curve["spend"].to_numpy(), float(budget), side="right")) - 1
         ax.axvline(100 * curve["n"].iloc[max(i, 0)] / n, color=COLORS["warn"], ls="--",
                    label="budget limit")
     ax.axhline(0, color=COLORS["neutral"], lw=0.8)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return finish(fig)
 
 
 def nps_interval(nps: float, ci_low: float, ci_high: float):
     """The Net Promoter Score with its 95% interval on the -100..100 scale."""
-    fig, ax = figure("Net Promoter Score", "NPS (points, -100 to 100)", "", figsize=(5.2, 1.9))
+    fig, ax = figure("Net Promoter Score", "NPS (points, -100 to 100)", "", figsize=(5.2, 2.6))
     ax.set_ylabel("survey")
     ax.axvline(0, color=COLORS["neutral"], lw=1)
     ax.errorbar([nps], [0], xerr=[[nps - ci_low], [ci_high - nps]], fmt="o",

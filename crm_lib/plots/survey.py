@@ -131,8 +131,12 @@ ZONE_COLORS = {"defection": "#f4cccc", "indifference": "#eeeeee", "affection": "
 
 
 def response_curve_chart(curve, title: str, xlabel: str, ylabel: str,
-                         zones: pd.DataFrame | None = None):
-    """Fitted response curve with its 95% band, binned observed rates and the zones."""
+                         zones: pd.DataFrame | None = None, linear: bool = False):
+    """Fitted response curve with its 95% band, binned observed rates and the zones.
+
+    With ``linear`` (the non-linearity test does not support a bend) the straight
+    logistic fit and its band are drawn instead of the spline, and labelled so.
+    """
     fig, ax = figure(title, xlabel, ylabel)
     g = curve.grid
     if zones is not None:
@@ -141,9 +145,11 @@ def response_curve_chart(curve, title: str, xlabel: str, ylabel: str,
             ax.axvspan(r["x_from"], r["x_to"], color=ZONE_COLORS.get(z, "#eeeeee"), alpha=0.8,
                        label=None if z in seen else f"{z} zone")
             seen.add(z)
-    ax.fill_between(g["x"], 100 * g["lo"], 100 * g["hi"], color=COLORS["primary"], alpha=0.2,
-                    label="95% band")
-    ax.plot(g["x"], 100 * g["p"], color=COLORS["primary"], lw=2, label="spline logistic fit")
+    sfx, name = ("_linear", "linear logistic fit (no bend detected)") if linear and \
+        "p_linear" in g else ("", "spline logistic fit")
+    ax.fill_between(g["x"], 100 * g["lo" + sfx], 100 * g["hi" + sfx], color=COLORS["primary"],
+                    alpha=0.2, label="95% band")
+    ax.plot(g["x"], 100 * g["p" + sfx], color=COLORS["primary"], lw=2, label=name)
     o = curve.observed
     ax.scatter(o["x_mid"], 100 * o["rate"], color=COLORS["accent"], zorder=3,
                label="observed (tenths of respondents)")

@@ -127,6 +127,10 @@ def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.9
     pr = fit.get_prediction(Bg).summary_frame(alpha=1 - ci)
     grid = pd.DataFrame({"x": g, "p": pr["mean"].to_numpy(), "lo": pr["mean_ci_lower"].to_numpy(),
                          "hi": pr["mean_ci_upper"].to_numpy()})
+    pl = lin.get_prediction(sm.add_constant(g, has_constant="add")).summary_frame(alpha=1 - ci)
+    grid["p_linear"] = pl["mean"].to_numpy()  # the straight logistic line, for when the
+    grid["lo_linear"] = pl["mean_ci_lower"].to_numpy()  # data do not support a bend
+    grid["hi_linear"] = pl["mean_ci_upper"].to_numpy()
     bins = pd.qcut(d["x"], q=n_bins, duplicates="drop")
     obs = d.groupby(bins, observed=True).agg(x_mid=("x", "mean"), rate=("y", "mean"),
                                              n=("y", "size")).reset_index(drop=True)

@@ -124,6 +124,25 @@ class NPSDifference:
     z: float
     p_value: float
 
+    def text(self) -> str:
+        """The difference in words, with its interval and test (flips with the interval)."""
+        from .. import fmt
+        p = fmt.pvalue(self.p_value)
+        p = p if p.startswith("<") else f"= {p}"
+        gap = (f"NPS {self.a} minus {self.b}: {fmt.number(self.diff, 1, sign=True)} points "
+               f"(95% interval {fmt.number(self.ci_low, 1, sign=True)} to "
+               f"{fmt.number(self.ci_high, 1, sign=True)}; z test p {p})")
+        if self.ci_low > 0 or self.ci_high < 0:
+            higher = self.a if self.diff > 0 else self.b
+            return f"{gap}: the {higher} group's NPS is higher."
+        return f"{gap}: the interval includes zero, so the data cannot tell the groups apart."
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_markdown_(self) -> str:
+        return self.text()
+
 
 def nps_difference(scores_a: pd.Series, scores_b: pd.Series, ci: float = 0.95,
                    labels: tuple[str, str] = ("a", "b")) -> NPSDifference:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 
 SCHEMES = ("path", "centroid", "factorial")
 
@@ -275,14 +276,15 @@ class PLSPathModel(BaseEstimator):
         pi = [(spec.cidx[a], spec.cidx[b]) for a, b in spec.paths]
         endo = list(spec.preds)
         draws = []
-        for _ in range(n_boot):
-            idx = rng.integers(0, n, n)
-            S = np.corrcoef(Z[idx], rowvar=False)
-            if not np.isfinite(S).all():
-                continue
-            est = _estimate(S, spec, self.scheme, self.consistent, self.max_iter, self.tol)
-            draws.append(np.concatenate([[est["B"][i, j] for i, j in pi], est["loadings"],
-                                         est["r2"][endo]]))
+        with threadpool_limits(1):  # small matrices: extra BLAS threads only oversubscribe
+            for _ in range(n_boot):
+                idx = rng.integers(0, n, n)
+                S = np.corrcoef(Z[idx], rowvar=False)
+                if not np.isfinite(S).all():
+                    continue
+                est = _estimate(S, spec, self.scheme, self.consistent, self.max_iter, self.tol)
+                draws.append(np.concatenate([[est["B"][i, j] for i, j in pi], est["loadings"],
+                                             est["r2"][endo]]))
         D = np.array(draws)
         names = ([("path", path_label(a, b)) for a, b in spec.paths]
                  + [("loading", i) for i in spec.items]

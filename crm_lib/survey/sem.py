@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from .pls import parse_paths
 
@@ -158,8 +159,9 @@ def fit_sem(items: pd.DataFrame, constructs: Mapping[str, list[str]],
     root.setLevel(logging.ERROR)  # semopy warns "No fixed loadings" by design (std.lv)
     try:
         model = semopy.Model(desc)
-        res = model.fit(cov=cov, n_samples=n)
-        _, inv = model.calc_fim(inverse=True)
+        with threadpool_limits(1):  # small matrices: extra BLAS threads only oversubscribe
+            res = model.fit(cov=cov, n_samples=n)
+            _, inv = model.calc_fim(inverse=True)
     finally:
         root.setLevel(level)
     names = [k for k, v in model.parameters.items() if v.active]

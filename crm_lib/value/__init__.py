@@ -51,7 +51,14 @@ from .lifetime import (
 from .period import StudyPeriod, study_period
 from .rfm import RFM_RULES, rfm_table, rules_table, segment_summary
 from .summary import purchase_days, rfm_summary, transaction_overview
-from .tiers import ACTIONS, RiskScores, churn_risk_from_scores, matrix_cells, value_risk_matrix
+from .tiers import (
+    ACTIONS,
+    RiskScores,
+    apply_risk_tiers,
+    churn_risk_from_scores,
+    matrix_cells,
+    value_risk_matrix,
+)
 
 __all__ = [
     "RetentionClaim", "RetentionLift", "WordOfMouth", "retained_value", "retention_claim",
@@ -62,7 +69,7 @@ __all__ = [
     "concentration_intervals", "concentration_summary", "customer_profit", "customer_value", "discounted_clv", "fit_value_models", "gini",
     "holdout_by_frequency", "holdout_mae", "holdout_predictions", "holdout_scores",
     "independence_check", "lifecycle_outcomes", "lifecycle_stage", "lorenz_curve",
-    "matrix_cells", "net_spend", "RiskScores", "period_transactions", "purchase_days", "refund_rate", "rfm_summary",
+    "matrix_cells", "net_spend", "RiskScores", "apply_risk_tiers", "period_transactions", "purchase_days", "refund_rate", "rfm_summary",
     "rfm_table", "rules_table", "segment_summary", "stage_summary",
     "study_period", "top_share", "transaction_overview", "value_risk_matrix", "whale_curve",
 ]

@@ -103,9 +103,29 @@ class RiskScores:
     risk: pd.Series | None  # per customer_id; None: use 1 - P(alive)
     source: str
     from_churn_model: bool
+    tiers: pd.Series | None = None  # per customer_id: notebook 04's risk tier, "high" if ended
 
     def metrics(self) -> dict[str, bool]:
         return {"value.risk_from_churn_model": self.from_churn_model}
+
+
+def apply_risk_tiers(values: pd.DataFrame, risk: RiskScores) -> pd.DataFrame:
+    """Risk tiers from the churn model's own tiers when there are scores.
+
+    Notebook 04 cuts its probabilities by rank (top 10% high, next 20% medium:
+    a contact capacity), because a calibrated churn probability over a short
+    horizon rarely reaches fixed cut points such as 0.3 and 0.6, which would
+    leave the medium and high tiers empty by construction. Customers whose plan
+    has ended are high. Without scores (``risk.tiers`` None) the fixed cuts on
+    1 - P(alive) stay. The action of each cell follows the new tier.
+    """
+    if risk.tiers is None:
+        return values
+    out = values.copy()
+    tier = out["customer_id"].astype(str).map(risk.tiers)
+    out["risk_tier"] = tier.fillna(out["risk_tier"]).to_numpy(dtype=object)
+    out["action"] = action(out["value_tier"], out["risk_tier"])
+    return out
 
 
 def churn_risk_from_scores(scores: pd.DataFrame | None, customers: pd.DataFrame | None = None,
@@ -125,6 +145,7 @@ def churn_risk_from_scores(scores: pd.DataFrame | None, customers: pd.DataFrame 
                           "scores to this run folder)", False)
     risk = pd.Series(scores["churn_probability"].to_numpy(float),
                      index=scores["customer_id"].astype(str), name="churn_probability")
+    tiers = pd.Series(scores["risk_tier"].astype(str).to_numpy(), index=risk.index)
     ended = 0
     if customers is not None and as_of is not None:
         from ..churn.definition import active_at, prepare_customers
@@ -133,6 +154,8 @@ def churn_risk_from_scores(scores: pd.DataFrame | None, customers: pd.DataFrame 
         gone = gone[~gone.isin(risk.index)]
         ended = len(gone)
         risk = pd.concat([risk, pd.Series(1.0, index=gone.to_numpy(), name=risk.name)])
-    return RiskScores(risk, "churn probability of notebook 04's model (this run)"
+        tiers = pd.concat([tiers, pd.Series("high", index=gone.to_numpy())])
+    return RiskScores(risk, "churn probability and risk tier of notebook 04's model (this run:"
+                      " top 10% high, next 20% medium)"
                       + (f"; {ended:,} customers whose plan had ended by the analysis date "
-                         "count as risk 1 (already left)" if ended else ""), True)
+                         "count as risk 1, high (already left)" if ended else ""), True, tiers)

@@ -1,0 +1,361 @@
+"""``crm-report``'s batch: every step of :mod:`.steps` in one command.
+
+The batch takes a lock on ``--out`` (a second run on the same folder stops
+with a message), picks a unique run id, validates parameters and opens the
+source before creating staging, cleans the source's tables once, then runs
+the notebooks in the order of the artefact graph: up to ``jobs`` at a time,
+each as soon as the notebooks it depends on have finished (``jobs=1`` runs
+them one after the other in this process). Interrupting it (Ctrl-C,
+SIGTERM) stops the notebooks and removes staging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .. import artefacts, config, data
+from .notebooks import RunError, list_notebooks, order_notebooks, select_notebooks
+from .steps import (
+    EXIT_PERMANENT,
+    NotebookResult,
+    RunContext,
+    init_staging,
+    merge_metrics,
+    prepare,
+    publish,
+    read_result,
+    result_path,
+    run_notebook,
+)
+
+LOCK_NAME = ".crm-report.lock"
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)
+
+
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """SIGINT or SIGTERM arrived during a run (a BaseException: no cell handler swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def out_lock(out_root: Path, timeout: float = 0, code: int = EXIT_PERMANENT):
+    """Hold ``<out>/.crm-report.lock``; RunError (exit ``code``) when another run holds it."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out_root / LOCK_NAME))
+    owner = out_root / f"{LOCK_NAME}.owner"
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        who = owner.read_text().strip() if owner.exists() else "another process"
+        raise RunError(f"crm-report: another run is writing to {out_root} ({who}); wait for "
+                       "it to finish or use another --out", code) from None
+    try:
+        owner.write_text(f"pid {os.getpid()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def new_run_id(out_root: Path, *, dated: bool, source: str) -> str:
+    """A run id not used in ``out_root``: the date (``--dated``) or date-time-source,
+    with ``-2``, ``-3``... when taken (call while holding the ``--out`` lock)."""
+    now = dt.datetime.now()
+    base = now.strftime("%Y-%m-%d") if dated else f"{now:%Y%m%d-%H%M%S}-{source}"
+
+    def taken(rid: str) -> bool:
+        return any((out_root / n).exists() for n in (rid, f"{rid}-failed", f".staging-{rid}"))
+
+    rid, k = base, 2
+    while taken(rid):
+        rid, k = f"{base}-{k}", k + 1
+    return rid
+
+
+@contextmanager
+def signals_raise():
+    """Turn SIGINT/SIGTERM into :class:`Interrupted` while inside (main thread only)."""
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+    try:
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+# ------------------------------------------------------------------ resume
+def _comparable(manifest: dict) -> dict:
+    return {"source": manifest.get("source_key"),
+            "parameters": manifest.get("parameters"),
+            "notebook parameters": manifest.get("notebook_parameters"),
+            "input files": manifest.get("input_hashes")}
+
+
+def _differences(prev: dict, now: dict) -> list[str]:
+    out = []
+    for k in now:
+        a, b = prev.get(k), now[k]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys = sorted(k2 for k2 in set(a) | set(b) if a.get(k2) != b.get(k2))
+            out.append(f"{k} ({', '.join(f'{x}: {a.get(x)!r} -> {b.get(x)!r}' for x in keys)})")
+        else:
+            out.append(f"{k} ({a!r} -> {b!r})")
+    return out
+
+
+def find_resume(out_root: Path, resume: str, ctx: RunContext) -> Path:
+    """The earlier run to resume, checked against this run's source, parameters and inputs.
+
+    ``last`` is the newest run in ``out_root`` made from the same source,
+    parameters and input files. Raises RunError naming what differs.
+    """
+    now = json.loads(json.dumps(_comparable({
+        "source_key": ctx.source_key, "parameters": ctx.params,
+        "notebook_parameters": ctx.per_notebook,
+        "input_hashes": data.file_hashes(Path(ctx.raw_dir))}), default=str))
+    if resume == "last":
+        cands = sorted((p for p in (out_root.iterdir() if out_root.is_dir() else [])
+                        if p.is_dir() and not
+                        p.name.startswith(".") and (p / "manifest.json").exists()),
+                       key=lambda p: json.loads((p / "manifest.json").read_text())
+                       .get("started", ""))
+        if not cands:
+            raise RunError(f"crm-report: --resume last: no earlier run in {out_root}")
+        for p in reversed(cands):
+            if _comparable(json.loads((p / "manifest.json").read_text())) == now:
+                return p
+        newest = json.loads((cands[-1] / "manifest.json").read_text())
+        raise RunError(f"crm-report: --resume last: no earlier run in {out_root} has this "
+                       f"run's source, parameters and inputs; the newest, {cands[-1].name}, "
+                       f"differs in {'; '.join(_differences(_comparable(newest), now))}")
+    prev = out_root / resume
+    if not prev.is_dir():
+        prev = config.resolve_path(resume)
+    if not (prev / "manifest.json").exists():
+        raise RunError(f"crm-report: --resume: {prev} is not a run folder")
+    diff = _differences(_comparable(json.loads((prev / "manifest.json").read_text())), now)
+    if diff:
+        raise RunError(f"crm-report: --resume {resume}: that run differs from this one in "
+                       f"{'; '.join(diff)}; run without --resume (or with the same source, "
+                       "parameters and input files)")
+    return prev
+
+
+def copy_resumed(prev: Path, staging: Path) -> dict[str, NotebookResult]:
+    """Copy an earlier run's files into staging; its ok notebooks count as done."""
+    manifest = json.loads((prev / "manifest.json").read_text())
+    for item in prev.iterdir():
+        if item.name in ("index.html", "manifest.json", "run.json"):
+            continue
+        dest = staging / item.name
+        if item.is_dir():
+            shutil.copytree(item, dest, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, dest)
+    done = {}
+    for r in manifest.get("notebooks", []):
+        res = NotebookResult.from_json(r)
+        if res.status == "ok":
+            done[res.name] = res
+            (staging / "results").mkdir(exist_ok=True)
+            result_path(staging, res.name).write_text(json.dumps(res.to_json(), indent=2))
+        else:  # drop partial outputs of notebooks that will run again
+            for suffix in (".ipynb", ".html"):
+                (staging / f"{res.name}{suffix}").unlink(missing_ok=True)
+            result_path(staging, res.name).unlink(missing_ok=True)
+            (staging / "metrics" / f"{res.name}.json").unlink(missing_ok=True)
+    return done
+
+
+# ------------------------------------------------------------------ execution
+def _worker_cmd(ctx: RunContext, stem: str) -> list[str]:
+    return [sys.executable, "-m", "crm_lib.runner", "--out", ctx.out_root, "--run-id",
+            ctx.run_id, "--stage-only", "--notebooks", stem, "--quiet"]
+
+
+def _line(r: NotebookResult) -> str:
+    where = f"cell {r.cell}: " if r.cell is not None else ""
+    kind = f", {r.kind}" if r.kind and r.kind != "cell" else ""
+    extra = f" - {where}{r.message}" if r.message else ""
+    return f"  {r.name}: {r.status}{kind} ({r.duration_s:.1f} s){extra}"
+
+
+def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *,
+            jobs: int, log, bar=None) -> None:
+    """Run the notebooks of ``nbs`` not in ``done``, each once its dependencies have finished.
+
+    ``jobs`` notebooks at a time, each in its own ``crm-report --stage-only``
+    process (``jobs=1``: one after the other in this process). Results are in
+    staging's ``results/``.
+    """
+    graph = artefacts.notebook_graph(nbs)
+    by_stem = {p.stem: p for p in nbs}
+    finished = set(done)
+    for s in done:
+        log(f"  {s}: ok (resumed)")
+        if bar is not None:
+            bar.update(1)
+    pending = [p.stem for p in nbs if p.stem not in done]
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    order = [p.stem for p in nbs]
+    try:
+        while pending or running:
+            ready = [s for s in pending if all(d in finished for d in graph[s])]
+            if not ready and not running:
+                raise RunError(f"crm-report: cannot order {', '.join(pending)}")
+            if ready and jobs <= 1:  # in this process, one at a time
+                stem = ready[0]
+                pending.remove(stem)
+                merge_metrics(ctx.staging, order)  # upstream figures complete for readers
+                if bar is not None:
+                    bar.set_description(stem)
+                r = run_notebook(ctx, by_stem[stem], log=log)
+                finished.add(stem)
+                log(_line(r))
+                if bar is not None:
+                    bar.update(1)
+                continue
+            while ready and len(running) < jobs:
+                stem = ready.pop(0)
+                pending.remove(stem)
+                merge_metrics(ctx.staging, order)  # upstream figures complete for readers
+                logs = ctx.staging / "logs"
+                logs.mkdir(exist_ok=True)
+                with (logs / f"{stem}.log").open("w") as fh:
+                    proc = subprocess.Popen(_worker_cmd(ctx, stem), stdout=fh,
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            env={**os.environ, "CRM_HOME": str(
+                                                config.paths().root)})
+                running[stem] = (proc, time.perf_counter())
+                log(f"  {stem}: started")
+            time.sleep(0.2)
+            for stem, (proc, t0) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[stem]
+                finished.add(stem)
+                r = read_result(ctx.staging, stem)
+                if r is None:  # the worker died before writing its result
+                    tail = (ctx.staging / "logs" / f"{stem}.log").read_text()[-500:]
+                    r = NotebookResult(stem, "failed", round(time.perf_counter() - t0, 2),
+                                       f"worker exited with code {proc.returncode}: {tail}",
+                                       error="WorkerError", kind="retriable")
+                    (ctx.staging / "results").mkdir(exist_ok=True)
+                    result_path(ctx.staging, stem).write_text(json.dumps(r.to_json()))
+                log(_line(r))
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        for proc, _ in running.values():  # interrupted: stop the workers and their kernels
+            _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def prepare_tables(ctx: RunContext, nbs: list[Path], log) -> None:
+    """Clean every table of the source once, before any notebook starts.
+
+    Notebooks then find the processed tables cached; a data-contract error
+    stops the run here (RunError, exit 2) with the cleaning step's message.
+    """
+    if not ctx.available:
+        return
+    t0 = time.perf_counter()
+    try:
+        data.processed_dir(ctx.spec())
+    except Exception as exc:  # noqa: BLE001 - a user-facing message, no traceback
+        raise RunError(f"crm-report: the source's tables cannot be cleaned: "
+                       f"{type(exc).__name__}: {exc}", EXIT_PERMANENT) from exc
+    log(f"  tables of {ctx.source_key} cleaned and cached ({time.perf_counter() - t0:.1f} s)")
+
+
+def run(*, source: str | None = None, params_file: str | None = None, notebooks: str | None = None,
+        out: str | None = None, resume: str | None = None, dated: bool = False,
+        overrides: dict | None = None, quiet: bool = False,
+        notebooks_dir: str | None = None, jobs: int | None = None,
+        skip_missing: bool = True, cell_timeout: int | None = None) -> tuple[int, Path]:
+    """Run the batch; returns (exit code, run folder).
+
+    ``notebooks_dir`` replaces the project's notebooks folder (used by tests
+    and by users with their own numbered notebooks); ``jobs`` is the number
+    of notebooks run at the same time (default 2, 1 = sequential in this
+    process). Nothing is written when the notebooks, the parameters or the
+    source are wrong (exit 2, run folder ``Path()``).
+    """
+    started = time.perf_counter()
+    log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    jobs = DEFAULT_JOBS if jobs is None else int(jobs)
+    out_root = config.resolve_path(out) if out else config.paths().reports
+    ctx = None
+    try:
+        nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
+        nbs = order_notebooks(select_notebooks(list_notebooks(nb_folder), notebooks))
+        ctx = prepare(run_id="", out_root=out_root, source=source, params_file=params_file,
+                      overrides=overrides, notebooks_dir=notebooks_dir,
+                      skip_missing=skip_missing, log=log)
+        ctx.cell_timeout = cell_timeout
+        prev = find_resume(out_root, resume, ctx) if resume else None
+        with signals_raise(), out_lock(out_root):
+            ctx.run_id = new_run_id(out_root, dated=dated, source=str(ctx.params["source"]))
+            init_staging(ctx, fresh=True)
+            done = copy_resumed(prev, ctx.staging) if prev else {}
+            done = {k: v for k, v in done.items() if k in {p.stem for p in nbs}}
+            log(f"crm-report: run {ctx.run_id}, source {ctx.params['source']} "
+                f"(as_of {ctx.as_of}, {ctx.as_of_from}), {len(nbs)} notebooks, "
+                f"{min(jobs, len(nbs))} at a time")
+            if len(done) < len(nbs):
+                prepare_tables(ctx, nbs, log)
+            from tqdm import tqdm
+            with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
+                execute(ctx, nbs, done, jobs=jobs if len(nbs) > 1 else 1, log=log, bar=bar)
+            return publish(ctx, nbs, duration_s=time.perf_counter() - started,
+                           extra={"jobs": jobs}, log=log)
+    except RunError as exc:
+        print(str(exc), file=sys.stderr)
+        _drop_staging(ctx)
+        return exc.code, Path()
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"crm-report: interrupted ({signal.Signals(signum).name}); staging removed, "
+              "nothing published", file=sys.stderr)
+        _drop_staging(ctx)
+        return 128 + int(signum), Path()
+    except BaseException:
+        _drop_staging(ctx)
+        raise
+
+
+def _drop_staging(ctx: RunContext | None) -> None:
+    if ctx is not None and ctx.run_id and ctx.staging.exists():
+        shutil.rmtree(ctx.staging, ignore_errors=True)

@@ -1,0 +1,172 @@
+"""The ``crm-report`` command: the whole batch, or one step of it for a scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from .. import config
+from .batch import Interrupted, out_lock, prepare_tables, run, signals_raise
+from .notebooks import RunError, list_notebooks, order_notebooks, plan_json, select_notebooks
+from .steps import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_RETRIABLE,
+    EXIT_SKIPPED,
+    RunContext,
+    init_staging,
+    prepare,
+    publish,
+    result_path,
+    run_notebook,
+    run_status,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="crm-report", description="Run the CRM notebooks in batch and publish a report. "
+        "Exit codes: 0 ok, 1 a notebook failed in a cell, 2 permanent error (parameters, data, "
+        "missing input), 3 skipped / nothing to analyse, 75 retriable (kernel died, timeout).")
+    ap.add_argument("--source", help="data source: demo (default), telco, cdnow, folder")
+    ap.add_argument("--data-dir", help="folder of your table files (source folder)")
+    ap.add_argument("--params", help="YAML file of parameters (common keys, plus "
+                    "'notebooks: {NN_name: {...}}' for per-notebook values); a relative path "
+                    "is looked up in the current folder, then in the project root")
+    ap.add_argument("--notebooks", help="comma-separated numbers or names, e.g. 01,04")
+    ap.add_argument("--out", help="reports folder (default: reports/)")
+    ap.add_argument("--resume", help="earlier run id or folder (or 'last'): keep its ok "
+                    "notebooks, run the rest (refused when source, parameters or inputs differ)")
+    ap.add_argument("--dated", action="store_true",
+                    help="name the run folder by date (YYYY-MM-DD, then -2, -3...), for "
+                    "scheduled runs")
+    ap.add_argument("--n-customers", type=int, help="demo company size")
+    ap.add_argument("--seed", type=int, help="seed for every random step")
+    ap.add_argument("--as-of", help="analysis date (ISO)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="notebooks run at the same time when their inputs are ready "
+                    "(default 2; 1 runs them one after the other)")
+    ap.add_argument("--fail-on-missing", action="store_true",
+                    help="a notebook whose table the source lacks fails (exit 2) instead of "
+                    "being skipped")
+    ap.add_argument("--cell-timeout", type=int, help="seconds a cell may run; longer is a "
+                    "retriable failure (exit 75)")
+    ap.add_argument("--quiet", action="store_true", help="no progress output")
+    ap.add_argument("--notebooks-dir", help=argparse.SUPPRESS)
+    steps = ap.add_argument_group("steps for schedulers (see docs/scheduling.md)")
+    steps.add_argument("--plan", action="store_true", help="print the run graph as JSON: "
+                       "notebooks in order with the notebooks they run after and the artefacts "
+                       "they read and write")
+    steps.add_argument("--run-id", help="the run the step belongs to")
+    steps.add_argument("--stage-only", action="store_true", help="run --notebooks into "
+                       "<out>/.staging-ID/ (without --notebooks: prepare staging and tables)")
+    steps.add_argument("--fresh", action="store_true", help="with --stage-only: empty staging "
+                       "first (the first task of a run)")
+    steps.add_argument("--publish", action="store_true", help="publish <out>/.staging-ID/ as "
+                       "<out>/ID (or ID-failed) with manifest, metrics and index")
+    return ap
+
+
+def _overrides(a: argparse.Namespace) -> dict:
+    return {k: v for k, v in {"n_customers": a.n_customers, "seed": a.seed,
+                              "as_of": a.as_of, "data_dir": a.data_dir}.items()
+            if v is not None}
+
+
+def _out_root(a) -> Path:
+    return config.resolve_path(a.out) if a.out else config.paths().reports
+
+
+def _log(quiet: bool):
+    return (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+
+
+def stage_only(a) -> int:
+    """Run the selected notebooks into the run's staging (one task of a scheduled run)."""
+    log = _log(a.quiet)
+    out_root = _out_root(a)
+    staging = out_root / f".staging-{a.run_id}"
+    given = a.source or a.params or _overrides(a)
+    if (staging / "run.json").exists() and not a.fresh and not given:
+        ctx = RunContext.load(staging)  # a later task: the run's parameters as first given
+        if a.notebooks_dir and str(config.resolve_path(a.notebooks_dir)) != ctx.notebooks_dir:
+            raise RunError(f"crm-report: run {a.run_id} was started with notebooks from "
+                           f"{ctx.notebooks_dir or 'the project'}")
+    else:
+        ctx = prepare(run_id=a.run_id, out_root=out_root, source=a.source,
+                      params_file=a.params, overrides=_overrides(a),
+                      notebooks_dir=a.notebooks_dir, skip_missing=not a.fail_on_missing,
+                      log=log)
+        init_staging(ctx, fresh=a.fresh)
+    if a.cell_timeout is not None:  # this task only
+        ctx.cell_timeout = a.cell_timeout
+    if not a.notebooks:
+        prepare_tables(ctx, [], log)
+        return EXIT_OK
+    nbs = order_notebooks(select_notebooks(list_notebooks(ctx.nb_folder), a.notebooks))
+    results = []
+    for nb in nbs:
+        try:
+            with signals_raise():
+                results.append(run_notebook(ctx, nb, log=log))
+        except Interrupted:  # leave nothing half-written of this notebook
+            for f in (staging / nb.name, staging / f"{nb.stem}.html",
+                      staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
+                f.unlink(missing_ok=True)
+            raise
+        r = results[-1]
+        log(f"  {r.name}: {r.status} ({r.duration_s:.1f} s) {r.message}".rstrip())
+    if len(results) == 1:
+        return results[0].exit_code
+    return run_status(results)[1]
+
+
+def publish_step(a) -> int:
+    """Publish a staged run (idempotent: an already published run reports its status)."""
+    log = _log(a.quiet)
+    out_root = _out_root(a)
+    staging = out_root / f".staging-{a.run_id}"
+    if not staging.exists():
+        for name in (a.run_id, f"{a.run_id}-failed"):
+            m = out_root / name / "manifest.json"
+            if m.exists():
+                man = json.loads(m.read_text())
+                log(f"crm-report: run {a.run_id} is already published in {m.parent}")
+                return {"ok": EXIT_OK, "empty": EXIT_SKIPPED}.get(man.get("status"),
+                                                                  EXIT_FAILED)
+        raise RunError(f"crm-report: no staged run {a.run_id} in {out_root}")
+    ctx = RunContext.load(staging)
+    nbs = order_notebooks(select_notebooks(list_notebooks(ctx.nb_folder), a.notebooks))
+    with out_lock(out_root, timeout=60, code=EXIT_RETRIABLE):
+        code, _ = publish(ctx, nbs, log=log)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    try:
+        if a.plan:
+            folder = config.resolve_path(a.notebooks_dir) if a.notebooks_dir else None
+            nbs = select_notebooks(list_notebooks(folder), a.notebooks)
+            print(json.dumps(plan_json(nbs), indent=2))
+            return EXIT_OK
+        if a.stage_only or a.publish:
+            if not a.run_id:
+                raise RunError("crm-report: --stage-only and --publish need --run-id")
+            if a.stage_only and a.publish:
+                raise RunError("crm-report: give --stage-only or --publish, not both")
+            return stage_only(a) if a.stage_only else publish_step(a)
+    except RunError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except Interrupted as exc:
+        print(f"crm-report: interrupted ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
+    code, _ = run(source=a.source, params_file=a.params, notebooks=a.notebooks, out=a.out,
+                  resume=a.resume, dated=a.dated, overrides=_overrides(a), quiet=a.quiet,
+                  notebooks_dir=a.notebooks_dir, jobs=a.jobs,
+                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout)
+    return code

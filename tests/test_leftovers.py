@@ -1,0 +1,42 @@
+"""No leftovers of parallel development in the library (issue 14).
+
+Dynamic imports with fallbacks, signature probes and ``getattr`` guards hid which
+module version a notebook really ran. Only the package face may import lazily
+(``crm_lib/__init__.py``: ``crm.survey`` loads on first use); reading package versions
+(``importlib.metadata``) and locating a data file without importing its package
+(``importlib.util.find_spec``) are not fallbacks and stay allowed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crm_lib import config
+
+LIB = config.package_root() / "crm_lib"
+FORBIDDEN = {
+    "importlib.import_module": re.compile(r"\bimport_module\("),
+    "inspect.signature probe": re.compile(r"\binspect\.signature\("),
+    "getattr guard on a module constant": re.compile(r"getattr\(\w+,\s*[\"'][A-Z_]+[\"'],"),
+    "'not installed' fallback": re.compile(r"if crm_lib\.\w+ is not installed"),
+}
+
+
+def test_no_dynamic_import_fallbacks_outside_the_package_face():
+    found = []
+    for path in sorted(LIB.rglob("*.py")):
+        if path == LIB / "__init__.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name, pattern in FORBIDDEN.items():
+            for m in pattern.finditer(text):
+                line = text.count("\n", 0, m.start()) + 1
+                found.append(f"{path.relative_to(LIB)}:{line}: {name}")
+    assert not found, "\n".join(found)
+
+
+def test_roi_pipeline_exports_only_what_it_defines():
+    from crm_lib.roi import pipeline
+    missing = [n for n in pipeline.__all__ if not hasattr(pipeline, n)]
+    assert not missing, missing
+    assert not hasattr(pipeline, "baseline_oof_scores") and not hasattr(pipeline, "_module")
