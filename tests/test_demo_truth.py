@@ -49,7 +49,7 @@ def _rows(seed: int) -> list[dict]:
     rows += truth.roi_rows(SimpleNamespace(ate=ate), c, tr)
     # 02: PLSc paths
     prep = survey.prepare_items(t["survey_responses"], t["survey_codebook"])
-    model = survey.estimate_structural_model(prep, n_boot=200, seed=seed)
+    model = survey.estimate_structural_model(prep, n_boot=100, seed=seed)
     rows += truth.survey_rows(model, tr)
     return [{**r, "quantity": f"seed {seed}: {r['quantity']}"} for r in rows]
 
