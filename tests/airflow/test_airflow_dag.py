@@ -123,9 +123,10 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 #: Metrics that differed by more than 1e-9 between two plain ``crm-report`` runs of the same
-#: parameters (half an hour apart, on the loaded development machine; cause not found yet):
-#: notebook 03's CLV totals, 6074.608410648728 vs 6074.608452202461 (7e-9 relative), while
-#: the model parameters agreed to 1e-12. They are compared to 1e-6.
+#: parameters (half an hour apart, on the loaded development machine, before the kernel was
+#: pinned to one BLAS thread; cause not confirmed): notebook 03's CLV totals,
+#: 6074.608410648728 vs 6074.608452202461 (7e-9 relative), while the recorded model
+#: parameters agreed to 1e-9. They are compared to 1e-6.
 RUN_TO_RUN = {"clv.total": 1e-6, "clv.total_lower": 1e-6, "clv.total_upper": 1e-6}
 
 
