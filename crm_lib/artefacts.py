@@ -68,6 +68,13 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in (
         "Per-customer BG/NBD + Gamma-Gamma CLV over the horizon, P(alive), lifecycle stage "
         "and value x risk tier."),
     Artefact(
+        "budget_curve", "budget_curve.csv", "05_retention_roi", ("06_executive_summary",),
+        {"n": "int", "spend": "float", "profit": "float", "marginal_return": "float"},
+        "Notebook 05's optimiser curve: customers contacted best first (expected profit per "
+        "unit of spend), cumulative expected spend and incremental profit, and the marginal "
+        "return of the last one; the executive summary draws it with 05's chosen depth.",
+        key="n"),
+    Artefact(
         "targets", "targets.csv", "05_retention_roi", (),
         {"customer_id": "str", "customer": "str", "expected_incremental_profit": "float",
          "reason": "str"},

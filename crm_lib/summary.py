@@ -128,17 +128,11 @@ def budget_choice(curve: pd.DataFrame, budget: float, step_share: float = 0.01
             "summary.chosen_n": i, "summary.marginal_return": marginal}
 
 
-BUDGET_CURVE_FILE = "budget_curve.csv"  # notebook 05's optimiser curve: n, spend, profit
-
-
 def optimiser_curve(run_dir: str | Path) -> pd.DataFrame | None:
     """Notebook 05's optimiser curve (cumulative spend and expected profit by customers
     contacted, best first) when 05 wrote it to the run folder, else None."""
     from . import artefacts
-    if "budget_curve" in getattr(artefacts, "ARTEFACTS", {}):
-        return artefacts.read(run_dir, "budget_curve")
-    p = Path(run_dir) / BUDGET_CURVE_FILE
-    return pd.read_csv(p) if p.exists() else None
+    return artefacts.read(run_dir, "budget_curve")
 
 
 def derive(session, *, trend_months: int = 12, history_months: int = 24,

@@ -42,6 +42,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from .. import fmt
+
 #: Switching-cost interactions added to the linear model when both columns are present.
 DEFAULT_INTERACTIONS: tuple[tuple[str, str], ...] = (
     ("contract", "tenure_months"),
@@ -546,7 +548,7 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         ci = np.asarray(r.conf_int(alpha=self.alpha))[1:]
         names = self.columns_
         enc = self.encoder_
-        unit = [f"per SD ({enc.sd_[n]:.3g})" if n in enc.sd_.index and n in enc.num_
+        unit = [f"per SD ({fmt.number(enc.sd_[n])})" if n in enc.sd_.index and n in enc.num_
                 else ("vs " + enc.levels_[enc.source_[n]][0] if "=" in n else "")
                 for n in names]
         out = pd.DataFrame({
