@@ -188,17 +188,12 @@ def interaction_features(data, *, at, config: EngineConfig | None = None) -> pd.
     totals = cats.groupby("category")["n"].sum()
     top = sorted(totals.index, key=lambda c: (-int(totals[c]), str(c)))[:6]
     if len(top) > 1:
-        wide = cats.pivot_table(index="customer_id", columns="category", values="n",
-                                aggfunc="sum", fill_value=0)
-        by_cat = wide.reindex(columns=top, fill_value=0).astype(float)
-        by_cat.columns = [f"complaints_{c}" for c in top]
-        by_cat.index = by_cat.index.astype(str)
-        res = res.join(by_cat)
-        recent = cats.pivot_table(index="customer_id", columns="category", values="n_90d",
-                                  aggfunc="sum", fill_value=0)
-        recent = recent.reindex(columns=top, fill_value=0).astype(float)
-        recent.columns = [f"complaints_{c}_90d" for c in top]
-        recent.index = recent.index.astype(str)
-        res = res.join(recent)
+        for values, suffix in (("n", ""), ("n_90d", "_90d")):  # all tickets, last 90 days
+            wide = cats.pivot_table(index="customer_id", columns="category", values=values,
+                                    aggfunc="sum", fill_value=0)
+            wide = wide.reindex(columns=top, fill_value=0).astype(float)
+            wide.columns = [f"complaints_{c}{suffix}" for c in top]
+            wide.index = wide.index.astype(str)
+            res = res.join(wide)
     res.index.name = "customer_id"
     return res
