@@ -58,20 +58,20 @@ def profit_curve(curve: pd.DataFrame, optimum_n: int | None = None,
     ``recommended_depth`` (a share of the customers on the curve) marks notebook 05's
     recommendation when the curve drawn is another ranking's.
     """
-    fig, ax = figure(title, "customers contacted, best first (%)",
+    fig, ax = figure(title, "customers contacted, best first (count)",
                      "expected profit (currency)", figsize=SMALL)
     n = max(int(curve["n"].max()), 1)
-    ax.plot(100 * curve["n"] / n, curve["expected_profit"], color=COLORS["primary"],
+    ax.plot(curve["n"], curve["expected_profit"], color=COLORS["primary"],
             label="expected profit")
     if optimum_n is not None:
-        ax.axvline(100 * optimum_n / n, color=COLORS["accent"], ls=":",
-                   label=f"{optimum_label} {100 * optimum_n / n:.1f}%")
+        ax.axvline(optimum_n, color=COLORS["accent"], ls=":",
+                   label=f"{optimum_label}: {optimum_n:,} customers")
     if recommended_depth is not None:
-        ax.axvline(100 * recommended_depth, color=COLORS["good"], ls="-.",
-                   label=f"05's recommendation {100 * recommended_depth:.1f}%")
+        k = int(round(recommended_depth * n))
+        ax.axvline(k, color=COLORS["good"], ls="-.", label=f"05's recommendation: {k:,} customers")
     if budget is not None and float(curve["spend"].max()) > float(budget):
         i = int(np.searchsorted(curve["spend"].to_numpy(), float(budget), side="right")) - 1
-        ax.axvline(100 * curve["n"].iloc[max(i, 0)] / n, color=COLORS["warn"], ls="--",
+        ax.axvline(curve["n"].iloc[max(i, 0)], color=COLORS["warn"], ls="--",
                    label="budget limit")
     ax.axhline(0, color=COLORS["neutral"], lw=0.8)
     ax.legend(fontsize=7)
