@@ -15,7 +15,7 @@ import pytest
 from _messy_fixture import write_excel
 
 from crm_lib import cleaning, data
-from crm_lib.cleaning import DataContractError, reading
+from crm_lib.cleaning import DataContractError, badinput, reading
 from crm_lib.sources import find_table_file
 
 AS_OF = "2026-06-30"
@@ -23,16 +23,7 @@ ROWS = [("customer_id", "signup_date", "plan"), ("C1", "2024-01-01", "basic"),
         ("C2", "2024-02-01", "premium")]
 
 
-def _excel(path, sheets: dict[str, list]):
-    from openpyxl import Workbook
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(list(r))
-    wb.save(path)
-    return path
+_excel = badinput.write_xlsx
 
 
 def _clean(raw, tmp_path, **options):

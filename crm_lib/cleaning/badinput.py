@@ -25,17 +25,21 @@ def _csv(text: str, encoding: str = "utf-8") -> Callable[[Path], None]:
     return lambda p: p.write_bytes(text.encode(encoding))
 
 
+def write_xlsx(path: Path, sheets: dict[str, list[tuple]]) -> Path:
+    """An Excel workbook at ``path`` with one sheet per entry of ``sheets`` (rows of cells)."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(list(r))
+    wb.save(path)
+    return path
+
+
 def _xlsx(sheets: dict[str, list[tuple]]) -> Callable[[Path], None]:
-    def write(path: Path) -> None:
-        from openpyxl import Workbook
-        wb = Workbook()
-        wb.remove(wb.active)
-        for name, rows in sheets.items():
-            ws = wb.create_sheet(name)
-            for r in rows:
-                ws.append(list(r))
-        wb.save(path)
-    return write
+    return lambda path: write_xlsx(path, sheets)
 
 
 def _parquet(frame: pd.DataFrame) -> Callable[[Path], None]:

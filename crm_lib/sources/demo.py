@@ -325,12 +325,22 @@ def item_loadings(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[st
     adds common variance to the positively worded items and takes it from the reverse ones.
     Fixed seed: deterministic.
     """
+    return _triad_loadings(_stored_answers(eta_r, reps, seed))
+
+
+def _stored_answers(eta_r: pd.DataFrame, reps: int, seed: int) -> pd.DataFrame:
+    """The recoded answers of ``reps`` copies of the respondents (the survey's item model)."""
     rng = np.random.default_rng(seed)
     eta = pd.concat([eta_r] * reps, ignore_index=True)
     items = _items(rng, eta)
     for i, _, _, rev, _ in ITEMS:
         if rev:
             items[i] = SCALE[0] + SCALE[1] - items[i]
+    return items
+
+
+def _triad_loadings(items: pd.DataFrame) -> dict[str, float]:
+    """One-factor loading of each item from its construct's item correlations (triads)."""
     out = {}
     for con in CONSTRUCT_ORDER:
         names = [i for i, c, *_ in ITEMS if c == con]
@@ -359,13 +369,8 @@ def survey_paths(eta_r: pd.DataFrame, reps: int = 20, seed: int = 0) -> dict[str
     satisfaction -> complaints path towards 0: what the survey can recover differs from
     the base's paths by that much.
     """
-    rng = np.random.default_rng(seed)
-    eta = pd.concat([eta_r] * reps, ignore_index=True)
-    items = _items(rng, eta)
-    for i, _, _, rev, _ in ITEMS:
-        if rev:
-            items[i] = SCALE[0] + SCALE[1] - items[i]
-    lam = item_loadings(eta_r, reps, seed)
+    items = _stored_answers(eta_r, reps, seed)
+    lam = _triad_loadings(items)
     comp, rel = {}, {}
     for con in CONSTRUCT_ORDER:
         names = [i for i, c, *_ in ITEMS if c == con]
