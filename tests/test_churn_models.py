@@ -188,8 +188,55 @@ def test_score_customers_and_out_of_fold_interface(demo_small):
     assert tiers["high"] == pytest.approx(0.1, abs=0.01)
     assert tiers["medium"] == pytest.approx(0.2, abs=0.01)
     assert isinstance(model, churn.ChurnModel) and model.window.horizon_months == 6
+    frame = definition.training_frame(c, as_of="2026-06-30", interactions=i)
+    again = churn.fit_churn_model(c, as_of="2026-06-30", seed=3, frame=frame)
+    np.testing.assert_array_equal(again.predict_proba(frame[0]), model.predict_proba(frame[0]))
+    assert again.reason_features == model.reason_features
+    with pytest.raises(ValueError, match="frame was built for"):
+        churn.fit_churn_model(c, as_of="2026-06-30", horizon_months=3, frame=frame)
     oof = churn.out_of_fold_scores(c, seed=3, as_of="2026-06-30")
     assert list(oof.columns) == ["customer_id", "churned", "oof_probability"]
     assert oof["oof_probability"].notna().all() and set(oof["churned"]) == {0, 1}
     again = churn.out_of_fold_scores(c, seed=3, as_of="2026-06-30")
     pd.testing.assert_frame_equal(oof, again)  # seeded
+
+
+def test_vectorised_boosting_predictions_are_scikit_learns():
+    """The split-by-split evaluation gives scikit-learn's numbers bit for bit, with
+    missing values, unseen and missing categories, and deeper trees."""
+    X, y, _ = _other_schema(3000, seed=8)
+    new = X.iloc[2000:].copy()
+    new.loc[new.index[::7], "visits"] = np.nan
+    new.loc[new.index[::11], "segment"] = "platinum"  # unseen level
+    new.loc[new.index[::13], "segment"] = None
+    for kw in ({}, {"max_depth": 3, "max_iter": 30}, {"max_depth": None, "max_iter": 10}):
+        m = models.ChurnHGB(random_state=1, **kw).fit(X.iloc[:2000], y[:2000])
+        E = m._encode(new)
+        np.testing.assert_array_equal(m.predict_proba(new), m.hgb_.predict_proba(E))
+        np.testing.assert_array_equal(m.decision_function(new), m.hgb_.decision_function(E))
+    assert not m.forest_.vectorised  # deep trees are walked by scikit-learn
+
+
+def test_permutation_importance_and_reasons_match_one_call_per_copy():
+    """Batched scoring of shuffled and counterfactual copies gives the per-call numbers:
+    scikit-learn's permutation_importance, and one model call per reason column."""
+    from sklearn.inspection import permutation_importance
+    X, y, _ = _other_schema(2500, seed=9)
+    for kind, cal in (("ensemble", "sigmoid"), ("logistic", "none")):
+        m = models.make_model(kind, calibration=cal, seed=3).fit(X.iloc[:1500], y[:1500])
+        te, yte = X.iloc[1500:], y[1500:]
+        ours = explain.permutation_importance_table(m, te, yte, seed=7, n_repeats=3)
+        ref = permutation_importance(m, te, yte, scoring="roc_auc", n_repeats=3,
+                                     random_state=7)
+        ours = ours.set_index("feature").loc[list(te.columns)]
+        np.testing.assert_allclose(ours["importance"], ref.importances_mean, atol=1e-12)
+        np.testing.assert_allclose(ours["sd"], ref.importances_std, atol=1e-12)
+    ref_values = explain.reference_values(X) | {"segment": None}
+    batched = explain.reason_contributions(m, te, ref_values)
+    p = m.predict_proba(te)[:, 1]
+    for c in batched.columns:
+        one = te.copy()
+        one[c] = ref_values[c]
+        np.testing.assert_allclose(batched[c], p - m.predict_proba(one)[:, 1], atol=1e-12)
+    with pytest.raises(ValueError, match="scoring"):
+        explain.permutation_importance_table(m, te, yte, scoring="accuracy")

@@ -81,10 +81,24 @@ def _tables(interactions, transactions) -> dict:
 def fit_churn_model(customers: pd.DataFrame, *, as_of, seed: int = 42, horizon_months: int = 6,
                     kind: str = "ensemble", calibration: str = "sigmoid",
                     interactions: pd.DataFrame | None = None,
-                    transactions: pd.DataFrame | None = None) -> ChurnModel:
-    """Fit the calibrated churn model on the training frame (see module docstring)."""
-    X, y, w = definition.training_frame(customers, as_of=as_of, horizon_months=horizon_months,
-                                        **_tables(interactions, transactions))
+                    transactions: pd.DataFrame | None = None,
+                    frame: tuple | None = None) -> ChurnModel:
+    """Fit the calibrated churn model on the training frame (see module docstring).
+
+    ``frame``: the ``(X, y, window)`` that :func:`definition.training_frame` returns
+    for these same arguments, when the caller has built it already (notebook 04
+    does); it is checked to be the frame of this ``as_of`` and horizon.
+    """
+    if frame is None:
+        frame = definition.training_frame(customers, as_of=as_of,
+                                          horizon_months=horizon_months,
+                                          **_tables(interactions, transactions))
+    else:
+        expect = definition.churn_window(customers, as_of, horizon_months)
+        if frame[2] != expect:
+            raise ValueError(f"frame was built for {frame[2].describe()}, not for "
+                             f"{expect.describe()}")
+    X, y, w = frame
     est = models.make_model(kind, calibration=calibration, seed=seed).fit(X, y)
     ref = explain.reference_values(X)
     return ChurnModel(est, w, list(X.columns), ref, explain.binary_columns(X),
