@@ -79,15 +79,21 @@ def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
     num, cat, drop = [], [], []
     for c in X.columns:
         s = X[c]
-        if pd.api.types.is_datetime64_any_dtype(s) or s.nunique(dropna=True) < 2:
+        if pd.api.types.is_datetime64_any_dtype(s):
             drop.append(c)
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            num.append(c)
-        elif s.nunique(dropna=True) <= MAX_LEVELS:
-            cat.append(c)
+            (num if _varies(s) else drop).append(c)
         else:
-            drop.append(c)
+            k = s.nunique(dropna=True)
+            (cat if 2 <= k <= MAX_LEVELS else drop).append(c)
     return num, cat, drop
+
+
+def _varies(s: pd.Series) -> bool:
+    """At least two distinct non-missing values (``nunique() >= 2`` without hashing)."""
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    v = v[~np.isnan(v)]
+    return bool(v.size) and bool(v.min() != v.max())
 
 
 def text_values(s: pd.Series) -> pd.Series:
@@ -538,6 +544,23 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
+class CalibratedChurnModel(CalibratedClassifierCV):
+    """scikit-learn's ``CalibratedClassifierCV`` with BLAS and OpenMP capped at one thread.
+
+    Its sigmoid fit (L-BFGS-B on two parameters) took 13x longer with two
+    OpenBLAS threads than with one (2 ms), and the models inside cap their own
+    threads already (:func:`threads`).
+    """
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        with threads(1):
+            return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+
+    def predict_proba(self, X):
+        with threads(1):
+            return super().predict_proba(X)
+
+
 def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: int = 42,
                calibration_folds: int = 2):
     """A churn classifier by name, calibrated inside its own training data by cross-fitting.
@@ -571,7 +594,7 @@ def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: in
     if calibration == "none":
         return est
     folds = StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
-    return CalibratedClassifierCV(est, method=calibration, cv=folds, ensemble=True)
+    return CalibratedChurnModel(est, method=calibration, cv=folds, ensemble=True)
 
 
 def _independent_columns(Z: np.ndarray, tol: float = 1e-8) -> np.ndarray:
