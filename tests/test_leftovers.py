@@ -40,3 +40,22 @@ def test_roi_pipeline_exports_only_what_it_defines():
     missing = [n for n in pipeline.__all__ if not hasattr(pipeline, n)]
     assert not missing, missing
     assert not hasattr(pipeline, "baseline_oof_scores") and not hasattr(pipeline, "_module")
+
+
+def _functions():
+    import ast
+    for path in sorted(LIB.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield path.relative_to(LIB), node
+
+
+def test_interval_levels_are_called_level_never_ci():
+    """docs/CONVENTIONS.md: ``level=0.95`` for the coverage of an interval, everywhere
+    (a ``ci`` that is a table, e.g. cumulative incidence, is not a level)."""
+    import ast
+    bad = [f"{p}:{f.lineno} {f.name}" for p, f in _functions()
+           for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs)
+           if a.arg == "ci" and (a.annotation is None or ast.unparse(a.annotation) == "float")]
+    assert not bad, "\n".join(bad)

@@ -182,3 +182,14 @@ def test_item_total_alpha_if_deleted_and_kmo_match_direct_computation():
     assert reliability.kmo(x).overall == pytest.approx(want, abs=1e-10)
     b = reliability.bartlett_sphericity(x)
     assert b.df == 6 and b.p_value < 1e-10
+
+
+def test_nps_interval_level_is_named_level_and_sets_the_coverage():
+    s = pd.Series([10, 9, 9, 8, 7, 6, 0, 5, 10, 3])
+    r95, r90 = nps.nps(s), nps.nps(s, level=0.90)
+    assert r90.nps == r95.nps and r90.se == pytest.approx(r95.se)
+    assert r90.ci_high - r90.nps == pytest.approx(1.644854 * r90.se, rel=1e-5)
+    assert r95.ci_high - r95.nps == pytest.approx(1.959964 * r95.se, rel=1e-5)
+    d = nps.nps_difference(s, s.iloc[::-1] - 2, level=0.90)
+    assert "90% interval" in d.text()
+    assert d.ci_high - d.diff == pytest.approx(1.644854 * d.se, rel=1e-5)

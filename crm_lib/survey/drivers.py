@@ -74,7 +74,7 @@ def lmg(X: pd.DataFrame, y: pd.Series) -> pd.Series:
 
 
 def driver_importance(X: pd.DataFrame, y: pd.Series, method: str = "relative_weights",
-                      n_boot: int = 500, seed: int = 0, ci: float = 0.95) -> pd.DataFrame:
+                      n_boot: int = 500, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Importance of each driver with percentile bootstrap intervals.
 
     ``method``: 'relative_weights' (Johnson 2000) or 'lmg' (Shapley). Returns
@@ -94,7 +94,7 @@ def driver_importance(X: pd.DataFrame, y: pd.Series, method: str = "relative_wei
     for b in range(n_boot):
         Rb = np.corrcoef(A[rng.integers(0, n, n)], rowvar=False)
         boots[b] = fun(Rb[:-1, :-1], Rb[:-1, -1])
-    a = (1 - ci) / 2
+    a = (1 - level) / 2
     out = pd.DataFrame({"weight": w, "share": w / w.sum(),
                         "ci_low": np.quantile(boots, a, axis=0),
                         "ci_high": np.quantile(boots, 1 - a, axis=0),

@@ -100,7 +100,7 @@ def _basis(knots: np.ndarray, lo: float, hi: float):
     return st
 
 
-def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.95,
+def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, level: float = 0.95,
                    n_bins: int = 10) -> ResponseCurve:
     """Logistic regression of a 0/1 outcome on a cubic B-spline of ``x`` with a 95% band.
 
@@ -124,10 +124,10 @@ def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.9
     p_nonlin = float(stats.chi2.sf(2 * (fit.llf - lin.llf), B.shape[1] - 2))
     g = np.linspace(*np.quantile(xv, [0.01, 0.99]), 101)  # no extrapolation into thin tails
     Bg = sm.add_constant(st.transform(g.reshape(-1, 1)), has_constant="add")
-    pr = fit.get_prediction(Bg).summary_frame(alpha=1 - ci)
+    pr = fit.get_prediction(Bg).summary_frame(alpha=1 - level)
     grid = pd.DataFrame({"x": g, "p": pr["mean"].to_numpy(), "lo": pr["mean_ci_lower"].to_numpy(),
                          "hi": pr["mean_ci_upper"].to_numpy()})
-    pl = lin.get_prediction(sm.add_constant(g, has_constant="add")).summary_frame(alpha=1 - ci)
+    pl = lin.get_prediction(sm.add_constant(g, has_constant="add")).summary_frame(alpha=1 - level)
     grid["p_linear"] = pl["mean"].to_numpy()  # the straight logistic line, for when the
     grid["lo_linear"] = pl["mean_ci_lower"].to_numpy()  # data do not support a bend
     grid["hi_linear"] = pl["mean_ci_upper"].to_numpy()
