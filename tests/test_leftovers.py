@@ -59,3 +59,24 @@ def test_interval_levels_are_called_level_never_ci():
            for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs)
            if a.arg == "ci" and (a.annotation is None or ast.unparse(a.annotation) == "float")]
     assert not bad, "\n".join(bad)
+
+
+#: Seeds that are not a user's choice: the demo's truth is a fixed Monte Carlo computation
+#: (its stored ground truth was computed with these seeds; changing them changes the truth).
+FIXED_SEEDS = {("sources/demo.py", "item_loadings"), ("sources/demo.py", "survey_paths")}
+
+
+def test_every_seed_defaults_to_42():
+    """docs/CONVENTIONS.md: every random step takes ``seed: int = 42``."""
+    import ast
+    bad = []
+    for p, f in _functions():
+        args = [*f.args.posonlyargs, *f.args.args]
+        pos = dict(zip([a.arg for a in args[len(args) - len(f.args.defaults):]],
+                       f.args.defaults, strict=True))
+        kw = {a.arg: d for a, d in zip(f.args.kwonlyargs, f.args.kw_defaults, strict=True)}
+        d = {**pos, **kw}.get("seed")
+        if isinstance(d, ast.Constant) and d.value not in (42, None) \
+                and (str(p), f.name) not in FIXED_SEEDS:
+            bad.append(f"{p}:{f.lineno} {f.name}: seed={d.value!r}")
+    assert not bad, "\n".join(bad)

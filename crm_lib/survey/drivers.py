@@ -74,7 +74,7 @@ def lmg(X: pd.DataFrame, y: pd.Series) -> pd.Series:
 
 
 def driver_importance(X: pd.DataFrame, y: pd.Series, method: str = "relative_weights",
-                      n_boot: int = 500, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                      n_boot: int = 500, seed: int = 42, level: float = 0.95) -> pd.DataFrame:
     """Importance of each driver with percentile bootstrap intervals.
 
     ``method``: 'relative_weights' (Johnson 2000) or 'lmg' (Shapley). Returns

@@ -97,7 +97,7 @@ class StructuralModel:
 
 
 def estimate_structural_model(prepared: PreparedSurvey, paths: Iterable | None = None,
-                              n_boot: int = 500, seed: int = 0, level: float = 0.95,
+                              n_boot: int = 500, seed: int = 42, level: float = 0.95,
                               scheme: str = "path", one_per_respondent: bool = True,
                               cb_sem: bool = True) -> StructuralModel:
     """Fit PLS-PM, PLSc and CB-SEM/CFA to the prepared items (see module docstring)."""

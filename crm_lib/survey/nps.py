@@ -66,7 +66,7 @@ def _counts(scores: pd.Series) -> np.ndarray:
 
 
 def nps_from_counts(counts, level: float = 0.95, method: str = "trinomial",
-                    n_boot: int = 2000, seed: int = 0) -> NPS:
+                    n_boot: int = 2000, seed: int = 42) -> NPS:
     """NPS and interval from counts (promoters, passives, detractors)."""
     c = np.asarray(counts, dtype=float)
     n = int(c.sum())
@@ -92,7 +92,7 @@ def nps_from_counts(counts, level: float = 0.95, method: str = "trinomial",
 
 
 def nps(scores: pd.Series, level: float = 0.95, method: str = "trinomial", n_boot: int = 2000,
-        seed: int = 0) -> NPS:
+        seed: int = 42) -> NPS:
     """NPS of 0-10 recommend scores with a ``trinomial`` (Wald) or ``bootstrap`` interval."""
     return nps_from_counts(_counts(scores), level=level, method=method, n_boot=n_boot, seed=seed)
 
@@ -194,7 +194,7 @@ def nps_pairwise(df: pd.DataFrame, by: str, score: str = "nps", level: float = 0
 
 def coverage_simulation(p: tuple[float, float, float], n: int, n_sim: int = 2000,
                         level: float = 0.95, method: str = "trinomial", n_boot: int = 1000,
-                        seed: int = 0) -> float:
+                        seed: int = 42) -> float:
     """Share of simulated samples whose interval covers the true NPS (vectorised).
 
     Draws ``n_sim`` trinomial samples of size ``n`` from shares ``p``

@@ -261,7 +261,7 @@ class PLSPathModel(BaseEstimator):
         T = np.linalg.inv(np.eye(len(names)) - B) - np.eye(len(names))
         return pd.DataFrame(T, index=names, columns=names)
 
-    def bootstrap(self, X: pd.DataFrame, n_boot: int = 500, seed: int = 0,
+    def bootstrap(self, X: pd.DataFrame, n_boot: int = 500, seed: int = 42,
                   level: float = 0.95) -> pd.DataFrame:
         """Percentile bootstrap of paths, loadings, R^2 and HTMT (Efron & Tibshirani 1993).
 

@@ -44,7 +44,7 @@ def measurement_table(prepared: PreparedSurvey, model: StructuralModel) -> pd.Da
     return t
 
 
-def nps_overview(meta: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def nps_overview(meta: pd.DataFrame, n_boot: int = 2000, seed: int = 42) -> pd.DataFrame:
     """NPS of all responses and of the latest wave, with trinomial and bootstrap intervals.
 
     Empty when the responses have no ``nps`` column (the item is optional).

@@ -114,7 +114,7 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
 def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_weeks: float = 52,
                        margin: float = 0.3, annual_discount_rate: float = 0.1,
                        time_unit: str = "W", net_of_refunds: bool = True, n_draws: int = 100,
-                       level: float = 0.95, seed: int = 0) -> pd.Series:
+                       level: float = 0.95, seed: int = 42) -> pd.Series:
     """Total CLV with an interval for parameter uncertainty (parametric bootstrap).
 
     Draws the seven parameters from their asymptotic normal distribution on
