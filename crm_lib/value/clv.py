@@ -26,6 +26,7 @@ from . import bgnbd
 from .bgnbd import BetaGeo
 from .gammagamma import GammaGamma, conditional_expected_spend
 from .lifecycle import STAGES, LifecycleRules, lifecycle_stage
+from .period import StudyPeriod
 from .summary import purchase_days, resolve_grain, rfm_summary, unit_days
 from .tiers import action, risk_tier, value_tier
 
@@ -297,6 +298,8 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     per customer_id), value_tier, risk_tier, action,
     tenure_weeks, weeks_since_last, lifecycle_stage. ``customers`` (optional)
     adds signed-up customers without purchases and marks ended relationships.
+    The refund rate taken out is :func:`refund_rate` of the purchase summary up to
+    ``as_of`` (``rfm_summary``); the other settings are the caller's arguments.
     """
     as_of = pd.Timestamp(as_of)
     summary = rfm_summary(transactions, calibration_end=as_of, time_unit=time_unit, grain=grain)
@@ -337,16 +340,13 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
         ended = out["customer_id"].map(end <= as_of).fillna(False).astype(bool).to_numpy()
     out["lifecycle_stage"] = lifecycle_stage(out["tenure_weeks"], out["weeks_since_last"],
                                              out["p_alive"], ended, lifecycle_rules)
-    out.attrs.update({"as_of": str(as_of.date()), "horizon_weeks": horizon_weeks,
-                      "margin": margin, "annual_discount_rate": annual_discount_rate,
-                      "time_unit": time_unit, "refund_rate": 1 - keep_rate})
     return out.reset_index(drop=True)
 
 
 def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
                        customers: pd.DataFrame | None = None,
                        rules: LifecycleRules | None = None,
-                       time_unit: str = "W") -> pd.DataFrame:
+                       time_unit: str = "W", *, period: StudyPeriod) -> pd.DataFrame:
     """Lifecycle stage at the end of calibration and what happened in the holdout period.
 
     A prospective check of the stage rule: stages are assigned with the
@@ -354,11 +354,17 @@ def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
     who made no purchase in the holdout (``no_purchase_rate``), their mean
     holdout purchases, and, with a customers table, the share whose plan
     ended during the holdout among those still under contract at its start
-    (``plan_end_rate``, the contractual churn rate).
+    (``plan_end_rate``, the contractual churn rate). ``period``: the calibration end
+    and analysis date ``calhold`` was summarised with (:func:`calibration_holdout`);
+    a period whose holdout length differs from ``calhold``'s is an error.
     """
-    cal = pd.Timestamp(calhold.attrs.get("calibration_end"))
-    obs = pd.Timestamp(calhold.attrs.get("observation_end"))
+    cal, obs = period.calibration_end, period.as_of
     weeks = unit_days(time_unit) / 7.0
+    if len(calhold) and "duration_holdout" in calhold:
+        held = float(calhold["duration_holdout"].iloc[0]) * weeks
+        if abs(held - (obs - cal) / pd.Timedelta(weeks=1)) > 1 / 7:
+            raise ValueError(f"period {cal.date()} to {obs.date()} is not the period of "
+                             f"calhold (holdout of {held:.1f} weeks)")
     pa = models.bgnbd.p_alive(calhold)
     ended = plan_end = None
     if customers is not None and "end_date" in customers.columns:
