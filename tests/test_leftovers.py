@@ -80,3 +80,16 @@ def test_every_seed_defaults_to_42():
                 and (str(p), f.name) not in FIXED_SEEDS:
             bad.append(f"{p}:{f.lineno} {f.name}: seed={d.value!r}")
     assert not bad, "\n".join(bad)
+
+
+def test_no_side_data_in_dataframe_attrs():
+    """docs/CONVENTIONS.md: results are dataclasses (``.to_frame()``, ``.metrics()``) or
+    explicit return values; ``DataFrame.attrs`` is dropped or kept unpredictably by pandas
+    operations (copy, merge, concat), so what a reader needs never travels there."""
+    pattern = re.compile(r"\.attrs\b")
+    found = []
+    for path in sorted(LIB.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for m in pattern.finditer(text):
+            found.append(f"{path.relative_to(LIB)}:{text.count(chr(10), 0, m.start()) + 1}")
+    assert not found, "DataFrame.attrs used at " + ", ".join(found)

@@ -113,12 +113,22 @@ def test_relative_weights_sum_to_r2_and_match_squared_correlations_when_orthogon
 
 def test_driver_importance_intervals_and_ipma_quadrants():
     X, y = _sim_drivers(n=1500)
-    imp = drivers.driver_importance(X, y, n_boot=200, seed=2)
+    res = drivers.driver_importance(X, y, n_boot=200, seed=2)
+    imp = res.to_frame()
     assert (imp["ci_low"] <= imp["weight"]).all() and (imp["weight"] <= imp["ci_high"]).all()
     assert imp["share"].sum() == pytest.approx(1.0)
     assert imp["share"].idxmax() == "quality"
-    ipm = drivers.importance_performance(imp["share"], pd.Series(
+    Xy = pd.concat([X, y], axis=1).dropna()  # R^2 of the OLS fit: the weights sum to it
+    fit = np.linalg.lstsq(np.c_[np.ones(len(Xy)), Xy[X.columns]], Xy[y.name], rcond=None)[0]
+    resid = Xy[y.name] - np.c_[np.ones(len(Xy)), Xy[X.columns]] @ fit
+    assert res.r2 == pytest.approx(1 - resid.var() / Xy[y.name].var(), rel=1e-9)
+    assert res.metrics() == {f"survey.driver.{d}": pytest.approx(v)
+                             for d, v in imp["share"].items()}
+    matrix = drivers.importance_performance(imp["share"], pd.Series(
         {"quality": 40.0, "value": 80.0, "image": 30.0, "expectations": 90.0}))
+    ipm = matrix.to_frame()
+    assert matrix.importance_cut == pytest.approx(0.25)  # mean of four shares summing to 1
+    assert matrix.performance_cut == pytest.approx(60.0)
     assert ipm.loc["quality", "quadrant"] == "Concentrate here"
     assert ipm.loc["value", "quadrant"] == "Keep up the good work"
     assert ipm.loc["expectations", "quadrant"] == "Possible overkill"
