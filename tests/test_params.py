@@ -114,3 +114,17 @@ def test_shipped_parameter_files_validate():
     for f in files:
         values, _, _ = params.load_file(f)
         params.resolve(sch, file_values=values, origin=str(f))  # raises on a stale key
+
+
+@pytest.mark.parametrize("values,where", [
+    ({"margin": 0.3}, "p.yaml"),
+    ({"notebooks": {"03": {"margin": 0.3}}}, "p.yaml: notebooks.03"),
+])
+def test_the_old_margin_name_is_refused_with_the_new_one_suggested(values, where):
+    """03's share of revenue is ``margin_rate`` (docs/CONVENTIONS.md); a params file still
+    saying ``margin`` stops before any notebook runs and names the new key."""
+    sch = params.schemas(runner.list_notebooks())
+    assert "margin_rate" in sch["03_customer_value"] and "margin" not in sch["03_customer_value"]
+    with pytest.raises(params.ParameterError) as e:
+        params.resolve(sch, file_values=values, origin="p.yaml")
+    assert str(e.value) == f"{where}: unknown parameter 'margin' (did you mean 'margin_rate'?)"

@@ -3,10 +3,10 @@
 CLV over a finite horizon (Fader, Hardie & Lee 2005, "RFM and CLV: using
 iso-value curves for customer base analysis", JMR 42(4)): the expected
 purchases of each future week (BG/NBD conditional expectation), times the
-expected spend per purchase (Gamma-Gamma), times the margin, discounted
-at the annual rate:
+expected spend per purchase (Gamma-Gamma), times the margin rate (gross
+margin as a share of revenue), discounted at the annual rate:
 
-    CLV_i = margin x E[spend_i] x sum_k (E[Y_i(t_k)] - E[Y_i(t_k-1)]) / (1 + d)^(t_k / year)
+    CLV_i = margin_rate x E[spend_i] x sum_k (E[Y_i(t_k)] - E[Y_i(t_k-1)]) / (1 + d)^(t_k / year)
 
 with weekly steps t_k. Refunds are taken out at the population refund rate
 (refunds / gross spend) when ``net_of_refunds``. The model fit is checked
@@ -82,7 +82,7 @@ def refund_rate(summary: pd.DataFrame) -> float:
 
 
 def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
-                   horizon_weeks: float = 52, margin: float = 0.3,
+                   horizon_weeks: float = 52, margin_rate: float = 0.3,
                    annual_discount_rate: float = 0.1, time_unit: str = "W",
                    step_weeks: float = 1.0) -> pd.DataFrame:
     """Expected purchases and discounted CLV over ``horizon_weeks`` (module docstring).
@@ -92,8 +92,9 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
     """
     if horizon_weeks <= 0:
         raise ValueError(f"horizon_weeks must be positive, got {horizon_weeks}")
-    if not 0 <= margin <= 1:
-        raise ValueError(f"margin must be a share between 0 and 1, got {margin}")
+    if not 0 <= margin_rate <= 1:
+        raise ValueError(f"margin_rate must be a share of revenue between 0 and 1, "
+                         f"got {margin_rate}")
     if annual_discount_rate <= -1:
         raise ValueError("annual_discount_rate must be above -1")
     per_unit = 7.0 / unit_days(time_unit)  # time units per week
@@ -107,13 +108,13 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
         pv += (cur - prev) / (1 + annual_discount_rate) ** (w / WEEKS_PER_YEAR)
         prev = cur
     pa = bgnbd.p_alive(params, x, tx, big_t)
-    value_if_alive = margin * np.asarray(spend, float) * pv
+    value_if_alive = margin_rate * np.asarray(spend, float) * pv
     return pd.DataFrame({"expected_purchases": pa * prev, "clv": pa * value_if_alive,
                          "clv_if_alive": value_if_alive}, index=summary.index)
 
 
 def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_weeks: float = 52,
-                       margin: float = 0.3, annual_discount_rate: float = 0.1,
+                       margin_rate: float = 0.3, annual_discount_rate: float = 0.1,
                        time_unit: str = "W", net_of_refunds: bool = True, n_draws: int = 100,
                        level: float = 0.95, seed: int = 42) -> pd.Series:
     """Total CLV with an interval for parameter uncertainty (parametric bootstrap).
@@ -134,7 +135,7 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
         th = m.params_.to_numpy()
         cov_log = m.cov_.to_numpy() / np.outer(th, th)
         draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
-    kw = dict(horizon_weeks=horizon_weeks, margin=margin,
+    kw = dict(horizon_weeks=horizon_weeks, margin_rate=margin_rate,
               annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=13.0)
     for bp, gp in zip(draws["b"], draws["g"], strict=True):
         spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
@@ -279,7 +280,7 @@ def _add_silent_customers(summary: pd.DataFrame, customers: pd.DataFrame, as_of:
 
 
 def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, *,
-                   as_of: object, horizon_weeks: int = 52, margin: float = 0.3,
+                   as_of: object, horizon_weeks: int = 52, margin_rate: float = 0.3,
                    annual_discount_rate: float = 0.1, time_unit: str = "W",
                    grain: str = "auto", net_of_refunds: bool = True,
                    models: ValueModels | None = None, risk: pd.Series | None = None,
@@ -293,8 +294,8 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     are given. Columns: customer_id, frequency, recency, T, monetary (mean
     repeat spend), revenue, refunds, expected_purchases (in the horizon),
     p_alive, expected_spend (per purchase, Gamma-Gamma), expected_revenue
-    (undiscounted, horizon), clv (discounted margin over the horizon, net of
-    the refund rate), clv_if_alive, risk (1 - P(alive), or the given ``risk``
+    (undiscounted, horizon), clv (discounted margin, ``margin_rate`` x expected
+    revenue, over the horizon, net of the refund rate), clv_if_alive, risk (1 - P(alive), or the given ``risk``
     per customer_id), value_tier, risk_tier, action,
     tenure_weeks, weeks_since_last, lifecycle_stage. ``customers`` (optional)
     adds signed-up customers without purchases and marks ended relationships.
@@ -316,7 +317,7 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     out["p_alive"] = models.bgnbd.p_alive(base)
     out["expected_spend"] = spend
     v = discounted_clv(models.bgnbd.params_.to_numpy(), base, spend * keep_rate,
-                       horizon_weeks=horizon_weeks, margin=margin,
+                       horizon_weeks=horizon_weeks, margin_rate=margin_rate,
                        annual_discount_rate=annual_discount_rate, time_unit=time_unit)
     out["expected_purchases"] = v["expected_purchases"]
     out["expected_revenue"] = v["expected_purchases"] * spend * keep_rate
