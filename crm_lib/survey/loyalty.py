@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import fmt
+
 
 @dataclass
 class FollowUp:
@@ -273,7 +275,6 @@ def zones_supported(curve: ResponseCurve, alpha: float = 0.05) -> bool:
 
 def zones_sentence(curve: ResponseCurve, alpha: float = 0.05) -> str:
     """Whether the data support zones, in words (flips with the non-linearity test)."""
-    from .. import fmt
     p = fmt.pvalue(curve.nonlinearity_p)
     p = p if p.startswith("<") else f"= {p}"
     if zones_supported(curve, alpha):

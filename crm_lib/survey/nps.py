@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import fmt
+
 CATEGORIES = ("promoter", "passive", "detractor")
 
 
@@ -127,7 +129,6 @@ class NPSDifference:
 
     def text(self) -> str:
         """The difference in words, with its interval and test (flips with the interval)."""
-        from .. import fmt
         p = fmt.pvalue(self.p_value)
         p = p if p.startswith("<") else f"= {p}"
         gap = (f"NPS {self.a} minus {self.b}: {fmt.number(self.diff, 1, sign=True)} points "
