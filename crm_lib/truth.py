@@ -201,19 +201,8 @@ def observable_cox(customers: pd.DataFrame, tr: Truth):
 
 
 def sbg_survival_interval(fit, months, level: float = LEVEL) -> pd.DataFrame:
-    """sBG survival at ``months`` with a delta-method interval (log alpha, log beta)."""
-    from crm_lib.churn import sbg
-    t = np.asarray(months, float)
-    x = np.log([fit.alpha, fit.beta])
-    def f(v):
-        return np.log(sbg.sbg_survival(t, *np.exp(v)))
-    eps = 1e-5
-    grad = np.column_stack([(f(x + e) - f(x - e)) / (2 * eps) for e in np.eye(2) * eps])
-    se = np.sqrt(np.einsum("ij,jk,ik->i", grad, fit.cov_log, grad))
-    z = stats.norm.ppf(0.5 + level / 2)
-    s = np.exp(f(x))
-    return pd.DataFrame({"months": t, "survival": s, "ci_low": s * np.exp(-z * se),
-                         "ci_high": s * np.exp(z * se)})
+    """sBG survival at ``months`` with its band (:meth:`crm_lib.churn.sbg.SBGFit.survival_interval`)."""
+    return fit.survival_interval(months, level).rename(columns={"period": "months"})
 
 
 def sbg_curve_check(sbg_fit, tr: Truth, months=None, level: float = LEVEL) -> pd.DataFrame:
