@@ -59,13 +59,13 @@ class NotebookResult:
     name: str
     status: str = "pending"  # ok | failed | skipped | pending
     duration_s: float = 0.0
-    cpu_s: float = 0.0  # CPU seconds of the execution: this process and its kernel
     message: str = ""
     cell: int | None = None
     html: str | None = None
     error: str = ""  # exception class name of a failure
     kind: str = ""  # failure kind: cell | permanent | retriable
     metrics: dict = field(default_factory=dict)
+    cpu_s: float = 0.0  # CPU seconds of the execution: this process and its kernel
 
     @property
     def exit_code(self) -> int:
