@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,6 +206,11 @@ class _Worker:
     stem: str | None = None
     t0: float = 0.0
 
+    def close(self) -> None:
+        """Close the worker's input (it exits at end of input; a dead one's pipe is freed)."""
+        with suppress(BrokenPipeError):
+            self.proc.stdin.close()
+
     def give(self, stem: str) -> None:
         self.stem, self.t0 = stem, time.perf_counter()
         self.proc.stdin.write(f"{stem}\n")
@@ -294,6 +299,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 pending.remove(stem)
                 merge_metrics(ctx.staging, order)  # upstream figures complete for readers
                 for w in [w for w in workers if w.stem is None and w.proc.poll() is not None]:
+                    w.close()
                     workers.remove(w)  # an idle worker that has exited: start another
                 idle = [w for w in workers if w.stem is None]
                 w = idle[0] if idle else _start_worker(ctx, len(workers) + 1)
@@ -315,6 +321,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                                        error="WorkerError", kind="retriable")
                     (ctx.staging / "results").mkdir(exist_ok=True)
                     result_path(ctx.staging, stem).write_text(json.dumps(r.to_json()))
+                    w.close()
                     workers.remove(w)
                 else:
                     html.append(exports.submit(export_result_html, ctx.staging, stem, log=log))
@@ -324,7 +331,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 if bar is not None:
                     bar.update(1)
         for w in workers:  # no more notebooks: the workers exit at end of input
-            w.proc.stdin.close()
+            w.close()
         for w in workers:
             w.proc.wait(timeout=60)
         workers.clear()
@@ -333,6 +340,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     finally:
         for w in workers:  # interrupted: stop the workers and their kernels
             _kill_group(w.proc)
+            w.close()
         exports.shutdown(wait=True, cancel_futures=True)
 
 
