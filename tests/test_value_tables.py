@@ -177,3 +177,30 @@ def test_lifecycle_outcomes_per_stage_on_the_period_of_the_summary():
     with pytest.raises(ValueError, match="not the period of calhold"):
         V.lifecycle_outcomes(calhold, models, customers,
                              period=V.study_period("2024-02-26", "2024-01-15"))
+
+
+def test_reference_summary_sums_spend_exactly_rounded_so_runs_repeat_bit_for_bit():
+    """DuckDB's parallel SUM of doubles adds in thread order, so per-customer revenue
+    differed in the last bits between runs (and with it monetary, the Gamma-Gamma fit and
+    clv.total); FSUM is exactly rounded, hence independent of that order."""
+    import math
+
+    from crm_lib import engine
+    rng = np.random.default_rng(5)
+    n = 20_000
+    tx = _tx(list(zip(rng.integers(0, 800, n).astype(str),
+                      pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+                      np.round(rng.lognormal(3, 1.5, n), 2), strict=True)))
+    day = tx.groupby(["customer_id", "date"])["amount"].apply(lambda a: math.fsum(a))
+    want = day.groupby(level=0).apply(lambda s: math.fsum(s)).sort_index()
+    engine.use("pandas")
+    try:
+        runs = [V.rfm_summary(tx, calibration_end="2024-04-30").set_index("customer_id")
+                for _ in range(3)]
+    finally:
+        engine.use("duckdb")
+    got = runs[0]["revenue"].sort_index()
+    assert got.index.equals(want.index)
+    assert (got.to_numpy() == want.to_numpy()).all()  # bit for bit, not approximately
+    for r in runs[1:]:
+        assert r["revenue"].equals(runs[0]["revenue"]) and r["monetary"].equals(runs[0]["monetary"])
