@@ -4,7 +4,8 @@ Runs the whole notebook batch on the demo company (in-process papermill, as
 ``crm-report`` does), then runs the same number of empty one-cell notebooks
 through ``papermill.execute_notebook`` with the same kernel: the floor any
 batch of that many notebooks pays for kernel start-up and shutdown. Prints
-each notebook's time (from the run's manifest), their sum (more than the batch
+each notebook's time and CPU seconds (its worker and kernel, from the run's
+manifest), their sum (more than the batch
 when the runner runs notebooks side by side), the batch, the floor, the ratio
 against the target of 8 and the machine's load (a loaded machine inflates
 both; the ratio survives load better than either).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +28,12 @@ import papermill as pm
 from crm_lib import config, runner
 
 TARGET = 8.0  # issue 16: the batch within 8x the floor of the same number of empty notebooks
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (workers, kernels)."""
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def empty_notebooks(folder: Path, n: int) -> list[Path]:
@@ -49,25 +57,30 @@ def main() -> None:
         tmp = Path(tmp)
         os.environ["CRM_HOME"] = str(tmp / "home")
         nbs = runner.list_notebooks()
+        cpu0 = _cpu()
         t0 = time.perf_counter()
         code, run_dir = runner.run(out=str(tmp / "reports"), quiet=True,
                                    overrides={"n_customers": a.n_customers})
         batch = time.perf_counter() - t0
+        batch_cpu = _cpu() - cpu0
         empties = empty_notebooks(tmp, len(nbs))
         t0 = time.perf_counter()
         for p in empties:
             pm.execute_notebook(str(p), str(p.with_suffix(".out.ipynb")),
                                 kernel_name=config.KERNEL_NAME, progress_bar=False)
         floor = time.perf_counter() - t0
+        floor_cpu = _cpu() - cpu0 - batch_cpu
         import json
-        per_nb = {n["name"]: n["duration_s"] for n in
+        per_nb = {n["name"]: (n["duration_s"], n.get("cpu_s", float("nan"))) for n in
                   json.loads((run_dir / "manifest.json").read_text())["notebooks"]}
-    print(f"{'what':<40}{'seconds':>10}")
-    for name, s in per_nb.items():
-        print(f"  {name:<38}{s:>10.1f}")
-    print(f"  {'sum of the notebooks':<38}{sum(per_nb.values()):>10.1f}")
-    print(f"{'batch (' + str(len(nbs)) + ' notebooks, exit ' + str(code) + ')':<40}{batch:>10.1f}")
-    print(f"{'floor (' + str(len(nbs)) + ' empty notebooks)':<40}{floor:>10.1f}")
+    print(f"{'what':<40}{'seconds':>10}{'CPU s':>10}")
+    for name, (s, c) in per_nb.items():
+        print(f"  {name:<38}{s:>10.1f}{c:>10.1f}")
+    print(f"  {'sum of the notebooks':<38}{sum(s for s, _ in per_nb.values()):>10.1f}"
+          f"{sum(c for _, c in per_nb.values()):>10.1f}")
+    print(f"{'batch (' + str(len(nbs)) + ' notebooks, exit ' + str(code) + ')':<40}{batch:>10.1f}"
+          f"{batch_cpu:>10.1f}")
+    print(f"{'floor (' + str(len(nbs)) + ' empty notebooks)':<40}{floor:>10.1f}{floor_cpu:>10.1f}")
     ratio = batch / floor
     print(f"{'ratio batch / floor':<40}{ratio:>10.1f}  (target {TARGET:g} or less: "
           f"{'met' if ratio <= TARGET else 'not met'})")

@@ -5,6 +5,11 @@ meaning and a rule. The pandera schemas used for validation, the README
 table and the data-quality report are all generated from these
 declarations, so they cannot drift apart.
 
+The contract is plain data: pandera is imported only where a schema is
+built (:func:`schema`, called by the cleaning step), so reading processed
+tables does not pay pandera's import (which, in pandera 0.35, also imports
+``pyspark.pandas`` whenever pyspark is installed).
+
 Tables are files named ``<table>.csv``, ``<table>.parquet`` or
 ``<table>.xlsx`` in one folder. Optional columns may be absent; columns a
 source adds beyond the contract are kept as attributes (customers) or
@@ -16,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-import pandera.pandas as pa
 
 #: Churn-reason taxonomy (CRM_CONCEPTS.md section 6). ``unknown`` is for
 #: churners whose reason was not recorded; active customers have no reason.
@@ -69,6 +73,40 @@ TABLES = ("customers", "transactions", "survey_responses", "survey_codebook",
 
 
 @dataclass(frozen=True)
+class Bound:
+    """A value rule of a column, as pandera's built-in check of the same ``name``.
+
+    ``name`` and ``statistics`` are pandera's (``greater_than_or_equal_to`` with
+    ``min_value``; ``in_range`` with ``min_value``/``max_value``, both ends
+    included); :meth:`to_pandera` builds the pandera check the schema runs.
+    """
+
+    name: str
+    statistics: dict = field(default_factory=dict, hash=False, compare=True)
+
+    @classmethod
+    def ge(cls, min_value: float) -> Bound:
+        return cls("greater_than_or_equal_to", {"min_value": min_value})
+
+    @classmethod
+    def in_range(cls, min_value: float, max_value: float) -> Bound:
+        return cls("in_range", {"min_value": min_value, "max_value": max_value,
+                                "include_min": True, "include_max": True})
+
+    def to_pandera(self):
+        """The pandera ``Check`` of this rule."""
+        import pandera.pandas as pa
+        st = self.statistics
+        if self.name == "greater_than_or_equal_to":
+            return pa.Check.ge(st["min_value"])
+        if self.name == "in_range":
+            return pa.Check.in_range(st["min_value"], st["max_value"],
+                                     include_min=st["include_min"],
+                                     include_max=st["include_max"])
+        raise ValueError(f"unknown contract check {self.name!r}")
+
+
+@dataclass(frozen=True)
 class Column:
     """One contract column: name, logical type, meaning and rule."""
 
@@ -79,7 +117,7 @@ class Column:
     nullable: bool = True
     unique: bool = False
     rule: str = ""
-    checks: tuple = ()
+    checks: tuple[Bound, ...] = ()
     isin: tuple | None = None
     open_end: bool = False  # an end date: sentinel "no end" dates mean empty (OPEN_END_DATES)
 
@@ -131,8 +169,8 @@ CUSTOMERS = Table(
         _c("contract", "str", "contract type (e.g. month-to-month, one_year, two_year)"),
         _c("region", "str", "region"),
         _c("channel", "str", "acquisition channel (web, store, partner, referral...)"),
-        _c("monthly_charges", "float", "monthly bill", checks=(pa.Check.ge(0),), rule=">= 0"),
-        _c("n_products", "int", "number of products held", checks=(pa.Check.ge(0),),
+        _c("monthly_charges", "float", "monthly bill", checks=(Bound.ge(0),), rule=">= 0"),
+        _c("n_products", "int", "number of products held", checks=(Bound.ge(0),),
            rule="integer >= 0"),
     ),
     key="customer_id", extra="kept as attributes (used as model features)",
@@ -164,7 +202,7 @@ SURVEY_RESPONSES = Table(
         _c("date", "date", "date answered", rule="a date"),
         _c("wave", "str", "survey wave label"),
         _c("nps", "int", "0-10 likelihood to recommend",
-           checks=(pa.Check.in_range(0, 10),), rule="integer 0-10"),
+           checks=(Bound.in_range(0, 10),), rule="integer 0-10"),
     ),
     key="response_id", item_columns=True, references={"customer_id": "customers"},
     extra="item columns named in survey_codebook",
@@ -210,7 +248,7 @@ CAMPAIGNS = Table(
         _c("campaign_id", "str", "campaign key", required=True, nullable=False),
         _c("date", "date", "campaign date", required=True, nullable=False),
         _c("treated", "bool", "randomised treatment flag", required=True, nullable=False),
-        _c("offer_cost", "float", "cost of the offer if accepted", checks=(pa.Check.ge(0),),
+        _c("offer_cost", "float", "cost of the offer if accepted", checks=(Bound.ge(0),),
            rule=">= 0"),
         _c("accepted", "bool", "the customer accepted the offer"),
         _c("churned_after", "bool", "churned within the campaign horizon", required=True),
@@ -237,17 +275,19 @@ def pandas_dtype(col: Column) -> str:
     return _PANDERA_DTYPES[col.dtype]
 
 
-def schema(table: str, items: list[str] | None = None) -> pa.DataFrameSchema:
+def schema(table: str, items: list[str] | None = None):
     """Pandera schema of a contract table.
 
     Optional columns are ``required=False``; extra columns are allowed
     (``strict=False``). For ``survey_responses`` pass the codebook items to
-    add one float column per item.
+    add one float column per item. Returns a ``pandera.DataFrameSchema``.
     """
+    import pandera.pandas as pa
+
     t = CONTRACT[table]
     cols: dict[str, pa.Column] = {}
     for c in t.columns:
-        checks = list(c.checks)
+        checks = [b.to_pandera() for b in c.checks]
         if c.isin is not None:
             checks.append(pa.Check.isin(list(c.isin)))
         cols[c.name] = pa.Column(

@@ -2,7 +2,8 @@
 
 Dynamic imports with fallbacks, signature probes and ``getattr`` guards hid which
 module version a notebook really ran. Only the package face may import lazily
-(``crm_lib/__init__.py``: ``crm.survey`` loads on first use); reading package versions
+(``crm_lib/__init__.py``: ``crm.survey`` loads on first use; the package faces declared
+through ``crm_lib._face.lazy_face``: a name -> submodule table, no fallback); reading package versions
 (``importlib.metadata``) and locating a data file without importing its package
 (``importlib.util.find_spec``) are not fallbacks and stay allowed.
 """
@@ -25,7 +26,7 @@ FORBIDDEN = {
 def test_no_dynamic_import_fallbacks_outside_the_package_face():
     found = []
     for path in sorted(LIB.rglob("*.py")):
-        if path == LIB / "__init__.py":
+        if path in (LIB / "__init__.py", LIB / "_face.py"):
             continue
         text = path.read_text(encoding="utf-8")
         for name, pattern in FORBIDDEN.items():
@@ -93,3 +94,29 @@ def test_no_side_data_in_dataframe_attrs():
         for m in pattern.finditer(text):
             found.append(f"{path.relative_to(LIB)}:{text.count(chr(10), 0, m.start()) + 1}")
     assert not found, "DataFrame.attrs used at " + ", ".join(found)
+
+
+def _lazy_faces() -> list[str]:
+    return sorted(".".join(p.relative_to(LIB.parent).parent.parts)
+                  for p in LIB.rglob("__init__.py") if "lazy_face(" in p.read_text())
+
+
+def test_lazy_faces_export_exactly_their_declared_names():
+    """Each lazy face (issue 16: import cost) resolves every name of its ``__all__`` to
+    the object its submodule defines, and an unknown name raises AttributeError."""
+    import importlib
+    import sys
+
+    import pytest
+
+    faces = _lazy_faces()
+    assert "crm_lib.cleaning" in faces
+    for face in faces:
+        pkg = importlib.import_module(face)
+        for name in pkg.__all__:
+            obj = getattr(pkg, name)
+            subs = [m for k, m in sys.modules.items() if k.startswith(f"{face}.")]
+            assert getattr(obj, "__name__", "") == f"{face}.{name}" or any(
+                vars(m).get(name) is obj for m in subs), (face, name)
+        with pytest.raises(AttributeError):
+            pkg.no_such_name_here  # noqa: B018

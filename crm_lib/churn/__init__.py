@@ -9,6 +9,9 @@ schema), :mod:`.evaluation` (repeated CV, calibration, lift),
 satisfaction) and :mod:`.scoring` (scores for action).
 """
 
-from .scoring import ChurnModel, fit_churn_model, out_of_fold_scores, score_customers
+from .._face import lazy_face
 
-__all__ = ["ChurnModel", "fit_churn_model", "out_of_fold_scores", "score_customers"]
+__getattr__, __dir__, __all__ = lazy_face(__name__, {
+    **dict.fromkeys(("ChurnModel", "fit_churn_model", "out_of_fold_scores", "score_customers"), "scoring"),
+})
+

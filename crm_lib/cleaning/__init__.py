@@ -11,41 +11,22 @@ Modules: :mod:`.reading` (files, encodings, headers), :mod:`.repairs` (types),
 :mod:`.validation` (rules and reasons), :mod:`.outliers` (flags),
 :mod:`.pipeline` (the steps), :mod:`.report` (report, notebook tables, metrics),
 :mod:`.messy` (a deliberately messy copy of a dataset, for teaching and tests).
+
+The names load with their module on first use (:mod:`crm_lib._face`): reading
+a processed table's cache stamp needs ``cleaning.VERSION`` only, not pandera
+and the cleaning steps.
 """
 
-from . import messy
-from .errors import DataContractError
-from .pipeline import (
-    CATEGORY_COLUMNS,
-    OPTIONS,
-    Context,
-    TableResult,
-    clean_folder,
-    clean_table,
-    latest_recorded_date,
-)
-from .reading import RawTable, detect_encoding, read_table
-from .report import (
-    VERSION,
-    columns_frame,
-    conservation_metrics,
-    dtypes_frame,
-    metrics,
-    missingness_frame,
-    outlier_column,
-    outliers_frame,
-    quality_table,
-    read_quarantine,
-    reasons_frame,
-    repairs_frame,
-    summary_frame,
-)
+from .._face import lazy_face
 
-__all__ = [
-    "CATEGORY_COLUMNS", "OPTIONS", "VERSION", "Context", "DataContractError", "RawTable", "TableResult",
-    "clean_folder", "clean_table", "columns_frame", "conservation_metrics", "detect_encoding",
-    "dtypes_frame", "latest_recorded_date", "messy", "metrics",
-    "missingness_frame", "outlier_column", "outliers_frame", "quality_table", "read_quarantine",
-    "read_table", "reasons_frame", "repairs_frame",
-    "summary_frame",
-]
+__getattr__, __dir__, __all__ = lazy_face(__name__, {
+    "messy": None,
+    "DataContractError": "errors",
+    **dict.fromkeys(("CATEGORY_COLUMNS", "OPTIONS", "Context", "TableResult", "clean_folder",
+                     "clean_table", "latest_recorded_date"), "pipeline"),
+    **dict.fromkeys(("RawTable", "detect_encoding", "read_table"), "reading"),
+    **dict.fromkeys(("VERSION", "columns_frame", "conservation_metrics", "dtypes_frame",
+                     "metrics", "missingness_frame", "outlier_column", "outliers_frame",
+                     "quality_table", "read_quarantine", "reasons_frame", "repairs_frame",
+                     "summary_frame"), "report"),
+})

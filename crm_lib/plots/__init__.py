@@ -13,7 +13,7 @@ import warnings
 from functools import lru_cache
 
 import matplotlib.pyplot as plt
-import seaborn as sns
+from cycler import cycler
 from matplotlib import font_manager
 
 PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7f6000", "#7030a0", "#2e75b6", "#a5a5a5"]
@@ -21,6 +21,27 @@ PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7f6000", "#7030a0", "#2e75b6", "#a
 COLORS = {"primary": PALETTE[0], "accent": PALETTE[1], "good": PALETTE[2],
           "warn": PALETTE[3], "neutral": PALETTE[6], "truth": "#000000"}
 
+
+#: seaborn 0.13's ``set_theme(style="whitegrid", context="notebook", palette=PALETTE)``
+#: as plain matplotlib settings, so drawing a figure does not import seaborn (and
+#: the scipy.stats it imports). seaborn's default image colormap ("rocket", which
+#: exists only once seaborn is imported) is left out: every image sets its cmap.
+#: tests/test_plots.py checks these against seaborn itself.
+SEABORN_WHITEGRID = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.grid": True,
+    "axes.labelcolor": ".15", "axes.linewidth": 1.25, "axes.prop_cycle": cycler(color=PALETTE),
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                        "sans-serif"],
+    "font.size": 12.0, "grid.color": ".8", "grid.linewidth": 1.0, "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "text.color": ".15",
+    "xtick.bottom": False, "xtick.color": ".15", "xtick.labelsize": 11.0,
+    "xtick.major.size": 6.0, "xtick.major.width": 1.25, "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0,
+    "ytick.left": False, "ytick.color": ".15", "ytick.labelsize": 11.0,
+    "ytick.major.size": 6.0, "ytick.major.width": 1.25, "ytick.minor.size": 4.0,
+    "ytick.minor.width": 1.0,
+}
 
 #: Fonts tried for glyphs DejaVu Sans lacks (Chinese, Japanese, Korean labels).
 CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
@@ -49,11 +70,14 @@ def cjk_font() -> str | None:
 def apply_style() -> None:
     """Apply the project style (seaborn whitegrid, one palette, readable sizes).
 
+    The whitegrid theme is :data:`SEABORN_WHITEGRID` (seaborn's settings, without
+    importing seaborn).
+
     The font list is DejaVu Sans with the CJK font of :func:`cjk_font` as a
     fallback family, so Chinese labels (city names, 是/否 from a GBK export)
     render instead of empty boxes.
     """
-    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=1.0)
+    plt.rcParams.update(SEABORN_WHITEGRID)
     cjk = cjk_font()
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
     if cjk is None:

@@ -15,6 +15,14 @@ Modules (one concern each):
 - :mod:`.pipeline`: the steps notebook 05 strings together.
 """
 
-from . import budget, claims, economics, empc, features, uplift
+from .._face import lazy_face
 
-__all__ = ["budget", "claims", "economics", "empc", "features", "uplift"]
+__getattr__, __dir__, __all__ = lazy_face(__name__, {
+    "budget": None,
+    "claims": None,
+    "economics": None,
+    "empc": None,
+    "features": None,
+    "uplift": None,
+})
+

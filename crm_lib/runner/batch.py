@@ -19,7 +19,9 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -30,6 +32,7 @@ from .steps import (
     EXIT_PERMANENT,
     NotebookResult,
     RunContext,
+    export_result_html,
     init_staging,
     merge_metrics,
     prepare,
@@ -190,9 +193,49 @@ def copy_resumed(prev: Path, staging: Path) -> dict[str, NotebookResult]:
 
 
 # ------------------------------------------------------------------ execution
-def _worker_cmd(ctx: RunContext, stem: str) -> list[str]:
+def _worker_cmd(ctx: RunContext) -> list[str]:
     return [sys.executable, "-m", "crm_lib.runner", "--out", ctx.out_root, "--run-id",
-            ctx.run_id, "--stage-only", "--notebooks", stem, "--quiet"]
+            ctx.run_id, "--stage-only", "--serve", "--quiet", "--no-html"]
+
+
+@dataclass
+class _Worker:
+    """A ``crm-report --stage-only --serve`` process and the notebook it is running."""
+
+    proc: subprocess.Popen
+    stem: str | None = None
+    t0: float = 0.0
+
+    def close(self) -> None:
+        """Close the worker's input (it exits at end of input; a dead one's pipe is freed)."""
+        with suppress(BrokenPipeError):
+            self.proc.stdin.close()
+
+    def give(self, stem: str) -> None:
+        self.stem, self.t0 = stem, time.perf_counter()
+        self.proc.stdin.write(f"{stem}\n")
+        self.proc.stdin.flush()
+
+
+def critical_path_first(graph: dict[str, list[str]]) -> dict[str, int]:
+    """Notebook -> length (in notebooks) of the longest chain of dependents it starts.
+
+    The batch starts ready notebooks with the longest chain first (ties in run
+    order): 04 (read by 03, then 05, then 06) before 00, 01 and 02, whose only
+    dependent is 06, so the second slot fills with short notebooks meanwhile.
+    """
+    dependents: dict[str, list[str]] = {s: [] for s in graph}
+    for s, deps in graph.items():
+        for d in deps:
+            dependents.setdefault(d, []).append(s)
+    depth: dict[str, int] = {}
+
+    def chain(s: str) -> int:
+        if s not in depth:
+            depth[s] = 1 + max((chain(t) for t in dependents.get(s, [])), default=0)
+        return depth[s]
+
+    return {s: chain(s) for s in graph}
 
 
 def _line(r: NotebookResult) -> str:
@@ -206,11 +249,18 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
             jobs: int, log, bar=None) -> None:
     """Run the notebooks of ``nbs`` not in ``done``, each once its dependencies have finished.
 
-    ``jobs`` notebooks at a time, each in its own ``crm-report --stage-only``
-    process (``jobs=1``: one after the other in this process). Results are in
-    staging's ``results/``.
+    ``jobs`` notebooks at a time, in up to ``jobs`` worker processes
+    (``crm-report --stage-only --serve``, :func:`crm_lib.runner.cli.serve`), each
+    handed its next notebook when its last one's result is written, so a
+    worker imports papermill and this package once for several notebooks (each
+    notebook runs in a fresh kernel); ``jobs=1`` runs them one after the other in
+    this process. Ready notebooks start longest chain first
+    (:func:`critical_path_first`). Workers only execute; this process exports
+    each finished notebook's HTML in a background thread while the next
+    notebooks run (nbconvert imported once). Results are in staging's ``results/``.
     """
     graph = artefacts.notebook_graph(nbs)
+    chain = critical_path_first(graph)
     by_stem = {p.stem: p for p in nbs}
     finished = set(done)
     for s in done:
@@ -218,12 +268,19 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
         if bar is not None:
             bar.update(1)
     pending = [p.stem for p in nbs if p.stem not in done]
-    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    workers: list[_Worker] = []
     order = [p.stem for p in nbs]
+    exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-html")
+    html = []
+
+    def busy() -> list[_Worker]:
+        return [w for w in workers if w.stem is not None]
+
     try:
-        while pending or running:
-            ready = [s for s in pending if all(d in finished for d in graph[s])]
-            if not ready and not running:
+        while pending or busy():
+            ready = sorted((s for s in pending if all(d in finished for d in graph[s])),
+                           key=lambda s: (-chain[s], order.index(s)))
+            if not ready and not busy():
                 raise RunError(f"crm-report: cannot order {', '.join(pending)}")
             if ready and jobs <= 1:  # in this process, one at a time
                 stem = ready[0]
@@ -237,39 +294,64 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 if bar is not None:
                     bar.update(1)
                 continue
-            while ready and len(running) < jobs:
+            while ready and len(busy()) < jobs:
                 stem = ready.pop(0)
                 pending.remove(stem)
                 merge_metrics(ctx.staging, order)  # upstream figures complete for readers
-                logs = ctx.staging / "logs"
-                logs.mkdir(exist_ok=True)
-                with (logs / f"{stem}.log").open("w") as fh:
-                    proc = subprocess.Popen(_worker_cmd(ctx, stem), stdout=fh,
-                                            stderr=subprocess.STDOUT, start_new_session=True,
-                                            env={**os.environ, "CRM_HOME": str(
-                                                config.paths().root)})
-                running[stem] = (proc, time.perf_counter())
+                for w in [w for w in workers if w.stem is None and w.proc.poll() is not None]:
+                    w.close()
+                    workers.remove(w)  # an idle worker that has exited: start another
+                idle = [w for w in workers if w.stem is None]
+                w = idle[0] if idle else _start_worker(ctx, len(workers) + 1)
+                if not idle:
+                    workers.append(w)
+                w.give(stem)
                 log(f"  {stem}: started")
             time.sleep(0.2)
-            for stem, (proc, t0) in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                del running[stem]
-                finished.add(stem)
+            for w in busy():
+                stem = w.stem
                 r = read_result(ctx.staging, stem)
+                if r is None and w.proc.poll() is None:
+                    continue  # still running
                 if r is None:  # the worker died before writing its result
-                    tail = (ctx.staging / "logs" / f"{stem}.log").read_text()[-500:]
-                    r = NotebookResult(stem, "failed", round(time.perf_counter() - t0, 2),
-                                       f"worker exited with code {proc.returncode}: {tail}",
+                    log_file = ctx.staging / "logs" / f"{stem}.log"
+                    tail = log_file.read_text()[-500:] if log_file.exists() else ""
+                    r = NotebookResult(stem, "failed", round(time.perf_counter() - w.t0, 2),
+                                       f"worker exited with code {w.proc.returncode}: {tail}",
                                        error="WorkerError", kind="retriable")
                     (ctx.staging / "results").mkdir(exist_ok=True)
                     result_path(ctx.staging, stem).write_text(json.dumps(r.to_json()))
+                    w.close()
+                    workers.remove(w)
+                else:
+                    html.append(exports.submit(export_result_html, ctx.staging, stem, log=log))
+                w.stem = None
+                finished.add(stem)
                 log(_line(r))
                 if bar is not None:
                     bar.update(1)
+        for w in workers:  # no more notebooks: the workers exit at end of input
+            w.close()
+        for w in workers:
+            w.proc.wait(timeout=60)
+        workers.clear()
+        for f in html:  # every page written before the run is published
+            f.result()
     finally:
-        for proc, _ in running.values():  # interrupted: stop the workers and their kernels
-            _kill_group(proc)
+        for w in workers:  # interrupted: stop the workers and their kernels
+            _kill_group(w.proc)
+            w.close()
+        exports.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(ctx: RunContext, n: int) -> _Worker:
+    logs = ctx.staging / "logs"
+    logs.mkdir(exist_ok=True)
+    with (logs / f"worker-{n}.log").open("w") as fh:
+        proc = subprocess.Popen(_worker_cmd(ctx), stdin=subprocess.PIPE, stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True, text=True,
+                                env={**os.environ, "CRM_HOME": str(config.paths().root)})
+    return _Worker(proc)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

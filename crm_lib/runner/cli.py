@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -56,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                     "retriable failure (exit 75)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     ap.add_argument("--notebooks-dir", help=argparse.SUPPRESS)
+    # batch workers (crm_lib.runner.batch): the parent exports HTML; --serve reads notebook
+    # stems from stdin, one a line, and runs each in turn (one process, many notebooks)
+    ap.add_argument("--no-html", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     steps = ap.add_argument_group("steps for schedulers (see docs/scheduling.md)")
     steps.add_argument("--plan", action="store_true", help="print the run graph as JSON: "
                        "notebooks in order with the notebooks they run after and the artefacts "
@@ -103,25 +108,56 @@ def stage_only(a) -> int:
         init_staging(ctx, fresh=a.fresh)
     if a.cell_timeout is not None:  # this task only
         ctx.cell_timeout = a.cell_timeout
+    if a.serve:
+        return serve(ctx, staging, log=log, html=not a.no_html)
     if not a.notebooks:
         prepare_tables(ctx, [], log)
         return EXIT_OK
     nbs = order_notebooks(select_notebooks(list_notebooks(ctx.nb_folder), a.notebooks))
-    results = []
-    for nb in nbs:
-        try:
-            with signals_raise():
-                results.append(run_notebook(ctx, nb, log=log))
-        except Interrupted:  # leave nothing half-written of this notebook
-            for f in (staging / nb.name, staging / f"{nb.stem}.html",
-                      staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
-                f.unlink(missing_ok=True)
-            raise
-        r = results[-1]
-        log(f"  {r.name}: {r.status} ({r.duration_s:.1f} s) {r.message}".rstrip())
+    results = [_stage_one(ctx, staging, nb, log=log, html=not a.no_html) for nb in nbs]
     if len(results) == 1:
         return results[0].exit_code
     return run_status(results)[1]
+
+
+def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool):
+    try:
+        with signals_raise():
+            r = run_notebook(ctx, nb, log=log, html=html)
+    except Interrupted:  # leave nothing half-written of this notebook
+        for f in (staging / nb.name, staging / f"{nb.stem}.html",
+                  staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
+            f.unlink(missing_ok=True)
+        raise
+    log(f"  {r.name}: {r.status} ({r.duration_s:.1f} s) {r.message}".rstrip())
+    return r
+
+
+def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
+    """A batch worker: run each notebook stem read from stdin (one a line) until EOF.
+
+    The batch keeps ``jobs`` such workers and hands each the next ready
+    notebook when the previous one's result is written, so papermill,
+    nbformat and this package are imported once per worker, not once per
+    notebook. Each notebook still runs in a fresh kernel, and its output goes
+    to ``logs/<stem>.log``.
+    """
+    by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
+    logs = staging / "logs"
+    logs.mkdir(exist_ok=True)
+    for line in sys.stdin:
+        stem = line.strip()
+        if not stem:
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with (logs / f"{stem}.log").open("w") as fh:
+            os.dup2(fh.fileno(), 1)
+            os.dup2(fh.fileno(), 2)
+        _stage_one(ctx, staging, by_stem[stem], log=log, html=html)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return EXIT_OK
 
 
 def publish_step(a) -> int:

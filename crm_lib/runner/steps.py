@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -64,6 +65,7 @@ class NotebookResult:
     error: str = ""  # exception class name of a failure
     kind: str = ""  # failure kind: cell | permanent | retriable
     metrics: dict = field(default_factory=dict)
+    cpu_s: float = 0.0  # CPU seconds of the execution: this process and its kernel
 
     @property
     def exit_code(self) -> int:
@@ -305,11 +307,21 @@ def classify(exc: BaseException, skip_missing: bool = True) -> tuple[str, str]:
     return "failed", "cell"
 
 
-def run_notebook(ctx: RunContext, nb_path: Path, *, log=print) -> NotebookResult:
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children (kernels)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
+                 ) -> NotebookResult:
     """Execute one notebook into staging; writes and returns its result.
 
     A notebook whose declared tables (``crm.requires``) the source lacks is
-    skipped without starting a kernel.
+    skipped without starting a kernel. ``html=False`` leaves the HTML page to
+    the caller (:func:`export_result_html`; the batch exports while the next
+    notebooks run).
     """
     import papermill as pm
 
@@ -317,7 +329,7 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print) -> NotebookResult
     res = NotebookResult(nb_path.stem)
     missing = [t for t in requires(nb_path) if t not in ctx.available]
     out_nb = st / nb_path.name
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
     if missing:
         res.status = "skipped"
         res.message = (f"source '{ctx.params.get('source', 'demo')}' does not provide "
@@ -346,14 +358,27 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print) -> NotebookResult
                          else "outside any cell")
                 log(f"  FAILED {nb_path.name}, {where}: {msg}")
     res.duration_s = round(time.perf_counter() - t0, 2)
-    if out_nb.exists():
-        html_path = st / f"{nb_path.stem}.html"
-        try:
-            export_html(out_nb, html_path)
-            res.html = html_path.name
-        except Exception as exc:  # noqa: BLE001
-            log(f"  (HTML export of {nb_path.name} failed: {exc})")
+    res.cpu_s = round(_cpu_seconds() - cpu0, 2)
     _write_json(result_path(st, res.name), res.to_json())
+    if html:
+        res = export_result_html(st, res.name, log=log) or res
+    return res
+
+
+def export_result_html(staging: Path, stem: str, *, log=print) -> NotebookResult | None:
+    """Export the executed notebook ``stem`` of staging to HTML and record the page in its
+    result (None when the notebook has no result; an export failure is logged)."""
+    res = read_result(staging, stem)
+    executed = staging / f"{stem}.ipynb"
+    if res is None or not executed.exists():
+        return res
+    html_path = staging / f"{stem}.html"
+    try:
+        export_html(executed, html_path)
+        res.html = html_path.name
+        _write_json(result_path(staging, stem), res.to_json())
+    except Exception as exc:  # noqa: BLE001
+        log(f"  (HTML export of {executed.name} failed: {exc})")
     return res
 
 
