@@ -158,7 +158,7 @@ def worker(path: str, n: int, memory_limit: str, threads: int) -> dict:
     ids = pd.read_parquet(cu, columns=["customer_id"])["customer_id"]
     out: dict = {"path": path, "n": n}
     with PeakRSS() as peak:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if path == "pandas":
             from crm_lib.cleaning.pipeline import Context, clean_table
             from crm_lib.cleaning.reading import read_table
@@ -185,7 +185,7 @@ def worker(path: str, n: int, memory_limit: str, threads: int) -> dict:
                                             memory_limit=memory_limit,
                                             temp_directory=str(work), threads=threads)
                     clean = work / "out" / "transactions.parquet"
-                t0 = time.perf_counter()  # Spark: summaries only
+                t0, c0 = time.perf_counter(), time.process_time()  # Spark: summaries only
                 engine.use("spark", spark_master=f"local[{threads}]",
                            spark_config={"spark.driver.memory": "6g",
                                          "spark.sql.shuffle.partitions": "16",
@@ -193,13 +193,17 @@ def worker(path: str, n: int, memory_limit: str, threads: int) -> dict:
             else:
                 engine.use("duckdb", memory_limit=memory_limit, threads=threads,
                            temp_directory=str(work / "spill"))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         out["summary"] = _summarise(clean)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
     out.update({"clean_s": round(t1 - t0, 2) if path != "spark" else None,
                 "summarise_s": round(t2 - t1, 2), "total_s": round(t2 - t0, 2),
                 "peak_rss_gb": round(peak.peak / 1e9, 2),
-                "rows_per_s": round(n / (t2 - t0))})
+                "rows_per_s": round(n / (t2 - t0)),
+                # CPU seconds of this process (all threads; Spark's JVM not included)
+                "clean_cpu_s": round(c1 - c0, 2) if path != "spark" else None,
+                "summarise_cpu_s": round(c2 - c1, 2), "total_cpu_s": round(c2 - c0, 2),
+                "load_1min": round(os.getloadavg()[0], 1)})
     if rep is not None:
         out.update({k: rep[k] for k in ("rows_in", "rows_clean", "rows_quarantined",
                                         "rows_duplicate_dropped")})
