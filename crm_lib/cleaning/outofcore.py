@@ -283,14 +283,22 @@ def _rule_set_map(con, info: dict, col: contract.Column | None, opts: dict, tabl
 
 
 def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) -> list[dict]:
-    """Table ``typed``: ``__row``, every column typed, failure and repair flags."""
+    """Table ``typed``: ``__row``, every column typed, failure and repair flags.
+
+    The fast path (trims, missing markers, canonical forms) is evaluated once, in one
+    scan of the source, into table ``pre``: per column the decided value, the raw
+    value where the rule set must decide (``s__``, else NULL) and the repair flags.
+    The values the rule set maps are joined on ``s__`` afterwards."""
     t = contract.CONTRACT[table]
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
-    trims = [f"trim({_q(i['name'])}) AS {_q('t__' + i['name'])}" for i in infos if i["is_text"]]
+    # trim() only strips spaces: a value without an edge space is its own trim (no copy)
+    trims = [f"CASE WHEN starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ') "
+             f"THEN trim({_q(i['name'])}) ELSE {_q(i['name'])} END AS {_q('t__' + i['name'])}"
+             for i in infos if i["is_text"]]
     con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
     pre = []
     for i in infos:
@@ -305,57 +313,72 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     con.execute(f"CREATE VIEW pre1 AS SELECT *, {', '.join(pre)} FROM pre0")
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
     con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre1")
+    # one scan: what every later step needs, compact (the raw value only where the rule
+    # set decides)
+    keep = ["__row"]
+    for i in infos:
+        n = i["name"]
+        qn, tq, na = _q(n), _q("t__" + n), _q("na__" + n)
+        i["fail_cols"], i["flag_cols"] = {}, {}
+        if i.get("ident"):  # identifiers: trimmed text
+            keep.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {_q('d__' + n)}")
+            for kind, e in (("missing_marker", f"({qn} IS NOT NULL AND {tq} <> '' AND {na})"),
+                            ("trimmed", f"(NOT {na} AND {tq} <> {qn})")):
+                alias = f"r_{kind}__{n}"
+                keep.append(f"{e} AS {_q(alias)}")
+                i["flag_cols"][kind] = alias
+            continue
+        if i["fast"] is not None:
+            keep.append(f"{_q('f__' + n)}")
+        keep.append(f"CASE WHEN NOT {_q('ok__' + n)} THEN {qn} END AS {_q('s__' + n)}")
+        if i["is_text"] and i["fast"] is not None:  # markers the fast path set missing
+            alias = f"r_missing_marker_fast__{n}"
+            keep.append(f"({qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
+            i["flag_cols"].setdefault("missing_marker", None)
+            i["marker_fast"] = alias
+    con.execute(f"CREATE TABLE pre_t AS SELECT {', '.join(keep)} FROM pre")
     ruled = [i for i in infos if not i.get("ident")]
     if ruled:  # the values the fast path leaves, with counts, of every column in one scan
-        vs = [f"CASE WHEN NOT {_q('ok__' + i['name'])} THEN {_q(i['name'])} "
-              f"END AS {_q('v' + str(k))}" for k, i in enumerate(ruled)]
-        names = ", ".join(_q("v" + str(k)) for k in range(len(ruled)))
-        any_slow = " OR ".join(f"NOT {_q('ok__' + i['name'])}" for i in ruled)
+        names = ", ".join(_q("s__" + i["name"]) for i in ruled)
+        any_slow = " OR ".join(f"{_q('s__' + i['name'])} IS NOT NULL" for i in ruled)
         # one aggregation over the value combinations (few: the category values times the
         # rare non-canonical values), then each column's counts
-        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM (SELECT {', '.join(vs)}
-            FROM pre WHERE {any_slow}) GROUP BY ALL""").df()
-        for k, i in enumerate(ruled):
-            part = allv[allv[f"v{k}"].notna()].groupby(f"v{k}", sort=True)["n"].sum()
+        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM pre_t WHERE {any_slow}
+                               GROUP BY ALL""").df()
+        for i in ruled:
+            col = "s__" + i["name"]
+            part = allv[allv[col].notna()].groupby(col, sort=True)["n"].sum()
             i["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
                                       "n": part.to_numpy()})
             _rule_set_map(con, i, contract_cols.get(i["name"]), opts, table, raw.file,
                           expand_limit)
-    sel, joins = ["pre.__row"], []
+    sel, joins = ["pre_t.__row"], []
     for k, info in enumerate(infos):
         n = info["name"]
-        qn, tq, na = _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
-        info["fail_cols"], info["flag_cols"] = {}, {}
-        if info.get("ident"):  # identifiers: trimmed text
-            sel.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {qn}")
-            for kind, e in (("missing_marker", f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na})"),
-                            ("trimmed", f"(NOT {na} AND {tq} <> pre.{qn})")):
-                alias = f"r_{kind}__{n}"
-                sel.append(f"{e} AS {_q(alias)}")
-                info["flag_cols"][kind] = alias
+        qn = _q(n)
+        if info.get("ident"):
+            sel.append(f"pre_t.{_q('d__' + n)} AS {qn}")
+            sel += [f"pre_t.{_q(a)}" for a in info["flag_cols"].values()]
             continue
         m = f"m{k}"
         sql_t = info["sql_type"]
-        fast_e = f"pre.{_q('f__' + n)}" if info["fast"] is not None else "NULL"
+        fast_e = f"pre_t.{_q('f__' + n)}" if info["fast"] is not None else "NULL"
         if "map" in info:
-            joins.append(f"LEFT JOIN {info['map']} {m} ON NOT pre.{_q('ok__' + n)} "
-                         f"AND pre.{qn} = {m}.v")
+            joins.append(f"LEFT JOIN {info['map']} {m} ON pre_t.{_q('s__' + n)} = {m}.v")
             typed = f"CAST(COALESCE({fast_e}, CAST({m}.typed AS {sql_t})) AS {sql_t})"
         elif info["fast"] is not None:
             typed = f"CAST({fast_e} AS {sql_t})"
         else:
-            typed = f"pre.{qn}"
+            typed = f"pre_t.{_q('s__' + n)}"
         sel.append(f"{typed} AS {qn}")
         for c in info.get("map_cols", []):
             alias = f"{c}__{n}"
             sel.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
             (info["fail_cols"] if c.startswith("f_") else info["flag_cols"])[c[2:]] = alias
-        if info["is_text"] and info["fast"] is not None:  # markers the fast path set missing
-            alias = f"r_missing_marker_fast__{n}"
-            sel.append(f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
-            info["flag_cols"].setdefault("missing_marker", None)
-            info["marker_fast"] = alias
-    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM pre {' '.join(joins)}")
+        if "marker_fast" in info:
+            sel.append(f"pre_t.{_q(info['marker_fast'])}")
+    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM pre_t {' '.join(joins)}")
+    con.execute("DROP TABLE pre_t")
     return infos
 
 
