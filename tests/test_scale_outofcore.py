@@ -219,3 +219,20 @@ def test_file_order_kept_on_two_threads(tmp_path):
     flags = pd.read_csv(tmp_path / "out" / "transactions_outlier_flags.csv")
     assert len(flags) and (got["transaction_id"].iloc[flags["row"]].to_numpy()
                            == flags["transaction_id"].to_numpy()).all()
+
+
+@pytest.mark.parametrize(("other", "want"), [("7,25", 1500.0), ("12.5", 1.5)])
+def test_ambiguous_number_waits_for_the_column_decision(tmp_path, other, want):
+    """``1.500`` is a thousands group or three decimals: the fast path never reads it
+    itself; the column's decision (a decimal comma elsewhere, or plain decimal points
+    the fast path reads) makes it 1500 or 1.5, the same on both paths."""
+    path = tmp_path / "transactions.csv"
+    amounts = ["12", "1.500", other] * 10
+    pd.DataFrame({"transaction_id": [f"T{i:03d}" for i in range(len(amounts))],
+                  "customer_id": "C001", "date": "2024-01-02", "amount": amounts}
+                 ).to_csv(path, index=False)
+    ctx = Context(customer_ids=pd.Index(["C001"]))
+    ref, rep = _both(path, "transactions", ctx, tmp_path)
+    _assert_same(ref, rep, "transactions", tmp_path)
+    got = pd.read_parquet(tmp_path / "out" / "transactions.parquet")["amount"]
+    assert got.iloc[1] == want and got.iloc[0] == 12.0
