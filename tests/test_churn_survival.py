@@ -103,53 +103,67 @@ def demo20k(demo_20k):
     return demo_20k
 
 
-def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):
-    """Cause-specific Cox recovers the generator's hazard ratios when correctly specified.
+def _z(hr, lo, hi, true_hr):
+    return (np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92)
 
-    The demo's competitive hazard is base(t) x exp(drivers) x zone(satisfaction) x
-    price-sensitivity HR x frailty while the customer is engaged (before the pilot date;
-    the pilot and a competitor promotion change it afterwards, so durations are censored
-    at the pilot date; disengagement changes its form, so durations are also censored at
-    the hidden onset, which depends only on covariates in the model: non-informative).
-    With the three hidden traits as covariates (``truth.hidden_trait_cox``: from the
-    per-customer truth; tests and truth panels may read it, analyses never do) the model
-    is the generator's: the ratios are *conditional* on the frailty. Coverage over six demo
-    companies (seeds 1-6, 20,000 customers): at least 21 of the 24 true hazard ratios
-    inside their 95% intervals (P = 0.97 for a correct method) and no systematic error
-    (mean z within 3/sqrt(6) of 0 for each driver, the frailty's log coefficient 1 and
-    price sensitivity included). Without the hidden traits the frailty pulls the hazard
-    ratios towards 1 (checked below): the *marginal* ratios a model of the tables
-    estimates are attenuated, the omitted-heterogeneity lesson the notebook explains.
+
+def test_demo_true_hazard_ratios_inside_cox_intervals(demo20k):
+    """Cause-specific Cox recovers the hazard ratios it estimates, family-wise, on six companies.
+
+    Two models, two estimands (seeds 1-6, 20,000 customers each):
+
+    - **hidden traits** (``truth.hidden_trait_cox``: the three hidden traits from the
+      per-customer truth as covariates; follow-up censored at the pilot date and at the
+      hidden onset of disengagement, which depends only on covariates in the model). This
+      is the generator's model, so its ratios are the *conditional* HAZARD_RATIOS (the
+      frailty's log coefficient 1 and the price-sensitivity ratio included).
+    - **tables** (``truth.observable_cox``: notebook 04's model, contract, products and
+      charges only, follow-up to as_of). It omits the frailty, satisfaction, price
+      sensitivity and disengagement, so it estimates *marginal* ratios: the truth states
+      what it converges to (``churn.observable_cox``, the maximiser of its expected partial
+      likelihood under the true hazards).
+
+    Each family: every true value inside its Bonferroni-widened interval (24 rows at level
+    1 - 0.05/24; ``truth.panel``), no systematic error (mean z within 3/sqrt(6) of 0 per
+    term), and the hidden-trait model's plain 95% intervals cover at least 21 of 24 (P = 0.97
+    for a correct method). The families can fail: the conditional ratios are not what the
+    tables' model estimates (two-year contracts act through disengagement too: the
+    marginal ratio is further from 1), and a test of the tables' model against them fails.
     """
     truth = demo20k.truth["churn"]
-    inside, zs = 0, {k: [] for k in truth["hazard_ratios"]}
     known = {"price_sensitive": truth["price_sensitive_hr_competitive"], "log_frailty": np.e}
+    hidden, tables, zs_h, zs_t, zs_wrong = [], [], {}, {}, {}
     for seed in range(1, 7):
         dm = demo.generate(demo.DemoParams(n_customers=20000, seed=seed))
-        cox = T.hidden_trait_cox(dm.tables["customers"], T.from_demo(dm))
-        for key, true_hr in truth["hazard_ratios"].items():
+        tr = T.from_demo(dm)
+        cox = T.hidden_trait_cox(dm.tables["customers"], tr)
+        for key, true_hr in {**truth["hazard_ratios"], **known}.items():
             hr, lo, hi = cox.hazard_ratio(key)
-            inside += lo < true_hr < hi
-            zs[key].append((np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92))
-        for key, true_hr in known.items():
-            hr, lo, hi = cox.hazard_ratio(key)
-            zs.setdefault(key, []).append(
-                (np.log(hr) - np.log(true_hr)) / ((np.log(hi) - np.log(lo)) / 3.92))
-    assert inside >= 21, zs
-    for key, z in zs.items():
-        assert abs(np.mean(z)) < 3 / np.sqrt(len(z)), (key, z)
-    # observable drivers only (as in the notebook): a different estimand. Without the hidden
-    # traits the ratios are marginal (frailty pulls them towards 1), and contracts and
-    # products also act through disengagement (whose onset they slow), so the notebook's
-    # ratios are total effects on churn: same direction and order as the truth, not equal.
-    d_obs = survival.durations(demo20k.tables["customers"], as_of=AS_OF,
-                               causes=truth["log_linear_causes"])
-    obs = survival.cox(d_obs, ["contract", "n_products", "monthly_charges"],
-                       scale={"monthly_charges": 10}, reference={"contract": "month-to-month"})
+            hidden.append(T.row(f"seed {seed}: {key}", hr, lo, hi, true_hr, scale="log"))
+            zs_h.setdefault(key, []).append(_z(hr, lo, hi, true_hr))
+        obs = T.observable_cox(dm.tables["customers"], tr)
+        for key, true_hr in dm.truth["churn"]["observable_cox"]["hazard_ratios"].items():
+            hr, lo, hi = obs.hazard_ratio(key)
+            tables.append(T.row(f"seed {seed}: {key}", hr, lo, hi, true_hr, scale="log"))
+            zs_t.setdefault(key, []).append(_z(hr, lo, hi, true_hr))
+            zs_wrong.setdefault(key, []).append(_z(hr, lo, hi, truth["hazard_ratios"][key]))
+    ph, pt = T.panel(hidden), T.panel(tables)
+    assert ph["inside"].all(), ph.loc[~ph["inside"]]
+    assert pt["inside"].all(), pt.loc[~pt["inside"]]
+    ratios = ph["quantity"].str.contains("contract|n_products|monthly")
+    per_row = (ph["ci_low"] <= ph["truth"]) & (ph["truth"] <= ph["ci_high"])
+    assert per_row[ratios].sum() >= 21, ph
+    for zs in (zs_h, zs_t):
+        for key, z in zs.items():
+            assert abs(np.mean(z)) < 3 / np.sqrt(len(z)), (key, z)
+    # the wrong estimand is caught: the tables' two-year ratio sits below the conditional one
+    assert np.mean(zs_wrong["contract[two_year]"]) < -3 / np.sqrt(6), zs_wrong
+    wrong = T.panel([dict(r, truth=truth["hazard_ratios"][r["quantity"].split(": ")[1]])
+                     for r in tables])
+    assert not wrong["inside"].all()
+    # the notebook's own fit on the default company: the same ratios, ordered as the truth
+    obs = T.observable_cox(demo20k.tables["customers"], T.from_demo(demo20k))
     hr = {key: obs.hazard_ratio(key)[0] for key in truth["hazard_ratios"]}
-    for key, true_hr in truth["hazard_ratios"].items():
-        assert np.sign(np.log(hr[key])) == np.sign(np.log(true_hr)), key
-        assert abs(np.log(hr[key]) - np.log(true_hr)) < 0.5, (key, hr[key], true_hr)
     assert hr["contract[two_year]"] < hr["contract[one_year]"] < 1
     assert 0.6 < obs.concordance < 0.8
 

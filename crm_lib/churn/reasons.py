@@ -27,6 +27,36 @@ from .. import contract
 from ..intervals import poisson_interval, wilson_interval  # noqa: F401 - re-exported
 from .definition import DAYS_PER_MONTH, active_at, prepare_customers
 
+#: Interaction categories that are contacts, not complaints: a late-payment reminder the
+#: company sends and a customer's request to downgrade the plan. Every other interaction
+#: (billing, network, service, device, another category or none) is a complaint. Categories
+#: are compared after :func:`_category_key` (case, spaces and hyphens do not matter).
+NON_COMPLAINT_CATEGORIES = frozenset({"late_payment", "plan_downgrade"})
+
+
+def _category_key(category: pd.Series) -> pd.Series:
+    return (category.astype("string").str.strip().str.lower()
+            .str.replace(r"[\s\-]+", "_", regex=True))
+
+
+def is_complaint(interactions: pd.DataFrame) -> pd.Series:
+    """True for the interaction rows that are complaints (the one definition of a complaint).
+
+    A row is a complaint unless its ``category`` is one of
+    :data:`NON_COMPLAINT_CATEGORIES` (contacts such as payment reminders and downgrade
+    requests); without a ``category`` column every row is a complaint (the contract's
+    interactions table holds "complaints and service tickets").
+    """
+    if "category" not in interactions:
+        return pd.Series(True, index=interactions.index)
+    key = _category_key(interactions["category"])
+    return ~key.isin(NON_COMPLAINT_CATEGORIES).fillna(False).astype(bool)
+
+
+def complaints_only(interactions: pd.DataFrame) -> pd.DataFrame:
+    """The complaint rows of ``interactions`` (:func:`is_complaint`)."""
+    return interactions[is_complaint(interactions).to_numpy()]
+
 
 def reason_shares(customers: pd.DataFrame) -> pd.DataFrame:
     """Share of churners by ``churn_reason`` with Wilson intervals and taxonomy flags.
@@ -106,14 +136,17 @@ def rate_table(customers: pd.DataFrame, group: pd.Series, *, as_of, name: str = 
 
 def complaint_status(customers: pd.DataFrame, interactions: pd.DataFrame, *, at
                      ) -> pd.DataFrame:
-    """Complaint status of the customers active at ``at``, from tickets opened by ``at``.
+    """Complaint status of the customers active at ``at``, from complaints opened by ``at``.
 
-    ``status``: ``none``, ``all resolved`` or ``unresolved`` (a ticket still
-    open at ``at``); ``resolution``: band of the slowest resolved ticket
-    (<1 day, 1-3 days, 3-7 days, >7 days) for the all-resolved, else the status.
+    Only complaint rows count (:func:`is_complaint`: payment reminders and downgrade
+    requests are contacts, not complaints). ``status``: ``none``, ``all resolved`` or
+    ``unresolved`` (a complaint still open at ``at``); ``resolution``: band of the slowest
+    resolved complaint (<1 day, 1-3 days, 3-7 days, >7 days) for the all-resolved, else
+    the status.
     """
     at = pd.Timestamp(at)
     c = customers[active_at(customers, at)]
+    interactions = complaints_only(interactions)
     i = interactions[["customer_id", "opened_at"]].copy()
     i["customer_id"] = i["customer_id"].astype(str)
     i["opened_at"] = pd.to_datetime(i["opened_at"])
@@ -161,11 +194,9 @@ def churn_by_complaints(customers: pd.DataFrame, interactions: pd.DataFrame, *, 
     by_status = rate_table(c, per["status"].to_numpy(), as_of=as_of, name="status")
     by_res = rate_table(c, per["resolution"].to_numpy(), as_of=as_of, name="resolution")
     order = ["none", "<1 day", "1-3 days", "3-7 days", ">7 days", "all resolved", "unresolved"]
-    for t, key in ((by_status, "status"), (by_res, "resolution")):
-        t["_o"] = t[key].map({k: i for i, k in enumerate(order)})
-        t.sort_values("_o", inplace=True)
-        t.drop(columns="_o", inplace=True)
-        t.reset_index(drop=True, inplace=True)
+    rank = {k: i for i, k in enumerate(order)}
+    by_status, by_res = (t.sort_values(key, key=lambda s_: s_.map(rank)).reset_index(drop=True)
+                         for t, key in ((by_status, "status"), (by_res, "resolution")))
     s = by_status.set_index("status")
     test = {"rate_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
     if {"none", "all resolved"} <= set(s.index):

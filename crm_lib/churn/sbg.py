@@ -17,7 +17,8 @@ customers as Beta(alpha, beta). Then
 Fitted by maximum likelihood on the log scale of (alpha, beta), either on a
 single cohort's survivor counts (the paper's setting) or on individual
 customers with right censoring (customers who joined at different times).
-Standard errors from the numerical Hessian (delta method for the CIs).
+Standard errors from the numerical Hessian (delta method for the CIs and for the
+band of the survival curve, :meth:`SBGFit.survival_interval`).
 """
 
 from __future__ import annotations
@@ -82,11 +83,36 @@ class SBGFit:
     def retention_rate(self, t) -> np.ndarray:
         return sbg_retention_rate(t, self.alpha, self.beta)
 
-    def projection(self, periods: int) -> pd.DataFrame:
-        """Survival and retention rate for periods 0..``periods``."""
+    def survival_interval(self, t, level: float = 0.95) -> pd.DataFrame:
+        """S(t) with its ``level`` interval from the parameter uncertainty (delta method).
+
+        log S(t) is a smooth function of (log alpha, log beta); its standard error is
+        sqrt(g' V g) with V the inverse observed information (``cov_log``) and g the
+        numerical gradient; the interval is S exp(-/+ z se), capped at 1. It covers the
+        model's S(t), not the sampling of future survivors.
+        """
+        t = np.asarray(t, float)
+        x = np.log([self.alpha, self.beta])
+
+        def f(v):
+            return sbg_log_survival(t, *np.exp(v))
+
+        eps = 1e-5
+        grad = np.column_stack([(f(x + e) - f(x - e)) / (2 * eps) for e in np.eye(2) * eps])
+        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, self.cov_log, grad))
+        z = float(special.ndtri(0.5 + level / 2))
+        s = np.exp(f(x))
+        return pd.DataFrame({"period": t, "survival": s, "ci_low": s * np.exp(-z * se),
+                             "ci_high": np.minimum(s * np.exp(z * se), 1.0)})
+
+    def projection(self, periods: int, level: float = 0.95) -> pd.DataFrame:
+        """Survival with its ``level`` band and retention rate for periods 0..``periods``."""
         t = np.arange(periods + 1)
         rr = np.r_[np.nan, self.retention_rate(t[1:])]
-        return pd.DataFrame({"period": t, "survival": self.survival(t), "retention_rate": rr})
+        band = self.survival_interval(t, level)
+        return pd.DataFrame({"period": t, "survival": self.survival(t),
+                             "ci_low": band["ci_low"].to_numpy(),
+                             "ci_high": band["ci_high"].to_numpy(), "retention_rate": rr})
 
     def expected_lifetime(self, discount: float = 0.0, horizon: int = 1000) -> float:
         """Expected number of (discounted) periods paid, from the start of a new customer.

@@ -87,7 +87,8 @@ def sbg_vs_km(km_curve: pd.DataFrame, projection: pd.DataFrame, fit_periods: int
               title: str = "Shifted-beta-geometric projection vs Kaplan-Meier", check=None):
     """sBG survival fitted on the first months, projected beyond, against the KM curve.
 
-    With a degenerate ``check`` (:func:`crm_lib.churn.fitcheck.sbg_check`) the curves
+    The projection's band (``ci_low``, ``ci_high`` from :meth:`SBGFit.projection`) is
+    drawn when present. With a degenerate ``check`` (:func:`crm_lib.churn.fitcheck.sbg_check`) the curves
     are labelled as the constant-churn model the fit reduces to.
     """
     name = "constant churn (degenerate sBG)" if check is not None and check.degenerate \
@@ -103,6 +104,10 @@ def sbg_vs_km(km_curve: pd.DataFrame, projection: pd.DataFrame, fit_periods: int
             color=COLORS["accent"], label=f"{name} fitted")
     ax.plot(p.loc[~fit, "period"], 100 * p.loc[~fit, "survival"], "o--", ms=3,
             color=COLORS["accent"], alpha=0.7, label=f"{name} projected")
+    if {"ci_low", "ci_high"} <= set(p.columns):
+        ax.fill_between(p["period"], 100 * p["ci_low"], 100 * p["ci_high"],
+                        color=COLORS["accent"], alpha=0.2,
+                        label=f"{name} 95% band (parameter uncertainty)")
     ax.axvline(fit_periods, color=COLORS["neutral"], ls=":", lw=1)
     ax.legend(fontsize=8)
     return finish(fig)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..churn.reasons import is_complaint
+
 __all__ = ["pre_treatment_features", "OUTCOME_COLUMNS"]
 
 #: Customer columns that describe the outcome (or leak it) and never enter a model.
@@ -40,7 +42,9 @@ def pre_treatment_features(customers: pd.DataFrame, at: str | pd.Timestamp, *,
     a ``<col>_missing`` flag), text attributes with at most ``max_levels``
     levels one-hot encoded (others dropped), ``tenure_months`` at ``at``, and,
     when ``interactions`` is given, complaint counts opened before ``at``
-    (all, unresolved at ``at``, and per category).
+    (all, unresolved at ``at``, and per category; complaints as defined by
+    :func:`crm_lib.churn.reasons.is_complaint`) and the other contacts per category
+    (``contacts[late_payment]``...).
     """
     if "customer_id" not in customers:
         raise ValueError("customers: column 'customer_id' is required (rule: the contract key)")
@@ -74,12 +78,17 @@ def pre_treatment_features(customers: pd.DataFrame, at: str | pd.Timestamp, *,
         resolved_at = pd.to_datetime(it.get("resolved_at"), errors="coerce") \
             if "resolved_at" in it else pd.Series(pd.NaT, index=it.index)
         open_at_date = (resolved_at.isna() | (resolved_at >= at)).astype(float)
-        agg = pd.DataFrame({"customer_id": it["customer_id"].to_numpy(),
-                            "complaints": 1.0, "unresolved_complaints": open_at_date.to_numpy()})
+        # complaints by the one shared definition; other contacts (payment reminders,
+        # downgrade requests) are counted under their own name, never as complaints
+        comp = is_complaint(it).to_numpy().astype(float)
+        agg = pd.DataFrame({"customer_id": it["customer_id"].to_numpy(), "complaints": comp,
+                            "unresolved_complaints": open_at_date.to_numpy() * comp})
         if "category" in it:
             cat = it["category"].astype("string").fillna("other").str.lower()
             for lev in sorted(cat.unique())[:max_levels]:
-                agg[f"complaints[{lev}]"] = (cat == lev).to_numpy().astype(float)
+                rows = (cat == lev).to_numpy()
+                kind = "complaints" if comp[rows].all() else "contacts"
+                agg[f"{kind}[{lev}]"] = rows.astype(float)
         counts = agg.groupby("customer_id").sum()
         X = X.join(counts, how="left")
         X[counts.columns] = X[counts.columns].fillna(0.0)

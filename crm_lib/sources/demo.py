@@ -11,7 +11,8 @@ customers) of the mechanisms in ``shared/DEMO_COMPANY.md``:
   expectations; value <- expectations, quality; satisfaction <- image,
   quality, value; complaints propensity <- satisfaction; loyalty <- image,
   satisfaction;
-- churn as competing risks with monthly cause-specific hazards; the cause
+- churn as competing risks with monthly cause-specific hazards, at risk from the
+  day after signup (the signup month for the part of it left); the cause
   that fires is the recorded ``churn_reason``; a hidden gamma frailty makes the
   churn-prone leave first, so cohort retention rises with tenure (sBG);
 - disengagement, the months before churn: a hidden absorbing state (entered
@@ -35,8 +36,9 @@ writes raw CSV files (byte-identical for the same parameters) plus
 ``ground_truth.json`` and ``customer_truth.csv`` in a separate truth folder
 that analysis code never reads (:mod:`crm_lib.truth` is its one reader, used
 by the notebooks' truth panels). The truth also holds the pseudo-true sBG
-parameters with the true retention curve, and the attainable churn AUC (true
-probabilities of leaving within 3, 6 and 12 months). Teacher's handout:
+parameters with the true retention curve, the hazard ratios a Cox model of the
+observable drivers converges to (marginal over the hidden traits), and the
+attainable churn AUC (true probabilities of leaving within 3, 6 and 12 months). Teacher's handout:
 ``docs/demo_company.md``.
 """
 
@@ -481,6 +483,10 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
     causes = list(BASE_HAZARD)
     exp_cause = dict.fromkeys(causes, 0.0)  # expected churns by cause (truth shares)
     tenure_expected = np.zeros(N_PERIODS + 2)  # expected churns by tenure period (sBG truth)
+    # the observable Cox model's pseudo-truth: per customer and tenure period, the expected
+    # churns of the log-linear causes (the compensator) and the time at risk
+    cox_events = np.zeros((n, N_PERIODS))
+    cox_risk = np.zeros((n, N_PERIODS))
     horizon_total = {}  # period -> (total hazard if engaged, if disengaged): attainable AUC
     in_pilot = np.zeros(n, dtype=bool)
     treated = np.zeros(n, dtype=bool)
@@ -518,10 +524,13 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             h1[cause] = np.where(do_not_disturb, h1[cause] * DO_NOT_DISTURB_HR, h1[cause])
         return h0, h1
 
+    first_exposure = (PERIOD_DAYS * (signup_period + 1) - signup_day - 1) / PERIOD_DAYS
     poor_fit = rng_frail.random(n) < np.minimum(DISENGAGED_AT_SIGNUP * mult * frailty,
                                                  DISENGAGE_CAP)
     for t in range(N_PERIODS):
-        at_risk = alive & (signup_period < t)  # at risk from the first full period
+        # at risk from the signup day: in the signup period for the share of it left
+        at_risk = alive & (signup_period <= t)
+        exposure = np.where(signup_period == t, first_exposure, 1.0)
         present = alive & (signup_period <= t)
         joined = poor_fit & (signup_period == t)
         disengaged |= joined
@@ -545,7 +554,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
                          (np.flatnonzero(down), t, "plan_downgrade")]
         if t == pilot_period:
             # the pilot targets the out-of-contract book: active month-to-month customers
-            elig = np.flatnonzero(at_risk & (contract_type == "month-to-month"))
+            elig = np.flatnonzero(at_risk & (signup_period < t) & (contract_type == "month-to-month"))
             chosen = elig[np.argsort(pilot_u[elig], kind="stable")[:params.pilot_size]]
             do_not_disturb[:] = (unresolved >= DND_MIN_UNRESOLVED) & ~credit_risk
             persuadable[:] = young & ~credit_risk & ~do_not_disturb
@@ -570,20 +579,26 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             horizon_total[t] = (sum(realised(hazards(t, False)).values()),
                                 sum(realised(hazards(t, True)).values()))
         total = sum(h.values())
-        p_any = 1 - np.exp(-total)
+        p_any = 1 - np.exp(-total * exposure)
         p_any = np.where(at_risk, p_any, 0.0)
         for cause in causes:
             exp_cause[cause] += float(np.sum(p_any * h[cause] / np.where(total > 0, total, 1)))
         # expected churns by tenure period as notebook 04 counts them (sbg.customer_periods:
-        # ceil(days / 30.4375)); the end day is uniform within the 30-day period
-        d0 = PERIOD_DAYS * t - signup_day[at_risk]
+        # ceil(days / 30.4375)); the end day is uniform over the days at risk in the period
+        lo = np.maximum(PERIOD_DAYS * t, signup_day[at_risk] + 1)
+        span = np.maximum(PERIOD_DAYS * (t + 1) - lo, 1)
+        d0 = lo - signup_day[at_risk]
         j1 = np.maximum(np.ceil(d0 / SBG_PERIOD_DAYS), 1)
-        w1 = np.clip(np.floor(SBG_PERIOD_DAYS * j1 - d0) + 1, 0, PERIOD_DAYS) / PERIOD_DAYS
+        w1 = np.clip(np.floor(SBG_PERIOD_DAYS * j1 - d0) + 1, 0, span) / span
         j1 = np.minimum(j1, N_PERIODS + 1).astype(int)
         j2 = np.minimum(j1 + 1, N_PERIODS + 1)
         tenure_expected += np.bincount(j1, weights=p_any[at_risk] * w1, minlength=N_PERIODS + 2)
         tenure_expected += np.bincount(j2, weights=p_any[at_risk] * (1 - w1),
                                        minlength=N_PERIODS + 2)
+        ar = np.flatnonzero(at_risk)
+        ll = sum(h[c_] for c_ in LOG_LINEAR_CAUSES)
+        cox_events[ar, t - signup_period[ar]] = p_any[ar] * ll[ar] / total[ar]
+        cox_risk[ar, t - signup_period[ar]] = exposure[ar] * (1 - p_any[ar] / 2)
         churn_now = rng_churn.random(n) < p_any
         # which cause fired: proportional to the cause-specific hazards
         cum = np.cumsum(np.stack([h[c_] for c_ in causes]), axis=0) / np.where(total > 0,
@@ -601,8 +616,11 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
         onset_period[onset] = t + 1
 
     churned = end_period >= 0
-    end_day = np.where(churned, end_period * PERIOD_DAYS + rng_churn.integers(0, PERIOD_DAYS, n), -1)
-    end_day = np.where(churned, np.maximum(end_day, signup_day + 1), -1)
+    # the end day is uniform over the days at risk in the end period (from the day after
+    # signup in the signup period)
+    lo = np.maximum(end_period * PERIOD_DAYS, signup_day + 1)
+    span = np.maximum(PERIOD_DAYS * (end_period + 1) - lo, 1)
+    end_day = np.where(churned, lo + np.floor(rng_churn.random(n) * span).astype(int), -1)
     end_day = np.minimum(end_day, PERIOD_DAYS * N_PERIODS - 1)
     signup_date = start + pd.to_timedelta(signup_day, unit="D")
     end_date = pd.Series(start + pd.to_timedelta(np.where(churned, end_day, 0), unit="D"))
@@ -880,7 +898,7 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             "rate": float(churned.mean()),
             "frailty": {"distribution": "gamma", "shape": FRAILTY_SHAPE, "mean": 1.0,
                         "variance": 1 / FRAILTY_SHAPE, "causes": list(FRAILTY_CAUSES),
-                        "note": "multiplies the hazards of these causes (log coefficient 1); hidden. Hazard ratios above are conditional on it: a Cox model without it estimates marginal ratios attenuated towards 1"},
+                        "note": "multiplies the hazards of these causes (log coefficient 1); hidden. Hazard ratios above are conditional on it (and on satisfaction and price sensitivity): a Cox model without them estimates the marginal ratios in observable_cox"},
             "disengagement": {
                 "monthly_rate": DISENGAGE_RATE, "at_signup": DISENGAGED_AT_SIGNUP, "at_signup_formula": "min(at_signup x hazard_multiplier x frailty, 0.5) of customers are disengaged from their signup month","rate_formula": "min(rate x hazard_multiplier x frailty x sqrt(zone), 0.5) per month; absorbing; from the month after onset",
                 "extra_monthly_hazard": DISENGAGED_EXIT, "complaint_rate_multiplier": DISENGAGED_COMPLAINT_MULT,
@@ -892,6 +910,8 @@ def generate(params: DemoParams = DemoParams()) -> DemoData:
             },
             "sbg": _sbg_pseudo_truth(_periods_at_risk(churned, end_day, signup_day),
                                      tenure_expected, SBG_FIT_MONTHS),
+            "observable_cox": _observable_cox_truth(contract_type, n_products, charges,
+                                                    cox_events, cox_risk),
             "attainable_auc": attainable,
             "attainable_auc_definition": "ROC AUC, among customers active at the cutoff (as_of minus the horizon), of the true probability of the plan ending within the horizon (true hazards, hidden traits and the hidden disengagement state at the cutoff, future disengagement integrated out) against the realised churn: the best any model of the data can do",
             "note": "cause_shares are expected shares (sum over customer-months of P(churn) x cause share of hazard); rate is the realised share of customers churned by as_of",
@@ -966,6 +986,53 @@ def _sbg_pseudo_truth(at_risk: np.ndarray, expected: np.ndarray, fit_months: int
                           "sBG log-likelihood of months 1..fit_months)"}
 
 
+def _observable_cox_truth(contract_type, n_products, charges, events, risk) -> dict:
+    """The hazard ratios a Cox model of the observable drivers converges to (its pseudo-truth).
+
+    Notebook 04's cause-specific Cox model (causes LOG_LINEAR_CAUSES, covariates contract,
+    products and charges per 10, follow-up from signup to as_of) omits the frailty,
+    satisfaction, price sensitivity and the disengagement state, so it estimates marginal
+    ratios, not HAZARD_RATIOS. What it estimates: the root of its score equation with
+    each churn replaced by its compensator (the true expected churns of these causes per
+    customer and tenure period, ``events``, against the time at risk, ``risk``), i.e. the
+    maximiser of the expected partial log-likelihood sum_k sum_i e_ik (x_i b - log sum_j
+    Y_jk exp(x_j b)) (Struthers & Kalbfleisch 1986: Cox regression under misspecification).
+    The estimate minus this pseudo-truth is a martingale term, so the model's intervals
+    cover it at their nominal rate. Newton's method on the concave objective.
+    """
+    X = np.column_stack([contract_type == "one_year", contract_type == "two_year",
+                         n_products, charges / 10]).astype(float)
+    keep = events.sum(axis=0) > 0
+    e, y = events[:, keep], risk[:, keep]
+    e_k = e.sum(axis=0)
+    observed = X.T @ e.sum(axis=1)
+    p = X.shape[1]
+    xx = (X[:, :, None] * X[:, None, :]).reshape(len(X), p * p)
+    b = np.zeros(p)
+    for _ in range(50):
+        yw = y * np.exp(X @ b - (X @ b).max())[:, None]
+        s0 = yw.sum(axis=0)
+        xbar = (X.T @ yw) / s0
+        grad = observed - xbar @ e_k
+        info = (((xx.T @ yw) / s0) @ e_k).reshape(p, p) - (xbar * e_k) @ xbar.T
+        step = np.linalg.solve(info, grad)
+        b = b + step
+        if np.abs(step).max() < 1e-10:
+            break
+    names = ["contract[one_year]", "contract[two_year]", "n_products", "monthly_charges_per_10"]
+    return {"hazard_ratios": {k: float(np.exp(v)) for k, v in zip(names, b, strict=True)},
+            "causes": list(LOG_LINEAR_CAUSES),
+            "covariates": ["contract", "n_products", "monthly_charges"],
+            "scale": {"monthly_charges": 10}, "reference": {"contract": "month-to-month"},
+            "follow_up": "signup to as_of; churn from other causes censors",
+            "definition": "pseudo-true hazard ratios of notebook 04's Cox model of the observable "
+                          "drivers: the maximiser of its expected partial log-likelihood, each "
+                          "churn replaced by its true expected value per customer and tenure "
+                          "month (marginal over the hidden frailty, satisfaction, price "
+                          "sensitivity and disengagement; hazard_ratios above are conditional "
+                          "on them)"}
+
+
 def _periods_at_risk(churned, end_day, signup_day) -> np.ndarray:
     """Customers at risk in each tenure period, counted as sbg.customer_periods counts them."""
     days = np.where(churned, end_day, PERIOD_DAYS * N_PERIODS) - signup_day
@@ -998,7 +1065,7 @@ def _true_horizon_probability(cutoff_day: int, horizon_total: dict, onset_period
     a_e, a_d = (~d0).astype(float), d0.astype(float)
     for t in range(pc, N_PERIODS):
         frac = ((pc + 1) * PERIOD_DAYS - 1 - cutoff_day) / PERIOD_DAYS if t == pc else 1.0
-        risk = signup_period < t
+        risk = signup_period <= t  # active at the cutoff: signed up by then
         tot_e, tot_d = horizon_total[t]
         a_e = a_e * np.exp(-frac * tot_e * risk)
         a_d = a_d * np.exp(-frac * tot_d * risk)

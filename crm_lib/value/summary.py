@@ -26,7 +26,10 @@ and net. Rows with a zero amount are purchases worth 0 (CDNOW has a few
 free orders, and FHL count them). The per-customer aggregation runs on the
 current engine (:mod:`crm_lib.engine`: DuckDB by default, or Spark), so the
 log may be a Parquet folder far larger than memory; ``engine="pandas"`` runs
-the in-memory reference code.
+the in-memory reference code. Money is summed with DuckDB's ``FSUM`` (compensated,
+exactly rounded in practice) rather than ``SUM``: a parallel ``SUM`` of doubles adds
+in thread order, so the same log gave revenues differing in the last bits from run
+to run.
 """
 
 from __future__ import annotations
@@ -114,9 +117,9 @@ def purchase_days(transactions: pd.DataFrame, *, end: object = None,
         con.register("tx", tx)
         out = con.sql(f"""
             SELECT customer_id, {occ} AS day,
-                   SUM(CASE WHEN amount >= 0 THEN amount ELSE 0 END) AS spend,
+                   FSUM(CASE WHEN amount >= 0 THEN amount ELSE 0 END) AS spend,
                    CAST(SUM(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) AS BIGINT) AS rows,
-                   SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS refund
+                   FSUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS refund
             FROM tx {where}
             GROUP BY 1, 2 ORDER BY 1, 2
         """).df()
@@ -152,14 +155,14 @@ def _reference_aggregates(transactions: pd.DataFrame, calibration_end: object,
               SELECT p.customer_id, f.first_day,
                      COUNT(*) FILTER (WHERE p.day <= {c}) - 1 AS frequency,
                      MAX(p.day) FILTER (WHERE p.day <= {c}) AS last_day,
-                     SUM(p.spend) FILTER (WHERE p.day <= {c}) AS revenue,
-                     COALESCE(SUM(p.spend) FILTER (WHERE p.day <= {c}
+                     FSUM(p.spend) FILTER (WHERE p.day <= {c}) AS revenue,
+                     COALESCE(FSUM(p.spend) FILTER (WHERE p.day <= {c}
                                                    AND p.day > f.first_day), 0) AS repeat_spend,
                      COUNT(*) FILTER (WHERE p.day > {c}) AS frequency_holdout,
-                     COALESCE(SUM(p.spend) FILTER (WHERE p.day > {c}), 0) AS spend_holdout
+                     COALESCE(FSUM(p.spend) FILTER (WHERE p.day > {c}), 0) AS spend_holdout
               FROM p JOIN f USING (customer_id) GROUP BY 1, 2
             ),
-            r AS (SELECT customer_id, SUM(refund) AS refunds FROM d
+            r AS (SELECT customer_id, FSUM(refund) AS refunds FROM d
                   WHERE day <= {c} GROUP BY 1)
             SELECT cc.*, COALESCE(r.refunds, 0) AS refunds
             FROM cc LEFT JOIN r USING (customer_id) ORDER BY customer_id
@@ -184,7 +187,8 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
     Returns one row per customer: customer_id, frequency, recency, T,
     monetary, first_purchase, last_purchase, revenue (all non-negative spend
     in the calibration period, first purchase included), refunds, and the
-    holdout columns when asked.
+    holdout columns when asked. The occasion grain ``auto`` resolves to is
+    :func:`resolve_grain` of the same transactions.
     """
     days_per_unit = unit_days(time_unit)
     if _engine.uses_engine(transactions):
@@ -213,8 +217,6 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
         res["frequency_holdout"] = out["frequency_holdout"].astype("int64")
         res["spend_holdout"] = out["spend_holdout"].astype(float)
         res["duration_holdout"] = (obs - cal).total_seconds() / unit_s
-    res.attrs.update({"calibration_end": str(cal), "observation_end": str(obs),
-                      "time_unit": time_unit, "grain": grain})
     return res.reset_index(drop=True)
 
 
