@@ -186,3 +186,53 @@ def test_decimal_mark_is_decided_from_all_values(messy, tmp_path):
     with pytest.raises(DataContractError, match="decimal"):
         outofcore.clean_large_table(path, "transactions", tmp_path / "o", tmp_path / "q",
                                     as_of=AS_OF, customer_ids=ids)
+
+
+def test_file_order_kept_on_two_threads(tmp_path):
+    """Clean rows stay in file order and outlier flags name their clean row when DuckDB
+    runs on two threads over several row groups (its joins do not keep insertion order,
+    so the outputs are sorted by row number)."""
+    import duckdb
+
+    src = tmp_path / "transactions.parquet"
+    n = 400_000
+    duckdb.sql(f"""COPY (
+        WITH b AS (SELECT i, 'T' || lpad(CAST(i AS VARCHAR), 7, '0') AS transaction_id,
+                   'C' || lpad(CAST(i % 997 AS VARCHAR), 3, '0') AS customer_id,
+                   strftime(TIMESTAMP '2023-01-01' + to_minutes(i % 500000), '%Y-%m-%d %H:%M:%S')
+                     AS date,
+                   CASE WHEN i % 5000 = 7 THEN '$' ELSE '' END
+                     || CAST(round(1 + (hash(i) % 100000) / 100.0, 2) AS VARCHAR) AS amount,
+                   ['top-up', 'device'][1 + CAST(i % 2 AS INTEGER)] AS product
+                   FROM range({n}) t(i))
+        SELECT * EXCLUDE (k, i) FROM (SELECT 0 AS k, * FROM b UNION ALL
+                                      SELECT 1 AS k, * FROM b WHERE i = 3)  -- exact duplicate
+        ORDER BY k, i) TO '{src}' (FORMAT parquet, ROW_GROUP_SIZE 50000)""")
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 997)])  # C000 is an orphan
+    rep = outofcore.clean_large_table(src, "transactions", tmp_path / "out", tmp_path / "q",
+                                      as_of=AS_OF, customer_ids=ids, threads=2)
+    assert rep["rows_duplicate_dropped"] == 1 and rep["rows_quarantined"] == n // 997 + 1
+    got = pd.read_parquet(tmp_path / "out" / "transactions.parquet")
+    want = pd.read_parquet(src)["transaction_id"].iloc[:n]
+    want = want[~want.isin([f"T{i:07d}" for i in range(0, n, 997)])]
+    assert got["transaction_id"].tolist() == want.tolist()
+    flags = pd.read_csv(tmp_path / "out" / "transactions_outlier_flags.csv")
+    assert len(flags) and (got["transaction_id"].iloc[flags["row"]].to_numpy()
+                           == flags["transaction_id"].to_numpy()).all()
+
+
+@pytest.mark.parametrize(("other", "want"), [("7,25", 1500.0), ("12.5", 1.5)])
+def test_ambiguous_number_waits_for_the_column_decision(tmp_path, other, want):
+    """``1.500`` is a thousands group or three decimals: the fast path never reads it
+    itself; the column's decision (a decimal comma elsewhere, or plain decimal points
+    the fast path reads) makes it 1500 or 1.5, the same on both paths."""
+    path = tmp_path / "transactions.csv"
+    amounts = ["12", "1.500", other] * 10
+    pd.DataFrame({"transaction_id": [f"T{i:03d}" for i in range(len(amounts))],
+                  "customer_id": "C001", "date": "2024-01-02", "amount": amounts}
+                 ).to_csv(path, index=False)
+    ctx = Context(customer_ids=pd.Index(["C001"]))
+    ref, rep = _both(path, "transactions", ctx, tmp_path)
+    _assert_same(ref, rep, "transactions", tmp_path)
+    got = pd.read_parquet(tmp_path / "out" / "transactions.parquet")["amount"]
+    assert got.iloc[1] == want and got.iloc[0] == 12.0

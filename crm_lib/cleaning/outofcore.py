@@ -184,8 +184,8 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
     info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
             "dtype": dtype, "is_cat": is_cat, "fast": None}
     # a missing marker is at most 5 characters once trimmed: test the rest cheaply
-    info["is_na"] = (f"({qn} IS NULL OR CASE WHEN strlen({qn}) <= 5 OR {qn}[1] = ' ' "
-                     f"OR {qn}[-1] = ' ' THEN lower({tq}) IN ({_na_list()}) ELSE false END)"
+    info["is_na"] = (f"({qn} IS NULL OR CASE WHEN strlen({qn}) <= 5 OR starts_with({qn}, ' ') "
+                     f"OR ends_with({qn}, ' ') THEN lower({tq}) IN ({_na_list()}) ELSE false END)"
                      if is_text else f"({qn} IS NULL)")
     nat = native.upper()
     if dtype in ("date", "datetime"):
@@ -203,8 +203,8 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
         elif is_text:
             no_sent = (f" AND substr({tq}, 1, 10) NOT IN ({', '.join(_lit(x) for x in sent)})"
                        if sent else "")
-            info["fast"] = (f"CASE WHEN strlen({tq}) IN (10, 16, 19) AND {tq}[5] = '-' "
-                            f"AND {tq}[8] = '-' AND regexp_full_match({tq}, {_lit(_ISO_RE)})"
+            # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
+            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(_ISO_RE)})"
                             f"{no_sent} THEN TRY_CAST({tq} AS TIMESTAMP) END")
     elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
             in ("auto", "."):
@@ -283,14 +283,22 @@ def _rule_set_map(con, info: dict, col: contract.Column | None, opts: dict, tabl
 
 
 def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) -> list[dict]:
-    """Table ``typed``: ``__row``, every column typed, failure and repair flags."""
+    """Table ``typed``: ``__row``, every column typed, failure and repair flags.
+
+    The fast path (trims, missing markers, canonical forms) is evaluated once, in one
+    scan of the source, into table ``pre``: per column the decided value, the raw
+    value where the rule set must decide (``s__``, else NULL) and the repair flags.
+    The values the rule set maps are joined on ``s__`` afterwards."""
     t = contract.CONTRACT[table]
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
-    trims = [f"trim({_q(i['name'])}) AS {_q('t__' + i['name'])}" for i in infos if i["is_text"]]
+    # trim() only strips spaces: a value without an edge space is its own trim (no copy)
+    trims = [f"CASE WHEN starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ') "
+             f"THEN trim({_q(i['name'])}) ELSE {_q(i['name'])} END AS {_q('t__' + i['name'])}"
+             for i in infos if i["is_text"]]
     con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
     pre = []
     for i in infos:
@@ -306,57 +314,97 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
     con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre1")
     ruled = [i for i in infos if not i.get("ident")]
-    if ruled:  # the values the fast path leaves, with counts, of every column in one scan
-        vs = [f"CASE WHEN NOT {_q('ok__' + i['name'])} THEN {_q(i['name'])} "
-              f"END AS {_q('v' + str(k))}" for k, i in enumerate(ruled)]
-        names = ", ".join(_q("v" + str(k)) for k in range(len(ruled)))
-        any_slow = " OR ".join(f"NOT {_q('ok__' + i['name'])}" for i in ruled)
-        # one aggregation over the value combinations (few: the category values times the
-        # rare non-canonical values), then each column's counts
-        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM (SELECT {', '.join(vs)}
-            FROM pre WHERE {any_slow}) GROUP BY ALL""").df()
-        for k, i in enumerate(ruled):
-            part = allv[allv[f"v{k}"].notna()].groupby(f"v{k}", sort=True)["n"].sum()
-            i["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
-                                      "n": part.to_numpy()})
-            _rule_set_map(con, i, contract_cols.get(i["name"]), opts, table, raw.file,
-                          expand_limit)
-    sel, joins = ["pre.__row"], []
-    for k, info in enumerate(infos):
-        n = info["name"]
-        qn, tq, na = _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
-        info["fail_cols"], info["flag_cols"] = {}, {}
-        if info.get("ident"):  # identifiers: trimmed text
-            sel.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {qn}")
-            for kind, e in (("missing_marker", f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na})"),
-                            ("trimmed", f"(NOT {na} AND {tq} <> pre.{qn})")):
+    every = [i for i in ruled if i["fast"] is None]  # every non-missing value is the rule set's
+    for i in every:  # their values (few: categories) before the scan, so it joins them
+        vals = con.execute(f"SELECT {_q(i['name'])} AS v, count(*) AS n FROM raw "
+                           f"WHERE {_q(i['name'])} IS NOT NULL GROUP BY ALL").df()
+        _slow_and_map(con, i, vals, contract_cols, opts, table, raw.file, expand_limit)
+    # one scan: what every later step needs, compact (the raw value only where the rule
+    # set decides a value the fast path leaves)
+    keep, joins = ["pre.__row"], []
+    for k, i in enumerate(infos):
+        n = i["name"]
+        qn, tq, na = "pre." + _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
+        i["fail_cols"], i["flag_cols"] = {}, {}
+        if i.get("ident"):  # identifiers: trimmed text
+            keep.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {_q(n)}")
+            for kind, e in (("missing_marker", f"({qn} IS NOT NULL AND {tq} <> '' AND {na})"),
+                            ("trimmed", f"(NOT {na} AND {tq} <> {qn})")):
                 alias = f"r_{kind}__{n}"
-                sel.append(f"{e} AS {_q(alias)}")
-                info["flag_cols"][kind] = alias
+                keep.append(f"{e} AS {_q(alias)}")
+                i["flag_cols"][kind] = alias
             continue
-        m = f"m{k}"
-        sql_t = info["sql_type"]
-        fast_e = f"pre.{_q('f__' + n)}" if info["fast"] is not None else "NULL"
-        if "map" in info:
-            joins.append(f"LEFT JOIN {info['map']} {m} ON NOT pre.{_q('ok__' + n)} "
-                         f"AND pre.{qn} = {m}.v")
-            typed = f"CAST(COALESCE({fast_e}, CAST({m}.typed AS {sql_t})) AS {sql_t})"
-        elif info["fast"] is not None:
-            typed = f"CAST({fast_e} AS {sql_t})"
-        else:
-            typed = f"pre.{qn}"
-        sel.append(f"{typed} AS {qn}")
-        for c in info.get("map_cols", []):
-            alias = f"{c}__{n}"
-            sel.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
-            (info["fail_cols"] if c.startswith("f_") else info["flag_cols"])[c[2:]] = alias
-        if info["is_text"] and info["fast"] is not None:  # markers the fast path set missing
+        if i["fast"] is None:
+            if "map" in i:
+                m = f"m{k}"
+                joins.append(f"LEFT JOIN {i['map']} {m} ON {qn} = {m}.v")
+                keep.append(f"CAST({m}.typed AS {i['sql_type']}) AS {_q(n)}")
+                keep += _map_flags(i, m)
+            else:  # no value: all missing
+                keep.append(f"CAST({qn} AS {i['sql_type']}) AS {_q(n)}")
+            continue
+        keep.append(f"CAST(pre.{_q('f__' + n)} AS {i['sql_type']}) AS {_q(n)}")
+        keep.append(f"CASE WHEN NOT pre.{_q('ok__' + n)} THEN {qn} END AS {_q('s__' + n)}")
+        if i["is_text"]:  # markers the fast path set missing
             alias = f"r_missing_marker_fast__{n}"
-            sel.append(f"(pre.{qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
-            info["flag_cols"].setdefault("missing_marker", None)
-            info["marker_fast"] = alias
-    con.execute(f"CREATE TABLE typed AS SELECT {', '.join(sel)} FROM pre {' '.join(joins)}")
+            keep.append(f"({qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
+            i["marker_fast"] = alias
+    con.execute(f"CREATE TABLE pre_t AS SELECT {', '.join(keep)} FROM pre {' '.join(joins)}")
+    rare = [i for i in ruled if i["fast"] is not None]
+    if rare:  # the values the fast path leaves (rare), with counts, in one scan
+        names = ", ".join(_q("s__" + i["name"]) for i in rare)
+        any_slow = " OR ".join(f"{_q('s__' + i['name'])} IS NOT NULL" for i in rare)
+        allv = con.execute(f"""SELECT {names}, count(*) AS n FROM pre_t WHERE {any_slow}
+                               GROUP BY ALL""").df()
+        for i in rare:
+            col = "s__" + i["name"]
+            part = allv[allv[col].notna()][[col, "n"]].rename(columns={col: "v"})
+            _slow_and_map(con, i, part, contract_cols, opts, table, raw.file, expand_limit)
+    # typed: the scan's table with the rule set's values of the rare rows (small tables
+    # keyed by row, joined where read)
+    sel, joins = [], []
+    for k, i in enumerate(infos):
+        n = i["name"]
+        if i.get("ident") or i["fast"] is None:
+            sel += [f"pre_t.{_q(c)}" for c in [n, *i["fail_cols"].values(),
+                                              *i["flag_cols"].values()]]
+            continue
+        if "map" not in i:
+            sel += [f"pre_t.{_q(c)}" for c in [n, i.get("marker_fast")] if c]
+            if "marker_fast" in i:
+                i["flag_cols"].setdefault("missing_marker", None)
+            continue
+        m = f"x{k}"
+        con.execute(f"""CREATE TABLE fix_{k} AS SELECT pre_t.__row, mp.* EXCLUDE (v)
+                        FROM pre_t JOIN {i['map']} mp ON pre_t.{_q('s__' + n)} = mp.v""")
+        joins.append(f"LEFT JOIN fix_{k} {m} ON pre_t.__row = {m}.__row")
+        sel.append(f"COALESCE(pre_t.{_q(n)}, CAST({m}.typed AS {i['sql_type']})) AS {_q(n)}")
+        sel += _map_flags(i, m)
+        if "marker_fast" in i:
+            sel.append(f"pre_t.{_q(i['marker_fast'])}")
+            i["flag_cols"].setdefault("missing_marker", None)
+    con.execute(f"CREATE VIEW typed AS SELECT pre_t.__row, {', '.join(sel)} FROM pre_t "
+                f"{' '.join(joins)}")
     return infos
+
+
+def _slow_and_map(con, info: dict, vals: pd.DataFrame, contract_cols: dict, opts: dict,
+                  table: str, file: Path, expand_limit: int) -> None:
+    """The distinct values (sorted) and counts the rule set parses; their map table."""
+    part = vals.groupby("v", sort=True)["n"].sum()
+    info["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
+                                 "n": part.to_numpy()})
+    _rule_set_map(con, info, contract_cols.get(info["name"]), opts, table, file, expand_limit)
+
+
+def _map_flags(info: dict, m: str) -> list[str]:
+    """The failure and repair flags of a map table ``m`` (FALSE where it has no row)."""
+    out = []
+    for c in info.get("map_cols", []):
+        alias = f"{c}__{info['name']}"
+        out.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
+        (info["fail_cols"] if c.startswith("f_") else info["flag_cols"])[c[2:]] = alias
+    return out
 
 
 # ----------------------------------------------------------------------------- rules
@@ -456,10 +504,12 @@ def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
     try:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
         con.execute(f"SET temp_directory = {_lit(str(work / 'spill'))}")
-        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET preserve_insertion_order = true")  # CSV rows numbered in file order
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         raw, n = _load(con, path, table, opts, work)
+        # from here every output is sorted explicitly by row number: the engine may reorder
+        con.execute("SET preserve_insertion_order = false")
         _validation.check_required(raw.frame, table, path)
         infos = _typed_table(con, raw, table, opts, expand_limit)
         rep = _rules_and_outputs(con, raw, table, infos, n, as_of=as_of,
@@ -568,11 +618,13 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
     sel += [_q(c) for c in raw.frame.columns if c not in contract_names]
     cpath = out_dir / f"{table}.parquet"
-    # typed keeps the file order (insertion order is preserved): no sort needed
+    # file order by an explicit sort: DuckDB's joins (and the NOT IN below) do not keep
+    # the insertion order on more than one thread
     con.execute(f"""COPY (SELECT {', '.join(sel)} FROM typed
-                    WHERE __row NOT IN (SELECT __row FROM dropped)) TO {_lit(str(cpath))}
-                    (FORMAT parquet)""")
-    con.execute(f"CREATE VIEW clean AS SELECT * FROM read_parquet({_lit(str(cpath))})")
+                    WHERE __row NOT IN (SELECT __row FROM dropped) ORDER BY __row)
+                    TO {_lit(str(cpath))} (FORMAT parquet)""")
+    con.execute(f"CREATE VIEW clean AS SELECT * FROM read_parquet({_lit(str(cpath))}, "
+                f"file_row_number=true)")
     n_clean = n - n_exact - n_quar
     outl = _outlier_flags(con, table, keys, float(opts.get("outlier_k") or 3.0),
                           out_dir / f"{table}_outlier_flags.csv")
@@ -637,11 +689,12 @@ def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> di
         summary[col] = {"rule": rule, "scale": scale, "k": k, "low": float(unit(lo)),
                         "high": float(unit(hi)), "n_flagged": nf}
         kc = ", ".join(_q(c) for c in keys)
-        parts.append(f"SELECT {_lit(table)} AS \"table\", row - 1 AS row, {kc}, {_lit(col)} AS "
-                     f"\"column\", {x} AS value, {_lit(rule)} AS rule FROM "
-                     f"(SELECT row_number() OVER () AS row, * FROM clean) WHERE {cond}")
-    if parts:
-        con.execute(f"COPY ({' UNION ALL '.join(parts)}) TO {_lit(str(path))} (HEADER)")
+        parts.append(f"SELECT {_lit(table)} AS \"table\", file_row_number AS row, {kc}, "
+                     f"{_lit(col)} AS \"column\", {x} AS value, {_lit(rule)} AS rule, "
+                     f"{len(parts)} AS __k FROM clean WHERE {cond}")
+    if parts:  # by column, then by row of the clean file
+        con.execute(f"COPY (SELECT * EXCLUDE (__k) FROM ({' UNION ALL '.join(parts)}) "
+                    f"ORDER BY __k, row) TO {_lit(str(path))} (HEADER)")
     return summary
 
 

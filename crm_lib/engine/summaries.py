@@ -71,30 +71,32 @@ def bgnbd_inputs(tx, *, calibration_end, observation_end, grain: str):
     ``calibration_end``: first_day, last_day (last calibration occasion), frequency
     (repeat occasions), revenue, repeat_spend (spend of the repeat occasions),
     frequency_holdout and spend_holdout (occasions in (calibration_end,
-    observation_end]) and refunds (calibration period)."""
+    observation_end]) and refunds (calibration period).
+
+    One aggregation per customer over the occasions: the repeat spend is the
+    calibration revenue less the first occasion's spend (``argmin`` by day; a
+    customer's occasions have distinct days), so no join back to the first day."""
     cal = _ts(calibration_end)
     occ = occasions(tx, grain=grain, end=observation_end)
-    p = occ.filter(occ.rows > 0)
-    f = p.group_by("customer_id").aggregate(first_day=p.day.min())
-    f = f.filter(f.first_day <= cal)
-    j = p.inner_join(f, "customer_id")
-    in_cal = j.day <= cal
-    cc = j.group_by(["customer_id", "first_day"]).aggregate(
-        n_cal=in_cal.cast("int64").sum(),
-        last_day=j.day.max(where=in_cal),
-        revenue=j.spend.sum(where=in_cal),
-        repeat_spend=j.spend.sum(where=in_cal & (j.day > j.first_day)).fill_null(0.0),
-        frequency_holdout=(~in_cal).cast("int64").sum(),
-        spend_holdout=j.spend.sum(where=~in_cal).fill_null(0.0),
+    buy = occ.rows > 0
+    in_cal = occ.day <= cal
+    cc = occ.group_by("customer_id").aggregate(
+        first_day=occ.day.min(where=buy),
+        first_spend=occ.spend.argmin(occ.day, where=buy),
+        n_cal=(buy & in_cal).cast("int64").sum(),
+        last_day=occ.day.max(where=buy & in_cal),
+        revenue=occ.spend.sum(where=buy & in_cal),
+        frequency_holdout=(buy & ~in_cal).cast("int64").sum(),
+        spend_holdout=occ.spend.sum(where=buy & ~in_cal).fill_null(0.0),
+        refunds=occ.refund.sum(where=in_cal).fill_null(0.0),
     )
-    oc = occ.filter(occ.day <= cal)
-    r = oc.group_by("customer_id").aggregate(refunds=oc.refund.sum())
-    out = cc.left_join(r, "customer_id")
+    out = cc.filter(cc.first_day <= cal)
     return out.select(
         "customer_id", "first_day", "last_day", frequency=out.n_cal - 1,
-        revenue=out.revenue, repeat_spend=out.repeat_spend,
+        revenue=out.revenue,
+        repeat_spend=ibis.ifelse(out.n_cal > 1, out.revenue - out.first_spend, 0.0),
         frequency_holdout=out.frequency_holdout, spend_holdout=out.spend_holdout,
-        refunds=out.refunds.fill_null(0.0))
+        refunds=out.refunds)
 
 
 def rfm_inputs(tx, *, as_of, grain: str, window_days: int | None = None):
