@@ -10,6 +10,8 @@ data/ and reports/ of the checkout are never touched.
   and is shared by all notebook tests (and by both pytest-xdist workers,
   through a file lock); tests read its executed notebooks instead of
   executing them again.
+- ``telco_run``: the same on the telco source (one run, also for the fixture of
+  that name in test_text_outputs).
 - ``run_notebook`` is the one papermill helper for tests that need a
   notebook on other parameters than the shared run.
 
@@ -128,6 +130,20 @@ def demo_run(crm_home) -> dict:
     "manifest": dict}``.
     """
     r = _run_once(crm_home, "demo_run", overrides=dict(SMALL_DEMO))
+    run_dir = Path(r["run_dir"])
+    return {"code": r["code"], "run_dir": run_dir,
+            "metrics": json.loads((run_dir / "metrics.json").read_text()),
+            "manifest": json.loads((run_dir / "manifest.json").read_text())}
+
+
+@pytest.fixture(scope="session")
+def telco_run(crm_home) -> dict:
+    """Every notebook run once on the telco source (the same keys as ``demo_run``).
+
+    The same run as ``_run_once(crm_home, "telco_run", source="telco")``, so a test that
+    still calls that shares it too.
+    """
+    r = _run_once(crm_home, "telco_run", source="telco")
     run_dir = Path(r["run_dir"])
     return {"code": r["code"], "run_dir": run_dir,
             "metrics": json.loads((run_dir / "metrics.json").read_text()),
