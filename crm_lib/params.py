@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import config
+
 #: Parameters the runner sets itself; a parameters file may not set them.
 RUNNER_SET = ("run_dir",)
 
@@ -227,7 +229,6 @@ def resolve_file(path: str | os.PathLike) -> tuple[Path, str]:
     folder, falling back to ``CRM_HOME`` (the project root) when it is not
     there. Raises :class:`ParameterError` naming both places when neither has it.
     """
-    from . import config
     p = Path(path).expanduser()
     if p.is_absolute():
         if not p.exists():
@@ -290,7 +291,6 @@ def resolve(schemas_: Mapping[str, Mapping[str, Param]], *, file_values: Mapping
     defaults (``config.DEFAULTS``). Returns each notebook's full parameter set:
     the run-level values plus the keys it declares.
     """
-    from . import config
     all_schemas = all_schemas or schemas_
     run_level = dict(config.DEFAULTS if run_level is None else run_level)
     file_values = dict(file_values or {})
@@ -347,9 +347,124 @@ def resolve(schemas_: Mapping[str, Mapping[str, Param]], *, file_values: Mapping
     return Resolved(common, per, nb_params)
 
 
-def markdown_table(nb_path: str | os.PathLike) -> str:
-    """The notebook's parameters as a Markdown table (for its guide in docs/)."""
+#: Markers of the generated parameters table in a notebook's guide (docs/NN_*.md).
+DOCS_BEGIN = ("<!-- parameters table: generated from the notebook's parameters cell by "
+              "`python -m crm_lib.params --write-docs`; edit the cell, not the table -->")
+DOCS_END = "<!-- end of the generated parameters table -->"
+
+
+def common_names() -> tuple[str, ...]:
+    """Parameters every notebook declares (run-level defaults, ``source_options``,
+    ``run_dir``): the guides list them once, not in each table."""
+    return (*config.DEFAULTS, "source_options", *RUNNER_SET)
+
+
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: ``|`` escaped (also inside code spans), one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(nb_path: str | os.PathLike, skip: Iterable[str] = ()) -> str:
+    """The notebook's parameters (all but ``skip``) as a Markdown table: name, type,
+    default, meaning (the trailing comment of its line in the parameters cell)."""
+    skip = set(skip)
     rows = ["| parameter | type | default | meaning |", "|---|---|---|---|"]
     for p in schema(nb_path).values():
-        rows.append(f"| `{p.name}` | {p.type or '-'} | `{p.default!r}` | {p.comment} |")
+        if p.name not in skip:
+            rows.append(f"| `{p.name}` | {p.type or '-'} | `{_cell(repr(p.default))}` | "
+                        f"{_cell(p.comment)} |")
     return "\n".join(rows)
+
+
+def docs_table(notebook: str | os.PathLike) -> str:
+    """The generated block of a notebook's guide: markers around the table of its own
+    parameters (the common ones left out). ``notebook``: a path or a stem like
+    ``03_customer_value``."""
+    return "\n".join([DOCS_BEGIN, markdown_table(_notebook_path(notebook), common_names()),
+                      DOCS_END])
+
+
+def _notebook_path(notebook: str | os.PathLike) -> Path:
+    p = Path(notebook)
+    if p.suffix == ".ipynb":
+        return p
+    return config.package_root() / "notebooks" / f"{p.name}.ipynb"
+
+
+def doc_path(notebook: str | os.PathLike) -> Path:
+    """The guide of a notebook: ``docs/<stem>.md`` beside ``notebooks/``."""
+    return config.package_root() / "docs" / f"{Path(notebook).stem}.md"
+
+
+def with_docs_table(text: str, block: str) -> str:
+    """``text`` with the part between the table markers replaced by ``block``.
+
+    Raises :class:`ValueError` when the markers are missing or out of order, so a
+    guide without a place for its table is an error, not a silent skip.
+    """
+    i, j = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if i < 0 or j < i:
+        raise ValueError("no generated parameters table (markers "
+                         f"{DOCS_BEGIN!r} ... {DOCS_END!r})")
+    return text[:i] + block + text[j + len(DOCS_END):]
+
+
+def _notebooks() -> list[Path]:
+    return sorted((config.package_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def stale_docs(notebooks: Iterable[str | os.PathLike] | None = None) -> list[str]:
+    """Guides whose parameters table differs from their notebook's parameters cell
+    (or that have no guide or no table markers): one message each."""
+    out = []
+    for nb in notebooks or _notebooks():
+        doc = doc_path(nb)
+        if not doc.exists():
+            out.append(f"{doc.name}: missing (guide of {Path(nb).stem})")
+            continue
+        text = doc.read_text(encoding="utf-8")
+        try:
+            if with_docs_table(text, docs_table(nb)) != text:
+                out.append(f"{doc.name}: parameters table is stale")
+        except ValueError as exc:
+            out.append(f"{doc.name}: {exc}")
+    return out
+
+
+def write_docs(notebooks: Iterable[str | os.PathLike] | None = None) -> list[Path]:
+    """Rewrite the parameters table of each notebook's guide; returns the guides changed."""
+    changed = []
+    for nb in notebooks or _notebooks():
+        doc = doc_path(nb)
+        text = doc.read_text(encoding="utf-8")
+        new = with_docs_table(text, docs_table(nb))
+        if new != text:
+            doc.write_text(new, encoding="utf-8")
+            changed.append(doc)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crm_lib.params --write-docs`` (rewrite the guides' parameters tables)
+    or ``--check-docs`` (exit 1 naming the stale ones)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m crm_lib.params",
+                                 description="The notebooks' parameters tables in docs/.")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--write-docs", action="store_true",
+                   help="rewrite the table between the markers of each docs/NN_*.md")
+    g.add_argument("--check-docs", action="store_true",
+                   help="exit 1 when a guide's table differs from its parameters cell")
+    args = ap.parse_args(argv)
+    if args.write_docs:
+        for doc in write_docs():
+            print(f"updated {doc}")
+        return 0
+    stale = stale_docs()
+    for line in stale:
+        print(line)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

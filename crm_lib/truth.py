@@ -94,19 +94,18 @@ def panel(rows: list[dict], level: float = LEVEL) -> pd.DataFrame:
     t["fw_low"] = np.where(log, np.exp(fw_lo), fw_lo)
     t["fw_high"] = np.where(log, np.exp(fw_hi), fw_hi)
     t["inside"] = (t["fw_low"] <= t["truth"]) & (t["truth"] <= t["fw_high"])
-    t.attrs["family_level"] = level
-    t.attrs["per_row_level"] = 1 - (1 - level) / m
     cols = ["quantity", "estimate", "ci_low", "ci_high", "fw_low", "fw_high", "truth", "inside",
             "note"]
     return t[cols]
 
 
-def verdict(p: pd.DataFrame) -> str:
-    """One sentence: how many true values lie inside their family-wise intervals."""
+def verdict(p: pd.DataFrame, level: float = LEVEL) -> str:
+    """One sentence: how many true values lie inside their family-wise intervals
+    (``level``: the family-wise level the panel was built with)."""
     k, m = int(p["inside"].sum()), len(p)
-    lvl = p.attrs.get("per_row_level", 1 - 0.05 / m)
+    lvl = 1 - (1 - level) / m
     out = ", ".join(p.loc[~p["inside"], "quantity"])
-    return (f"{k} of {m} true values lie inside their family-wise 95% intervals (each at "
+    return (f"{k} of {m} true values lie inside their family-wise {level:.0%} intervals (each at "
             f"{lvl:.2%}, Bonferroni)" + (f"; outside: {out}." if out else "."))
 
 

@@ -114,3 +114,44 @@ def test_shipped_parameter_files_validate():
     for f in files:
         values, _, _ = params.load_file(f)
         params.resolve(sch, file_values=values, origin=str(f))  # raises on a stale key
+
+
+@pytest.mark.parametrize("values,where", [
+    ({"margin": 0.3}, "p.yaml"),
+    ({"notebooks": {"03": {"margin": 0.3}}}, "p.yaml: notebooks.03"),
+])
+def test_the_old_margin_name_is_refused_with_the_new_one_suggested(values, where):
+    """03's share of revenue is ``margin_rate`` (docs/CONVENTIONS.md); a params file still
+    saying ``margin`` stops before any notebook runs and names the new key."""
+    sch = params.schemas(runner.list_notebooks())
+    assert "margin_rate" in sch["03_customer_value"] and "margin" not in sch["03_customer_value"]
+    with pytest.raises(params.ParameterError) as e:
+        params.resolve(sch, file_values=values, origin="p.yaml")
+    assert str(e.value) == f"{where}: unknown parameter 'margin' (did you mean 'margin_rate'?)"
+
+
+def test_every_notebook_guide_shows_its_current_parameters_table():
+    stale = params.stale_docs()
+    assert not stale, ("run `python -m crm_lib.params --write-docs`:\n" + "\n".join(stale))
+
+
+def test_docs_table_is_generated_between_its_markers_only(tmp_path):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    cell = CELL + 'scheme: str = "path"  # inner scheme: path | centroid\n'
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell(cell)]
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    path = tmp_path / "03_value.ipynb"
+    nbformat.write(nb, path)
+    block = params.docs_table(path)
+    assert block.startswith(params.DOCS_BEGIN) and block.endswith(params.DOCS_END)
+    rows = [r for r in block.splitlines() if r.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == ["margin", "tiers", "paths", "scheme"]  # no common
+    assert rows[0] == "| `margin` | float | `0.3` | gross margin as a share of revenue |"
+    assert rows[-1].endswith("| inner scheme: path \\| centroid |")  # | escaped in a cell
+    text = f"intro\n\n{params.DOCS_BEGIN}\n| old |\n{params.DOCS_END}\n\nrest\n"
+    new = params.with_docs_table(text, block)
+    assert new == f"intro\n\n{block}\n\nrest\n"
+    assert params.with_docs_table(new, block) == new  # idempotent: an up-to-date doc is unchanged
+    with pytest.raises(ValueError, match="no generated parameters table"):
+        params.with_docs_table("a guide without markers", block)

@@ -104,16 +104,21 @@ def test_behaviour_join_matches_the_customer_table(demo_small):
     t = demo_small.tables
     prep = survey.prepare_items(t["survey_responses"], t["survey_codebook"])
     as_of = demo_small.truth["params"]["as_of"]
-    beh = survey.respondent_behaviour(prep.meta, t["customers"], as_of, t["transactions"],
-                                      horizon_days=180)
+    follow = survey.respondent_behaviour(prep.meta, t["customers"], as_of, t["transactions"],
+                                         horizon_days=180)
+    beh = follow.to_frame()
     cust = t["customers"].set_index("customer_id")
     end = pd.to_datetime(cust.loc[beh["customer_id"], "end_date"]).to_numpy()
     d = beh["date"].to_numpy()
     want = ~pd.isna(end) & (end > d) & (end <= d + np.timedelta64(180, "D"))
     assert (beh["churned"].to_numpy() == want).all()
-    assert beh.attrs["excluded"]["anonymous"] == int(prep.meta["customer_id"].isna().sum())
+    assert follow.excluded["anonymous"] == int(prep.meta["customer_id"].isna().sum())
+    assert len(beh) + sum(follow.excluded.values()) == len(prep.meta)  # every response counted
     # the demo's zone-shaped satisfaction effect: low satisfaction churns more
-    frame = survey.loyalty_frame(prep, t["customers"], as_of, t["transactions"], 180)
+    latest = survey.loyalty_frame(prep, t["customers"], as_of, t["transactions"], 180)
+    frame = latest.to_frame()
+    assert len(frame) + latest.repeat_responses_dropped == len(beh)
+    assert frame["customer_id"].is_unique and f"{len(frame)} respondents" in latest.text()
     tab = survey.satisfaction_loyalty_table(frame["satisfaction_index"], frame["churned"],
                                             66.7, 33.3)
     assert tab["churn_rate_dissatisfied"] > tab["churn_rate_satisfied"]

@@ -29,17 +29,17 @@ def test_priorities_only_for_differences_beyond_their_intervals():
     # performance: all four within 0.5 points of each other, intervals of +-1 point
     perf = pd.DataFrame({"performance": [50.6, 50.9, 50.5, 51.0]}, index=idx)
     perf["perf_ci_low"], perf["perf_ci_high"] = perf["performance"] - 1, perf["performance"] + 1
-    ipm = drivers.importance_performance(imp, perf)
+    ipm = drivers.importance_performance(imp, perf).to_frame()
     assert (ipm["quadrant"] == drivers.UNCLEAR).all()  # performance differences are noise
     perf2 = perf.assign(performance=[40.0, 70.0, 45.0, 72.0])
     perf2["perf_ci_low"], perf2["perf_ci_high"] = perf2["performance"] - 1, perf2[
         "performance"] + 1
-    ipm2 = survey.importance_performance(imp, perf2)
+    ipm2 = survey.importance_performance(imp, perf2).to_frame()
     assert ipm2.loc["quality", "quadrant"] == "Concentrate here"
     assert ipm2.loc["value", "quadrant"] == "Keep up the good work"
     assert ipm2.loc["image", "quadrant"] == "Low priority"
     # a plain Series keeps the old behaviour (no intervals: the point decides)
-    assert drivers.importance_performance(imp["share"], perf2["performance"])[
+    assert drivers.importance_performance(imp["share"], perf2["performance"]).table[
         "quadrant"].ne(drivers.UNCLEAR).all()
 
 

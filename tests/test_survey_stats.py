@@ -113,12 +113,22 @@ def test_relative_weights_sum_to_r2_and_match_squared_correlations_when_orthogon
 
 def test_driver_importance_intervals_and_ipma_quadrants():
     X, y = _sim_drivers(n=1500)
-    imp = drivers.driver_importance(X, y, n_boot=200, seed=2)
+    res = drivers.driver_importance(X, y, n_boot=200, seed=2)
+    imp = res.to_frame()
     assert (imp["ci_low"] <= imp["weight"]).all() and (imp["weight"] <= imp["ci_high"]).all()
     assert imp["share"].sum() == pytest.approx(1.0)
     assert imp["share"].idxmax() == "quality"
-    ipm = drivers.importance_performance(imp["share"], pd.Series(
+    Xy = pd.concat([X, y], axis=1).dropna()  # R^2 of the OLS fit: the weights sum to it
+    fit = np.linalg.lstsq(np.c_[np.ones(len(Xy)), Xy[X.columns]], Xy[y.name], rcond=None)[0]
+    resid = Xy[y.name] - np.c_[np.ones(len(Xy)), Xy[X.columns]] @ fit
+    assert res.r2 == pytest.approx(1 - resid.var() / Xy[y.name].var(), rel=1e-9)
+    assert res.metrics() == {f"survey.driver.{d}": pytest.approx(v)
+                             for d, v in imp["share"].items()}
+    matrix = drivers.importance_performance(imp["share"], pd.Series(
         {"quality": 40.0, "value": 80.0, "image": 30.0, "expectations": 90.0}))
+    ipm = matrix.to_frame()
+    assert matrix.importance_cut == pytest.approx(0.25)  # mean of four shares summing to 1
+    assert matrix.performance_cut == pytest.approx(60.0)
     assert ipm.loc["quality", "quadrant"] == "Concentrate here"
     assert ipm.loc["value", "quadrant"] == "Keep up the good work"
     assert ipm.loc["expectations", "quadrant"] == "Possible overkill"
@@ -182,3 +192,14 @@ def test_item_total_alpha_if_deleted_and_kmo_match_direct_computation():
     assert reliability.kmo(x).overall == pytest.approx(want, abs=1e-10)
     b = reliability.bartlett_sphericity(x)
     assert b.df == 6 and b.p_value < 1e-10
+
+
+def test_nps_interval_level_is_named_level_and_sets_the_coverage():
+    s = pd.Series([10, 9, 9, 8, 7, 6, 0, 5, 10, 3])
+    r95, r90 = nps.nps(s), nps.nps(s, level=0.90)
+    assert r90.nps == r95.nps and r90.se == pytest.approx(r95.se)
+    assert r90.ci_high - r90.nps == pytest.approx(1.644854 * r90.se, rel=1e-5)
+    assert r95.ci_high - r95.nps == pytest.approx(1.959964 * r95.se, rel=1e-5)
+    d = nps.nps_difference(s, s.iloc[::-1] - 2, level=0.90)
+    assert "90% interval" in d.text()
+    assert d.ci_high - d.diff == pytest.approx(1.644854 * d.se, rel=1e-5)

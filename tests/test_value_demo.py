@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from crm_lib import truth as T
 from crm_lib import value as V
+from crm_lib.value.summary import resolve_grain
 
 REQUIRED = ["customer_id", "frequency", "recency", "T", "monetary", "expected_purchases",
             "p_alive", "expected_spend", "clv", "value_tier", "lifecycle_stage"]
@@ -48,7 +49,7 @@ def fitted(demo_small):
 def test_true_parameters_inside_95pct_intervals(demo_small, fitted):
     """BG/NBD on the engaged plan holders, Gamma-Gamma on everybody: family-wise over 7."""
     full, models, engaged = fitted
-    assert full.attrs["grain"] == "exact"  # demo timestamps carry clock times
+    assert resolve_grain(demo_small.tables["transactions"]) == "exact"  # clock times
     level = 1 - 0.05 / 7
     truth = _truth(demo_small)
     cmp = pd.concat([engaged.compare(truth, level).loc[["BG/NBD"]],

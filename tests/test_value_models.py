@@ -95,7 +95,7 @@ def test_bad_inputs_raise_clear_errors():
 def test_discounted_clv_algebra(simulated):
     s = simulated.head(2000).reset_index(drop=True)
     spend = np.full(len(s), 30.0)
-    undiscounted = V.discounted_clv(TRUE_BG, s, spend, horizon_weeks=52, margin=0.3,
+    undiscounted = V.discounted_clv(TRUE_BG, s, spend, horizon_weeks=52, margin_rate=0.3,
                                     annual_discount_rate=0.0)
     direct = 0.3 * 30.0 * bgnbd.conditional_expected_purchases(
         TRUE_BG, 52.0, s["frequency"], s["recency"], s["T"])

@@ -8,6 +8,7 @@ import pytest
 
 from crm_lib import value as V
 from crm_lib.value import lifecycle, rfm, tiers
+from crm_lib.value.summary import resolve_grain
 
 
 def _tx(rows):
@@ -25,7 +26,7 @@ LOG = _tx([
 
 def test_summary_counts_days_refunds_and_holdout():
     s = V.rfm_summary(LOG, calibration_end="2024-01-29", observation_end="2024-02-26")
-    assert s.attrs["grain"] == "day"
+    assert resolve_grain(LOG) == "day"
     s = s.set_index("customer_id")
     assert list(s.index) == ["a", "b"]  # c did not exist at the calibration end
     a = s.loc["a"]
@@ -44,7 +45,7 @@ def test_exact_grain_keeps_clock_times():
     tx = _tx([("a", "2024-01-01 08:00", 10.0), ("a", "2024-01-01 20:00", 10.0),
               ("a", "2024-01-08 08:00", 10.0)])
     s = V.rfm_summary(tx, calibration_end="2024-01-15")
-    assert s.attrs["grain"] == "exact"
+    assert resolve_grain(tx) == "exact"
     assert s["frequency"].iloc[0] == 2
     assert s["recency"].iloc[0] == pytest.approx(1.0)
     day = V.rfm_summary(tx, calibration_end="2024-01-15", grain="day")
@@ -154,3 +155,25 @@ def test_churn_scores_feed_the_risk():
         "customer_id")
     assert cv.loc["a", "risk"] == 0.9 and cv.loc["a", "risk_tier"] == "high"
     assert cv.loc["b", "risk"] == pytest.approx(1 - cv.loc["b", "p_alive"])
+
+
+def test_lifecycle_outcomes_per_stage_on_the_period_of_the_summary():
+    tx = pd.concat([LOG, _tx([("d", "2023-12-01", 5.0), ("d", "2023-12-20", 5.0)])])
+    customers = pd.DataFrame({"customer_id": ["a", "b", "d"],
+                              "end_date": [None, "2024-02-10", "2024-01-10"]})
+    period = V.study_period("2024-02-26", "2024-01-29")
+    calhold = V.calibration_holdout(tx, calibration_end=period.calibration_end,
+                                    observation_end=period.as_of)
+    models = V.ValueModels(V.BetaGeo(), V.GammaGamma())
+    models.bgnbd.params_ = pd.Series([0.25, 4.0, 0.8, 2.5], index=["r", "alpha", "a", "b"])
+    out = V.lifecycle_outcomes(calhold, models, customers, period=period)
+    assert out.index.name == "stage at 2024-01-29"
+    # a and b are new (tenure 4 and 3 weeks); b's plan ends in the holdout; d ended before it
+    new, lapsed = out.loc["acquisition"], out.loc["lapsed"]
+    assert new["customers"] == 2 and new["no_purchase_rate"] == 0.5
+    assert new["mean_holdout_purchases"] == 0.5 and new["plan_end_rate"] == 0.5
+    assert lapsed["customers"] == 1 and lapsed["no_purchase_rate"] == 1.0
+    assert np.isnan(lapsed["plan_end_rate"])  # not under contract at the holdout start
+    with pytest.raises(ValueError, match="not the period of calhold"):
+        V.lifecycle_outcomes(calhold, models, customers,
+                             period=V.study_period("2024-02-26", "2024-01-15"))

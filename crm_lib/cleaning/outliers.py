@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .validation import KEYS
+
 #: Columns checked per table and the scale of the fences.
 OUTLIER_COLUMNS: dict[str, dict[str, str]] = {
     "customers": {"monthly_charges": "log", "n_products": "raw"},
@@ -48,8 +50,6 @@ def flag_outliers(frame: pd.DataFrame, table: str, k: float = 3.0
     ``{column: {rule, low, high, n_flagged}}`` (``low``/``high`` in the column's
     units; for the log scale they bound the absolute size). A column without
     spread (interquartile range 0, e.g. one fixed offer cost) is not flagged."""
-    from .validation import KEYS
-
     flags, summary = [], {}
     keys = [c for c in KEYS.get(table, ()) if c in frame]
     for col, scale in OUTLIER_COLUMNS.get(table, {}).items():

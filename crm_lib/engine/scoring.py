@@ -58,7 +58,7 @@ def score_to_parquet(data, score: Callable[[pd.DataFrame], pd.DataFrame], out: s
 
 
 def clv_scores(data, models, out: str | Path, *, refund_rate: float, horizon_weeks: float = 52,
-               margin: float = 0.3, annual_discount_rate: float = 0.1, time_unit: str = "W",
+               margin_rate: float = 0.3, annual_discount_rate: float = 0.1, time_unit: str = "W",
                batch_rows: int = 500_000) -> int:
     """CLV per customer (:func:`crm_lib.value.clv.discounted_clv` with the fitted
     BG/NBD + Gamma-Gamma ``models``) for the rows of ``data`` (``rfm_summary``
@@ -71,7 +71,7 @@ def clv_scores(data, models, out: str | Path, *, refund_rate: float, horizon_wee
     def score(b: pd.DataFrame) -> pd.DataFrame:
         spend = models.gamma_gamma.predict(b)
         v = discounted_clv(models.bgnbd.params_.to_numpy(), b, spend * keep,
-                           horizon_weeks=horizon_weeks, margin=margin,
+                           horizon_weeks=horizon_weeks, margin_rate=margin_rate,
                            annual_discount_rate=annual_discount_rate, time_unit=time_unit)
         return pd.DataFrame({"customer_id": b["customer_id"].astype(str).to_numpy(),
                              "p_alive": models.bgnbd.p_alive(b),

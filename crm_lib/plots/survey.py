@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from . import COLORS, PALETTE, figure, finish, label
+
+if TYPE_CHECKING:
+    from ..survey.drivers import DriverImportance, ImportancePerformance
+    from ..survey.loyalty import LoyaltyTypology
 
 
 def reliability_chart(table: pd.DataFrame, threshold: float = 0.7):
@@ -88,10 +94,10 @@ def nps_chart(by: pd.DataFrame, group_label: str):
     return finish(fig)
 
 
-def drivers_chart(importance: pd.DataFrame, outcome: str = "satisfaction"):
+def drivers_chart(importance: DriverImportance, outcome: str = "satisfaction"):
     """Relative importance of each driver (share of explained variance) with 95% intervals."""
-    d = importance.sort_values("weight")
-    r2 = importance.attrs.get("r2", d["weight"].sum())
+    d = importance.table.sort_values("weight")
+    r2 = importance.r2
     fig, ax = figure(f"Relative importance of the drivers of {outcome} (R² = {r2:.2f})",
                      "relative weight (share of variance explained)", "driver")
     y = np.arange(len(d))
@@ -102,8 +108,10 @@ def drivers_chart(importance: pd.DataFrame, outcome: str = "satisfaction"):
     return finish(fig)
 
 
-def ipma_chart(ipm: pd.DataFrame, importance_label: str = "importance (share of R²)"):
+def ipma_chart(matrix: ImportancePerformance,
+               importance_label: str = "importance (share of R²)"):
     """Importance-performance matrix with the four named quadrants."""
+    ipm = matrix.table
     fig, ax = figure("Importance-performance matrix", importance_label,
                      "performance (0-100 index, 95% CI)")
     ax.scatter(ipm["importance"], ipm["performance"], s=60, color=COLORS["primary"], zorder=3)
@@ -115,7 +123,7 @@ def ipma_chart(ipm: pd.DataFrame, importance_label: str = "importance (share of 
     for name, r in ipm.iterrows():
         ax.annotate(f"{name}\n({r['quadrant']})", (r["importance"], r["performance"]),
                     textcoords="offset points", xytext=(6, 4), fontsize=8)
-    xc, yc = ipm.attrs["importance_cut"], ipm.attrs["performance_cut"]
+    xc, yc = matrix.importance_cut, matrix.performance_cut
     ax.axvline(xc, color=COLORS["neutral"], ls="--")
     ax.axhline(yc, color=COLORS["neutral"], ls="--")
     xr = ipm["importance"].max() - ipm["importance"].min()
@@ -158,8 +166,9 @@ def response_curve_chart(curve, title: str, xlabel: str, ylabel: str,
     return finish(fig)
 
 
-def typology_chart(shares: pd.Series):
+def typology_chart(typology: LoyaltyTypology):
     """Dick & Basu loyalty typology: shares of respondents in the 2 x 2 grid."""
+    shares = typology.shares
     grid = np.array([[shares.get("latent loyalty", 0), shares.get("true loyalty", 0)],
                      [shares.get("no loyalty", 0), shares.get("spurious loyalty", 0)]])
     names = [["latent loyalty", "true loyalty"], ["no loyalty", "spurious loyalty"]]

@@ -17,9 +17,18 @@ Modules, one concern each:
 - :mod:`~crm_lib.survey.report`: one call per notebook step and the metrics.
 """
 
-from .drivers import driver_importance, importance_performance, lmg, relative_weights
+from .drivers import (
+                      DriverImportance,
+                      ImportancePerformance,
+                      driver_importance,
+                      importance_performance,
+                      lmg,
+                      relative_weights,
+)
 from .items import PreparedSurvey, SurveyInputError, prepare_items
 from .loyalty import (
+                      FollowUp,
+                      LoyaltyTypology,
                       loyalty_typology,
                       respondent_behaviour,
                       response_curve,
@@ -44,7 +53,8 @@ from .report import (
 from .sem import fit_sem
 
 __all__ = [
-    "ECSI_PATHS", "PLSPathModel", "PreparedSurvey", "StructuralModel", "SurveyInputError",
+    "DriverImportance", "ECSI_PATHS", "FollowUp", "ImportancePerformance", "LoyaltyTypology",
+    "PLSPathModel", "PreparedSurvey", "StructuralModel", "SurveyInputError",
     "behavioural_loyalty", "codebook_overview", "cronbach_alpha", "driver_importance",
     "driver_inputs", "estimate_structural_model", "fit_sem", "fornell_larcker",
     "headline_nps", "htmt", "importance_performance", "item_table", "kmo",

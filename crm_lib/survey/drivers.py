@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from math import factorial
 
@@ -73,13 +74,38 @@ def lmg(X: pd.DataFrame, y: pd.Series) -> pd.Series:
     return pd.Series(_lmg(Rxx, rxy), index=X.columns, name="lmg")
 
 
+@dataclass
+class DriverImportance:
+    """Importance of each driver with percentile bootstrap intervals (:func:`driver_importance`).
+
+    ``table``: one row per driver: weight (share of the outcome's variance it explains),
+    share (weight / R^2), ci_low, ci_high (of the weight), boot_se; ``r2``: the model
+    R^2 (the sum of the weights).
+    """
+
+    table: pd.DataFrame
+    r2: float
+    method: str
+    n_boot: int
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-driver table."""
+        return self.table.copy()
+
+    def metrics(self) -> dict[str, float]:
+        """``survey.driver.<driver>``: each driver's share of the explained variance."""
+        return {f"survey.driver.{d}": float(v) for d, v in self.table["share"].items()}
+
+
 def driver_importance(X: pd.DataFrame, y: pd.Series, method: str = "relative_weights",
-                      n_boot: int = 500, seed: int = 0, ci: float = 0.95) -> pd.DataFrame:
+                      n_boot: int = 500, seed: int = 42, level: float = 0.95
+                      ) -> DriverImportance:
     """Importance of each driver with percentile bootstrap intervals.
 
-    ``method``: 'relative_weights' (Johnson 2000) or 'lmg' (Shapley). Returns
-    one row per driver: weight (share of R^2 explained), share (weight / R^2),
-    ci_low, ci_high (of the weight), and the model R^2 in ``attrs['r2']``.
+    ``method``: 'relative_weights' (Johnson 2000) or 'lmg' (Shapley). Returns a
+    :class:`DriverImportance`: per driver the weight (share of R^2 explained), share
+    (weight / R^2), ci_low, ci_high (of the weight), and the model R^2.
     """
     fun = {"relative_weights": _relative_weights, "lmg": _lmg}.get(method)
     if fun is None:
@@ -94,15 +120,13 @@ def driver_importance(X: pd.DataFrame, y: pd.Series, method: str = "relative_wei
     for b in range(n_boot):
         Rb = np.corrcoef(A[rng.integers(0, n, n)], rowvar=False)
         boots[b] = fun(Rb[:-1, :-1], Rb[:-1, -1])
-    a = (1 - ci) / 2
+    a = (1 - level) / 2
     out = pd.DataFrame({"weight": w, "share": w / w.sum(),
                         "ci_low": np.quantile(boots, a, axis=0),
                         "ci_high": np.quantile(boots, 1 - a, axis=0),
                         "boot_se": boots.std(axis=0, ddof=1)}, index=X.columns)
     out.index.name = "driver"
-    out.attrs["r2"] = float(w.sum())
-    out.attrs["method"] = method
-    return out
+    return DriverImportance(out, float(w.sum()), method, n_boot, level)
 
 
 QUADRANTS = {
@@ -126,13 +150,32 @@ def _side(value: pd.Series, low: pd.Series | None, high: pd.Series | None,
                      dtype=object)
 
 
-def importance_performance(importance: pd.Series | pd.DataFrame,
-                           performance: pd.Series | pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class ImportancePerformance:
+    """The importance-performance matrix (:func:`importance_performance`).
+
+    ``table``: one row per driver: importance (with imp_ci_low/imp_ci_high when
+    known), performance (with perf_ci_low/perf_ci_high when known) and quadrant;
+    ``importance_cut``, ``performance_cut``: the means over the drivers that split
+    the quadrants.
+    """
+
+    table: pd.DataFrame
+    importance_cut: float
+    performance_cut: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-driver table with its quadrant."""
+        return self.table.copy()
+
+
+def importance_performance(importance: DriverImportance | pd.Series | pd.DataFrame,
+                           performance: pd.Series | pd.DataFrame) -> ImportancePerformance:
     """Importance-performance matrix with the Martilla & James (1977) quadrant of each driver.
 
-    ``importance``: e.g. the relative-weight share (a Series), or the frame of
+    ``importance``: e.g. the relative-weight share (a Series), or the result of
     :func:`driver_importance` (its ``share`` with bootstrap intervals rescaled
-    from the weights); ``performance``: e.g. the mean 0-100 index of each driver
+    from the weights; its table works too); ``performance``: e.g. the mean 0-100 index of each driver
     (a Series, or a frame with a ``performance`` column and optional
     ``perf_ci_low``/``perf_ci_high``). Cut-offs are the means over the drivers
     (the "data-centred" variant). When intervals are given a driver is placed
@@ -140,6 +183,8 @@ def importance_performance(importance: pd.Series | pd.DataFrame,
     otherwise its quadrant is "no clear priority", so a priority is never
     decided by a difference smaller than its uncertainty.
     """
+    if isinstance(importance, DriverImportance):
+        importance = importance.table
     perf = performance if isinstance(performance, pd.DataFrame) else \
         performance.rename("performance").to_frame()
     if isinstance(importance, pd.DataFrame):
@@ -157,6 +202,4 @@ def importance_performance(importance: pd.Series | pd.DataFrame,
     hi_p = _side(d["performance"], d.get("perf_ci_low"), d.get("perf_ci_high"), yc)
     d["quadrant"] = [UNCLEAR if a is None or b is None else QUADRANTS[(bool(a), bool(b))]
                      for a, b in zip(hi_i, hi_p, strict=True)]
-    d.attrs["importance_cut"] = xc
-    d.attrs["performance_cut"] = yc
-    return d
+    return ImportancePerformance(d, xc, yc)

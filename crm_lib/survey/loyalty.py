@@ -28,18 +28,57 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import fmt
+
+
+@dataclass
+class FollowUp:
+    """Survey responses joined to what the customers did afterwards, and what was left out.
+
+    ``frame``: one row per followed-up response (see :func:`respondent_behaviour`);
+    ``excluded``: responses left out, by reason; ``repeat_responses_dropped``:
+    earlier responses of customers who answered again (kept only the latest, in
+    :func:`crm_lib.survey.loyalty_frame`).
+    """
+
+    frame: pd.DataFrame
+    excluded: dict[str, int]
+    horizon_days: int
+    repeat_responses_dropped: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """The followed-up responses."""
+        return self.frame.copy()
+
+    def exclusions(self) -> pd.Series:
+        """Responses left out, by reason (the repeat responses of a customer included)."""
+        out = dict(self.excluded)
+        if self.repeat_responses_dropped:
+            out["earlier response of a customer who answered again"] = \
+                self.repeat_responses_dropped
+        return pd.Series(out, name="responses", dtype="int64").rename_axis("left out")
+
+    def text(self) -> str:
+        """How many respondents were followed, for how long, and what was left out."""
+        gone = "; ".join(f"{k} {v}" for k, v in self.exclusions().items() if v) or "none"
+        return (f"{len(self.frame)} respondents followed for {self.horizon_days} days "
+                f"after answering; left out: {gone}.")
+
+    def __str__(self) -> str:
+        return self.text()
+
 
 def respondent_behaviour(meta: pd.DataFrame, customers: pd.DataFrame, as_of,
                          transactions: pd.DataFrame | None = None,
-                         horizon_days: int = 180) -> pd.DataFrame:
+                         horizon_days: int = 180) -> FollowUp:
     """Behaviour of each followed-up respondent within ``horizon_days`` after answering.
 
     ``meta``: response_id, customer_id, date (one row per response; row order
-    kept in the ``row`` column). Returns one row per usable response with
-    ``churned`` (relationship ended within the horizon), ``purchases`` (number
-    of positive transactions in the window, when transactions are given) and
-    ``repurchased`` (at least one). ``attrs['excluded']`` counts responses left
-    out and why.
+    kept in the ``row`` column). Returns a :class:`FollowUp` whose frame has one
+    row per usable response with ``churned`` (relationship ended within the
+    horizon), ``purchases`` (number of positive transactions in the window, when
+    transactions are given) and ``repurchased`` (at least one), and whose
+    ``excluded`` counts the responses left out and why.
     """
     as_of = pd.Timestamp(as_of)
     m = meta.reset_index(drop=True).copy()
@@ -73,10 +112,8 @@ def respondent_behaviour(meta: pd.DataFrame, customers: pd.DataFrame, as_of,
         cnt = w[inwin].groupby("row").size()
         j["purchases"] = j["row"].map(cnt).fillna(0).astype(int)
         j["repurchased"] = j["purchases"] > 0
-    out = j.drop(columns=["end_date"]).reset_index(drop=True)
-    out.attrs["excluded"] = excluded
-    out.attrs["horizon_days"] = horizon_days
-    return out
+    return FollowUp(j.drop(columns=["end_date"]).reset_index(drop=True), excluded,
+                    int(horizon_days))
 
 
 @dataclass
@@ -100,7 +137,7 @@ def _basis(knots: np.ndarray, lo: float, hi: float):
     return st
 
 
-def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.95,
+def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, level: float = 0.95,
                    n_bins: int = 10) -> ResponseCurve:
     """Logistic regression of a 0/1 outcome on a cubic B-spline of ``x`` with a 95% band.
 
@@ -124,10 +161,10 @@ def response_curve(x: pd.Series, y: pd.Series, n_knots: int = 3, ci: float = 0.9
     p_nonlin = float(stats.chi2.sf(2 * (fit.llf - lin.llf), B.shape[1] - 2))
     g = np.linspace(*np.quantile(xv, [0.01, 0.99]), 101)  # no extrapolation into thin tails
     Bg = sm.add_constant(st.transform(g.reshape(-1, 1)), has_constant="add")
-    pr = fit.get_prediction(Bg).summary_frame(alpha=1 - ci)
+    pr = fit.get_prediction(Bg).summary_frame(alpha=1 - level)
     grid = pd.DataFrame({"x": g, "p": pr["mean"].to_numpy(), "lo": pr["mean_ci_lower"].to_numpy(),
                          "hi": pr["mean_ci_upper"].to_numpy()})
-    pl = lin.get_prediction(sm.add_constant(g, has_constant="add")).summary_frame(alpha=1 - ci)
+    pl = lin.get_prediction(sm.add_constant(g, has_constant="add")).summary_frame(alpha=1 - level)
     grid["p_linear"] = pl["mean"].to_numpy()  # the straight logistic line, for when the
     grid["lo_linear"] = pl["mean_ci_lower"].to_numpy()  # data do not support a bend
     grid["hi_linear"] = pl["mean_ci_upper"].to_numpy()
@@ -199,14 +236,26 @@ TYPOLOGY = {(True, True): "true loyalty", (True, False): "latent loyalty",
             (False, True): "spurious loyalty", (False, False): "no loyalty"}
 
 
+@dataclass
+class LoyaltyTypology:
+    """Dick & Basu (1994) loyalty types: per respondent, and their shares."""
+
+    respondents: pd.DataFrame  # attitude, behaviour, type
+    shares: pd.Series  # share of respondents per type (all four types, in TYPOLOGY order)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Share of respondents per loyalty type."""
+        return self.shares.rename("share of respondents").to_frame()
+
+
 def loyalty_typology(attitude: pd.Series, behaviour: pd.Series,
-                     attitude_min: float) -> pd.DataFrame:
+                     attitude_min: float) -> LoyaltyTypology:
     """Dick & Basu (1994) typology from attitudinal and behavioural loyalty.
 
     ``attitude``: e.g. the loyalty-intention index (high when >=
     ``attitude_min``); ``behaviour``: True for behaviourally loyal (retained,
     and repurchasing when purchases are known). Returns the per-respondent
-    type in column ``type`` and the shares in ``attrs['shares']``.
+    type (column ``type`` of ``respondents``) and the shares of the four types.
     """
     d = pd.DataFrame({"attitude": attitude, "behaviour": behaviour}).dropna()
     hi = d["attitude"] >= attitude_min
@@ -214,8 +263,7 @@ def loyalty_typology(attitude: pd.Series, behaviour: pd.Series,
     d["type"] = [TYPOLOGY[(bool(a), bool(b))] for a, b in zip(hi, beh, strict=True)]
     shares = d["type"].value_counts(normalize=True).reindex(list(TYPOLOGY.values()),
                                                             fill_value=0.0)
-    d.attrs["shares"] = shares
-    return d
+    return LoyaltyTypology(d, shares.rename("share"))
 
 
 def zones_supported(curve: ResponseCurve, alpha: float = 0.05) -> bool:
@@ -227,7 +275,6 @@ def zones_supported(curve: ResponseCurve, alpha: float = 0.05) -> bool:
 
 def zones_sentence(curve: ResponseCurve, alpha: float = 0.05) -> str:
     """Whether the data support zones, in words (flips with the non-linearity test)."""
-    from .. import fmt
     p = fmt.pvalue(curve.nonlinearity_p)
     p = p if p.startswith("<") else f"= {p}"
     if zones_supported(curve, alpha):

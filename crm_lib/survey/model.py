@@ -73,8 +73,8 @@ def latest_per_respondent(meta: pd.DataFrame) -> pd.Series:
     return last.reindex(meta.index)
 
 
-def _fw_z(k: int, ci: float) -> float:
-    return float(stats.norm.ppf(1 - (1 - ci) / (2 * max(k, 1))))
+def _fw_z(k: int, level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - level) / (2 * max(k, 1))))
 
 
 @dataclass
@@ -97,7 +97,7 @@ class StructuralModel:
 
 
 def estimate_structural_model(prepared: PreparedSurvey, paths: Iterable | None = None,
-                              n_boot: int = 500, seed: int = 0, ci: float = 0.95,
+                              n_boot: int = 500, seed: int = 42, level: float = 0.95,
                               scheme: str = "path", one_per_respondent: bool = True,
                               cb_sem: bool = True) -> StructuralModel:
     """Fit PLS-PM, PLSc and CB-SEM/CFA to the prepared items (see module docstring)."""
@@ -108,17 +108,17 @@ def estimate_structural_model(prepared: PreparedSurvey, paths: Iterable | None =
     if one_per_respondent:
         X = X[latest_per_respondent(prepared.meta).to_numpy()]
     pls = PLSPathModel(cons, keep, scheme=scheme).fit(X)
-    bp = pls.bootstrap(X, n_boot=n_boot, seed=seed, ci=ci)
+    bp = pls.bootstrap(X, n_boot=n_boot, seed=seed, level=level)
     plsc = PLSPathModel(cons, keep, scheme=scheme, consistent=True).fit(X)
-    bc = plsc.bootstrap(X, n_boot=n_boot, seed=seed, ci=ci)
-    cfa = _sem.fit_sem(X, cons, ci=ci)
+    bc = plsc.bootstrap(X, n_boot=n_boot, seed=seed, level=level)
+    cfa = _sem.fit_sem(X, cons, level=level)
     full = None
     if cb_sem:
         try:
-            full = _sem.fit_sem(X, cons, keep, ci=ci)
+            full = _sem.fit_sem(X, cons, keep, level=level)
         except (np.linalg.LinAlgError, ValueError):  # inadmissible/unidentified: report CFA only
             full = None
-    zp = _fw_z(len(keep), ci)
+    zp = _fw_z(len(keep), level)
     P = bc[bc["kind"] == "path"].set_index("name")
     B = bp[bp["kind"] == "path"].set_index("name")
     paths_df = pd.DataFrame({
@@ -132,7 +132,7 @@ def estimate_structural_model(prepared: PreparedSurvey, paths: Iterable | None =
         paths_df["cbsem"] = full.paths["estimate"].reindex(paths_df.index)
     paths_df.index.name = "path"
     multi = [i for c in cons for i in cons[c] if len(cons[c]) > 1]
-    zl = _fw_z(len(multi), ci)
+    zl = _fw_z(len(multi), level)
     L = cfa.loadings
     LB = bp[bp["kind"] == "loading"].set_index("name")
     loadings_df = pd.DataFrame({

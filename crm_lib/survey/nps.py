@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import fmt
+
 CATEGORIES = ("promoter", "passive", "detractor")
 
 
@@ -65,8 +67,8 @@ def _counts(scores: pd.Series) -> np.ndarray:
     return np.array([(cat == c).sum() for c in CATEGORIES], dtype=float)
 
 
-def nps_from_counts(counts, ci: float = 0.95, method: str = "trinomial",
-                    n_boot: int = 2000, seed: int = 0) -> NPS:
+def nps_from_counts(counts, level: float = 0.95, method: str = "trinomial",
+                    n_boot: int = 2000, seed: int = 42) -> NPS:
     """NPS and interval from counts (promoters, passives, detractors)."""
     c = np.asarray(counts, dtype=float)
     n = int(c.sum())
@@ -77,13 +79,13 @@ def nps_from_counts(counts, ci: float = 0.95, method: str = "trinomial",
     var = (p[0] + p[2] - est ** 2) / n
     se = float(np.sqrt(var))
     if method == "trinomial":
-        z = stats.norm.ppf((1 + ci) / 2)
+        z = stats.norm.ppf((1 + level) / 2)
         lo, hi = est - z * se, est + z * se
     elif method == "bootstrap":
         rng = np.random.default_rng(seed)
         draws = rng.multinomial(n, p, size=n_boot)
         b = (draws[:, 0] - draws[:, 2]) / n
-        lo, hi = np.quantile(b, [(1 - ci) / 2, (1 + ci) / 2])
+        lo, hi = np.quantile(b, [(1 - level) / 2, (1 + level) / 2])
         se = float(b.std(ddof=1))
     else:
         raise ValueError("method must be 'trinomial' or 'bootstrap'")
@@ -91,13 +93,13 @@ def nps_from_counts(counts, ci: float = 0.95, method: str = "trinomial",
     return NPS(100 * est, 100 * se, 100 * lo, 100 * hi, n, p[0], p[1], p[2], method)
 
 
-def nps(scores: pd.Series, ci: float = 0.95, method: str = "trinomial", n_boot: int = 2000,
-        seed: int = 0) -> NPS:
+def nps(scores: pd.Series, level: float = 0.95, method: str = "trinomial", n_boot: int = 2000,
+        seed: int = 42) -> NPS:
     """NPS of 0-10 recommend scores with a ``trinomial`` (Wald) or ``bootstrap`` interval."""
-    return nps_from_counts(_counts(scores), ci=ci, method=method, n_boot=n_boot, seed=seed)
+    return nps_from_counts(_counts(scores), level=level, method=method, n_boot=n_boot, seed=seed)
 
 
-def nps_by(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95) -> pd.DataFrame:
+def nps_by(df: pd.DataFrame, by: str, score: str = "nps", level: float = 0.95) -> pd.DataFrame:
     """NPS with trinomial interval and category shares per group of ``by``.
 
     Empty when ``score`` is not a column (the recommend item is optional).
@@ -106,7 +108,7 @@ def nps_by(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95) -> p
         return pd.DataFrame()
     rows = []
     for g, sub in df.groupby(by, observed=True, dropna=True):
-        r = nps(sub[score], ci=ci)
+        r = nps(sub[score], level=level)
         rows.append({by: g, **r.as_dict()})
     return pd.DataFrame(rows).set_index(by)
 
@@ -123,14 +125,14 @@ class NPSDifference:
     ci_high: float
     z: float
     p_value: float
+    level: float = 0.95
 
     def text(self) -> str:
         """The difference in words, with its interval and test (flips with the interval)."""
-        from .. import fmt
         p = fmt.pvalue(self.p_value)
         p = p if p.startswith("<") else f"= {p}"
         gap = (f"NPS {self.a} minus {self.b}: {fmt.number(self.diff, 1, sign=True)} points "
-               f"(95% interval {fmt.number(self.ci_low, 1, sign=True)} to "
+               f"({self.level:.0%} interval {fmt.number(self.ci_low, 1, sign=True)} to "
                f"{fmt.number(self.ci_high, 1, sign=True)}; z test p {p})")
         if self.ci_low > 0 or self.ci_high < 0:
             higher = self.a if self.diff > 0 else self.b
@@ -144,7 +146,7 @@ class NPSDifference:
         return self.text()
 
 
-def nps_difference(scores_a: pd.Series, scores_b: pd.Series, ci: float = 0.95,
+def nps_difference(scores_a: pd.Series, scores_b: pd.Series, level: float = 0.95,
                    labels: tuple[str, str] = ("a", "b")) -> NPSDifference:
     """Test NPS_a - NPS_b for two independent samples (Wald z test).
 
@@ -156,9 +158,10 @@ def nps_difference(scores_a: pd.Series, scores_b: pd.Series, ci: float = 0.95,
     d = ra.nps - rb.nps
     se = float(np.hypot(ra.se, rb.se))
     z = d / se if se > 0 else np.nan
-    q = stats.norm.ppf((1 + ci) / 2)
+    q = stats.norm.ppf((1 + level) / 2)
     p = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
-    return NPSDifference(str(labels[0]), str(labels[1]), d, se, d - q * se, d + q * se, z, p)
+    return NPSDifference(str(labels[0]), str(labels[1]), d, se, d - q * se, d + q * se, z, p,
+                         level)
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
@@ -174,15 +177,15 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     return adj
 
 
-def nps_pairwise(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95) -> pd.DataFrame:
+def nps_pairwise(df: pd.DataFrame, by: str, score: str = "nps", level: float = 0.95) -> pd.DataFrame:
     """All pairwise NPS differences between the groups of ``by``, Holm-adjusted p-values."""
     if score not in df:
         return pd.DataFrame()
     groups = [g for g, _ in df.groupby(by, observed=True, dropna=True)]
     rows = []
     for a, b in combinations(groups, 2):
-        r = nps_difference(df.loc[df[by] == a, score], df.loc[df[by] == b, score], ci=ci,
-                           labels=(a, b))
+        r = nps_difference(df.loc[df[by] == a, score], df.loc[df[by] == b, score],
+                           level=level, labels=(a, b))
         rows.append(r.__dict__)
     out = pd.DataFrame(rows, columns=["a", "b", "diff", "se", "ci_low", "ci_high", "z",
                                       "p_value"])
@@ -191,8 +194,8 @@ def nps_pairwise(df: pd.DataFrame, by: str, score: str = "nps", ci: float = 0.95
 
 
 def coverage_simulation(p: tuple[float, float, float], n: int, n_sim: int = 2000,
-                        ci: float = 0.95, method: str = "trinomial", n_boot: int = 1000,
-                        seed: int = 0) -> float:
+                        level: float = 0.95, method: str = "trinomial", n_boot: int = 1000,
+                        seed: int = 42) -> float:
     """Share of simulated samples whose interval covers the true NPS (vectorised).
 
     Draws ``n_sim`` trinomial samples of size ``n`` from shares ``p``
@@ -206,11 +209,11 @@ def coverage_simulation(p: tuple[float, float, float], n: int, n_sim: int = 2000
     est = c[:, 0] - c[:, 2]
     if method == "trinomial":
         se = np.sqrt((c[:, 0] + c[:, 2] - est ** 2) / n)
-        z = stats.norm.ppf((1 + ci) / 2)
+        z = stats.norm.ppf((1 + level) / 2)
         lo, hi = est - z * se, est + z * se
     else:
         b = rng.multinomial(n, c, size=(n_boot, n_sim)) / n
         bn = b[:, :, 0] - b[:, :, 2]
-        lo = np.quantile(bn, (1 - ci) / 2, axis=0)
-        hi = np.quantile(bn, (1 + ci) / 2, axis=0)
+        lo = np.quantile(bn, (1 - level) / 2, axis=0)
+        hi = np.quantile(bn, (1 + level) / 2, axis=0)
     return float(np.mean((lo <= truth) & (truth <= hi)))

@@ -261,8 +261,8 @@ class PLSPathModel(BaseEstimator):
         T = np.linalg.inv(np.eye(len(names)) - B) - np.eye(len(names))
         return pd.DataFrame(T, index=names, columns=names)
 
-    def bootstrap(self, X: pd.DataFrame, n_boot: int = 500, seed: int = 0,
-                  ci: float = 0.95) -> pd.DataFrame:
+    def bootstrap(self, X: pd.DataFrame, n_boot: int = 500, seed: int = 42,
+                  level: float = 0.95) -> pd.DataFrame:
         """Percentile bootstrap of paths, loadings, R^2 and HTMT (Efron & Tibshirani 1993).
 
         Rows are resampled with replacement ``n_boot`` times and the model is
@@ -291,7 +291,7 @@ class PLSPathModel(BaseEstimator):
                  + [("r2", spec.names[j]) for j in endo])
         point = np.concatenate([self.path_coef_.values, self.loadings_.values,
                                 self.r2_.values])
-        a = (1 - ci) / 2
+        a = (1 - level) / 2
         out = pd.DataFrame(names, columns=["kind", "name"])
         out["estimate"] = point
         out["boot_mean"] = D.mean(axis=0)

@@ -46,7 +46,7 @@ def _alpha_from_cov(c: np.ndarray) -> float:
     return float(k / (k - 1) * (1.0 - np.trace(c) / c.sum()))
 
 
-def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, standardized: bool = False) -> Alpha:
+def cronbach_alpha(items: pd.DataFrame, level: float = 0.95, standardized: bool = False) -> Alpha:
     """Cronbach's (1951) alpha with the Feldt (1965) confidence interval.
 
     alpha = k/(k-1) (1 - sum of item variances / variance of the sum);
@@ -65,8 +65,8 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, standardized: bool = F
     a = _alpha_from_cov(c)
     df1 = n - 1
     df2 = df1 * (k - 1)
-    lo = 1 - (1 - a) * stats.f.isf((1 - ci) / 2, df1, df2)
-    hi = 1 - (1 - a) * stats.f.isf((1 + ci) / 2, df1, df2)
+    lo = 1 - (1 - a) * stats.f.isf((1 - level) / 2, df1, df2)
+    hi = 1 - (1 - a) * stats.f.isf((1 + level) / 2, df1, df2)
     return Alpha(a, float(lo), float(hi), n, k)
 
 
@@ -207,7 +207,7 @@ def item_table(items: pd.DataFrame, constructs: dict[str, list[str]]) -> pd.Data
 
 
 def reliability_table(items: pd.DataFrame, constructs: dict[str, list[str]],
-                      loadings: pd.Series | None = None, ci: float = 0.95,
+                      loadings: pd.Series | None = None, level: float = 0.95,
                       standardized: bool = False) -> pd.DataFrame:
     """One row per construct: alpha with Feldt CI, omega, rho_C, AVE, KMO, Bartlett p.
 
@@ -220,7 +220,7 @@ def reliability_table(items: pd.DataFrame, constructs: dict[str, list[str]],
     rows = []
     for con, its in constructs.items():
         x = items[its]
-        a = cronbach_alpha(x, ci=ci, standardized=standardized)
+        a = cronbach_alpha(x, level=level, standardized=standardized)
         if len(its) > 1:
             lam = (loadings.reindex(its).values if loadings is not None
                    else one_factor_loadings(x.corr().values))

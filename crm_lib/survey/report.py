@@ -13,6 +13,7 @@ import pandas as pd
 from . import loyalty as _loyalty
 from . import nps as _nps
 from . import reliability as _rel
+from .drivers import DriverImportance
 from .items import PreparedSurvey
 from .model import StructuralModel, latest_per_respondent
 
@@ -44,7 +45,7 @@ def measurement_table(prepared: PreparedSurvey, model: StructuralModel) -> pd.Da
     return t
 
 
-def nps_overview(meta: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def nps_overview(meta: pd.DataFrame, n_boot: int = 2000, seed: int = 42) -> pd.DataFrame:
     """NPS of all responses and of the latest wave, with trinomial and bootstrap intervals.
 
     Empty when the responses have no ``nps`` column (the item is optional).
@@ -119,11 +120,13 @@ def driver_inputs(prepared: PreparedSurvey, model: StructuralModel,
 
 def loyalty_frame(prepared: PreparedSurvey, customers: pd.DataFrame, as_of,
                   transactions: pd.DataFrame | None = None,
-                  horizon_days: int = 180) -> pd.DataFrame:
+                  horizon_days: int = 180) -> _loyalty.FollowUp:
     """Followed-up respondents (latest usable response per customer) with their indices and
-    behaviour: satisfaction and loyalty indices (0-100), churned, purchases, repurchased."""
-    beh = _loyalty.respondent_behaviour(prepared.meta, customers, as_of, transactions,
-                                        horizon_days=horizon_days)
+    behaviour: satisfaction and loyalty indices (0-100), churned, purchases, repurchased;
+    with the responses left out and why (:class:`crm_lib.survey.loyalty.FollowUp`)."""
+    follow = _loyalty.respondent_behaviour(prepared.meta, customers, as_of, transactions,
+                                           horizon_days=horizon_days)
+    beh = follow.frame
     sat = find_construct(prepared, "satisfaction")
     loy = find_construct(prepared, "loyalty")
     if sat is not None:
@@ -133,10 +136,8 @@ def loyalty_frame(prepared: PreparedSurvey, customers: pd.DataFrame, as_of,
     if "nps" in prepared.meta:
         beh["nps"] = pd.to_numeric(prepared.meta["nps"], errors="coerce").to_numpy()[beh["row"]]
     keep = latest_per_respondent(beh)
-    out = beh[keep.to_numpy()].reset_index(drop=True)
-    out.attrs = dict(beh.attrs)
-    out.attrs["repeat_responses_dropped"] = int((~keep).sum())
-    return out
+    return _loyalty.FollowUp(beh[keep.to_numpy()].reset_index(drop=True), follow.excluded,
+                             follow.horizon_days, int((~keep).sum()))
 
 
 def behavioural_loyalty(frame: pd.DataFrame) -> pd.Series:
@@ -150,7 +151,7 @@ def behavioural_loyalty(frame: pd.DataFrame) -> pd.Series:
 
 def survey_metrics(reliability: pd.DataFrame, model: StructuralModel, nps_result: _nps.NPS,
                    satisfied_defectors_share: float | None,
-                   importance: pd.DataFrame | None = None) -> dict[str, object]:
+                   importance: DriverImportance | None = None) -> dict[str, object]:
     """The notebook's headline metrics under the keys of issue 4.
 
     With ``importance`` (from :func:`crm_lib.survey.driver_importance`) the
@@ -172,8 +173,7 @@ def survey_metrics(reliability: pd.DataFrame, model: StructuralModel, nps_result
     m["survey.satisfied_defectors_share"] = (np.nan if satisfied_defectors_share is None
                                              else satisfied_defectors_share)
     if importance is not None:
-        for d, v in importance["share"].items():
-            m[f"survey.driver.{d}"] = v
+        m.update(importance.metrics())
     return m
 
 

@@ -140,7 +140,7 @@ def _sample_cov(items: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def fit_sem(items: pd.DataFrame, constructs: Mapping[str, list[str]],
-            paths: Iterable | None = None, ci: float = 0.95) -> SEMResult:
+            paths: Iterable | None = None, level: float = 0.95) -> SEMResult:
     """Fit a CFA (``paths`` None) or a full SEM by maximum likelihood with semopy.
 
     Returns standardised loadings with delta-method Wald intervals, standardised
@@ -155,7 +155,7 @@ def fit_sem(items: pd.DataFrame, constructs: Mapping[str, list[str]],
     cov, n = _sample_cov(items[cols].rename(columns=ren))
     desc = model_description(constructs, paths)
     root = logging.getLogger()
-    level = root.level
+    root_level = root.level
     root.setLevel(logging.ERROR)  # semopy warns "No fixed loadings" by design (std.lv)
     try:
         model = semopy.Model(desc)
@@ -163,11 +163,11 @@ def fit_sem(items: pd.DataFrame, constructs: Mapping[str, list[str]],
             res = model.fit(cov=cov, n_samples=n)
             _, inv = model.calc_fim(inverse=True)
     finally:
-        root.setLevel(level)
+        root.setLevel(root_level)
     names = [k for k, v in model.parameters.items() if v.active]
     pos = {k: j for j, k in enumerate(names)}
     vals = dict(zip(names, model.param_vals, strict=True))
-    z = stats.norm.ppf((1 + ci) / 2)
+    z = stats.norm.ppf((1 + level) / 2)
     est = model.inspect(std_est=True)
     sigma = model.calc_sigma()[0]
     obs = model.vars["observed"]

@@ -174,7 +174,7 @@ def conditional_expected_purchases(params: object, t: object, frequency: object,
             * p_alive(params, frequency, recency, T))
 
 
-def simulate(params: object, T: object, *, seed: int | np.random.Generator = 0,
+def simulate(params: object, T: object, *, seed: int | np.random.Generator = 42,
              holdout: float = 0.0) -> pd.DataFrame:
     """Simulate BG/NBD customers observed for ``T`` (array or scalar) time units.
 

@@ -3,10 +3,10 @@
 CLV over a finite horizon (Fader, Hardie & Lee 2005, "RFM and CLV: using
 iso-value curves for customer base analysis", JMR 42(4)): the expected
 purchases of each future week (BG/NBD conditional expectation), times the
-expected spend per purchase (Gamma-Gamma), times the margin, discounted
-at the annual rate:
+expected spend per purchase (Gamma-Gamma), times the margin rate (gross
+margin as a share of revenue), discounted at the annual rate:
 
-    CLV_i = margin x E[spend_i] x sum_k (E[Y_i(t_k)] - E[Y_i(t_k-1)]) / (1 + d)^(t_k / year)
+    CLV_i = margin_rate x E[spend_i] x sum_k (E[Y_i(t_k)] - E[Y_i(t_k-1)]) / (1 + d)^(t_k / year)
 
 with weekly steps t_k. Refunds are taken out at the population refund rate
 (refunds / gross spend) when ``net_of_refunds``. The model fit is checked
@@ -26,6 +26,7 @@ from . import bgnbd
 from .bgnbd import BetaGeo
 from .gammagamma import GammaGamma, conditional_expected_spend
 from .lifecycle import STAGES, LifecycleRules, lifecycle_stage
+from .period import StudyPeriod
 from .summary import purchase_days, resolve_grain, rfm_summary, unit_days
 from .tiers import action, risk_tier, value_tier
 
@@ -81,7 +82,7 @@ def refund_rate(summary: pd.DataFrame) -> float:
 
 
 def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
-                   horizon_weeks: float = 52, margin: float = 0.3,
+                   horizon_weeks: float = 52, margin_rate: float = 0.3,
                    annual_discount_rate: float = 0.1, time_unit: str = "W",
                    step_weeks: float = 1.0) -> pd.DataFrame:
     """Expected purchases and discounted CLV over ``horizon_weeks`` (module docstring).
@@ -91,8 +92,9 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
     """
     if horizon_weeks <= 0:
         raise ValueError(f"horizon_weeks must be positive, got {horizon_weeks}")
-    if not 0 <= margin <= 1:
-        raise ValueError(f"margin must be a share between 0 and 1, got {margin}")
+    if not 0 <= margin_rate <= 1:
+        raise ValueError(f"margin_rate must be a share of revenue between 0 and 1, "
+                         f"got {margin_rate}")
     if annual_discount_rate <= -1:
         raise ValueError("annual_discount_rate must be above -1")
     per_unit = 7.0 / unit_days(time_unit)  # time units per week
@@ -106,15 +108,15 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
         pv += (cur - prev) / (1 + annual_discount_rate) ** (w / WEEKS_PER_YEAR)
         prev = cur
     pa = bgnbd.p_alive(params, x, tx, big_t)
-    value_if_alive = margin * np.asarray(spend, float) * pv
+    value_if_alive = margin_rate * np.asarray(spend, float) * pv
     return pd.DataFrame({"expected_purchases": pa * prev, "clv": pa * value_if_alive,
                          "clv_if_alive": value_if_alive}, index=summary.index)
 
 
 def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_weeks: float = 52,
-                       margin: float = 0.3, annual_discount_rate: float = 0.1,
+                       margin_rate: float = 0.3, annual_discount_rate: float = 0.1,
                        time_unit: str = "W", net_of_refunds: bool = True, n_draws: int = 100,
-                       level: float = 0.95, seed: int = 0) -> pd.Series:
+                       level: float = 0.95, seed: int = 42) -> pd.Series:
     """Total CLV with an interval for parameter uncertainty (parametric bootstrap).
 
     Draws the seven parameters from their asymptotic normal distribution on
@@ -133,7 +135,7 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
         th = m.params_.to_numpy()
         cov_log = m.cov_.to_numpy() / np.outer(th, th)
         draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
-    kw = dict(horizon_weeks=horizon_weeks, margin=margin,
+    kw = dict(horizon_weeks=horizon_weeks, margin_rate=margin_rate,
               annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=13.0)
     for bp, gp in zip(draws["b"], draws["g"], strict=True):
         spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
@@ -278,7 +280,7 @@ def _add_silent_customers(summary: pd.DataFrame, customers: pd.DataFrame, as_of:
 
 
 def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, *,
-                   as_of: object, horizon_weeks: int = 52, margin: float = 0.3,
+                   as_of: object, horizon_weeks: int = 52, margin_rate: float = 0.3,
                    annual_discount_rate: float = 0.1, time_unit: str = "W",
                    grain: str = "auto", net_of_refunds: bool = True,
                    models: ValueModels | None = None, risk: pd.Series | None = None,
@@ -292,11 +294,13 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     are given. Columns: customer_id, frequency, recency, T, monetary (mean
     repeat spend), revenue, refunds, expected_purchases (in the horizon),
     p_alive, expected_spend (per purchase, Gamma-Gamma), expected_revenue
-    (undiscounted, horizon), clv (discounted margin over the horizon, net of
-    the refund rate), clv_if_alive, risk (1 - P(alive), or the given ``risk``
+    (undiscounted, horizon), clv (discounted margin, ``margin_rate`` x expected
+    revenue, over the horizon, net of the refund rate), clv_if_alive, risk (1 - P(alive), or the given ``risk``
     per customer_id), value_tier, risk_tier, action,
     tenure_weeks, weeks_since_last, lifecycle_stage. ``customers`` (optional)
     adds signed-up customers without purchases and marks ended relationships.
+    The refund rate taken out is :func:`refund_rate` of the purchase summary up to
+    ``as_of`` (``rfm_summary``); the other settings are the caller's arguments.
     """
     as_of = pd.Timestamp(as_of)
     summary = rfm_summary(transactions, calibration_end=as_of, time_unit=time_unit, grain=grain)
@@ -313,7 +317,7 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
     out["p_alive"] = models.bgnbd.p_alive(base)
     out["expected_spend"] = spend
     v = discounted_clv(models.bgnbd.params_.to_numpy(), base, spend * keep_rate,
-                       horizon_weeks=horizon_weeks, margin=margin,
+                       horizon_weeks=horizon_weeks, margin_rate=margin_rate,
                        annual_discount_rate=annual_discount_rate, time_unit=time_unit)
     out["expected_purchases"] = v["expected_purchases"]
     out["expected_revenue"] = v["expected_purchases"] * spend * keep_rate
@@ -337,16 +341,13 @@ def customer_value(transactions: pd.DataFrame, customers: pd.DataFrame | None = 
         ended = out["customer_id"].map(end <= as_of).fillna(False).astype(bool).to_numpy()
     out["lifecycle_stage"] = lifecycle_stage(out["tenure_weeks"], out["weeks_since_last"],
                                              out["p_alive"], ended, lifecycle_rules)
-    out.attrs.update({"as_of": str(as_of.date()), "horizon_weeks": horizon_weeks,
-                      "margin": margin, "annual_discount_rate": annual_discount_rate,
-                      "time_unit": time_unit, "refund_rate": 1 - keep_rate})
     return out.reset_index(drop=True)
 
 
 def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
                        customers: pd.DataFrame | None = None,
                        rules: LifecycleRules | None = None,
-                       time_unit: str = "W") -> pd.DataFrame:
+                       time_unit: str = "W", *, period: StudyPeriod) -> pd.DataFrame:
     """Lifecycle stage at the end of calibration and what happened in the holdout period.
 
     A prospective check of the stage rule: stages are assigned with the
@@ -354,11 +355,17 @@ def lifecycle_outcomes(calhold: pd.DataFrame, models: ValueModels,
     who made no purchase in the holdout (``no_purchase_rate``), their mean
     holdout purchases, and, with a customers table, the share whose plan
     ended during the holdout among those still under contract at its start
-    (``plan_end_rate``, the contractual churn rate).
+    (``plan_end_rate``, the contractual churn rate). ``period``: the calibration end
+    and analysis date ``calhold`` was summarised with (:func:`calibration_holdout`);
+    a period whose holdout length differs from ``calhold``'s is an error.
     """
-    cal = pd.Timestamp(calhold.attrs.get("calibration_end"))
-    obs = pd.Timestamp(calhold.attrs.get("observation_end"))
+    cal, obs = period.calibration_end, period.as_of
     weeks = unit_days(time_unit) / 7.0
+    if len(calhold) and "duration_holdout" in calhold:
+        held = float(calhold["duration_holdout"].iloc[0]) * weeks
+        if abs(held - (obs - cal) / pd.Timedelta(weeks=1)) > 1 / 7:
+            raise ValueError(f"period {cal.date()} to {obs.date()} is not the period of "
+                             f"calhold (holdout of {held:.1f} weeks)")
     pa = models.bgnbd.p_alive(calhold)
     ended = plan_end = None
     if customers is not None and "end_date" in customers.columns:

@@ -103,7 +103,7 @@ def conditional_expected_spend(params: object, frequency: object, monetary: obje
     return p * (g + m * x) / (p * x + q - 1)
 
 
-def simulate(params: object, frequency: object, *, seed: int | np.random.Generator = 0
+def simulate(params: object, frequency: object, *, seed: int | np.random.Generator = 42
              ) -> np.ndarray:
     """Mean spend of ``frequency`` Gamma-Gamma transactions per customer (0 when none)."""
     p, q, g = np.asarray(params, dtype=float)

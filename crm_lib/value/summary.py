@@ -184,7 +184,8 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
     Returns one row per customer: customer_id, frequency, recency, T,
     monetary, first_purchase, last_purchase, revenue (all non-negative spend
     in the calibration period, first purchase included), refunds, and the
-    holdout columns when asked.
+    holdout columns when asked. The occasion grain ``auto`` resolves to is
+    :func:`resolve_grain` of the same transactions.
     """
     days_per_unit = unit_days(time_unit)
     if _engine.uses_engine(transactions):
@@ -213,8 +214,6 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end: object,
         res["frequency_holdout"] = out["frequency_holdout"].astype("int64")
         res["spend_holdout"] = out["spend_holdout"].astype(float)
         res["duration_holdout"] = (obs - cal).total_seconds() / unit_s
-    res.attrs.update({"calibration_end": str(cal), "observation_end": str(obs),
-                      "time_unit": time_unit, "grain": grain})
     return res.reset_index(drop=True)
 
 
