@@ -7,18 +7,22 @@ into its own virtual environment, cached under ``~/.cache/crm-airflow/<hash>``
 the installation fails, the tests fail with pip's reason; they never skip.
 
 The runs have their own ``AIRFLOW_HOME`` (SQLite: a copy of an empty database
-that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``; the DAG folder is ``scheduling/``; the notebook tasks call this
-venv's ``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``.
-The runs use a small demo company and two notebooks (03 and 06; 06 runs after
-03 in the runner's graph). Safe under pytest-xdist: the environment and its
-migrated database are built under a file lock; the DAG's plan cache
-(``XDG_CACHE_HOME``) is shared by the tests of one session, so ``crm-report --plan``
-runs once per session rather than once per test; everything else is per test.
+that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``;
+the DAG folder is ``scheduling/``; the notebook tasks call this venv's
+``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``. The runs
+use a small demo company and two notebooks (03 and 06; 06 runs after 03 in the
+runner's graph). Safe under pytest-xdist: the environment and its migrated
+database are built under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
+of the runs and the task test is shared by the session and starts with the
+runner's plan, so their DAG parses do not each run ``crm-report --plan`` (the
+DAG loading test runs it); everything else is per test.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -173,20 +177,38 @@ def venv() -> Path:
     return airflow_venv()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def plan_cache(tmp_path_factory) -> Path:
-    """``XDG_CACHE_HOME`` of every Airflow process of the session (all xdist workers)."""
+    """``XDG_CACHE_HOME`` of the DAG runs and the task test (all xdist workers of a session).
+
+    It holds the DAG's plan cache, written just now (the DAG reuses it for 300 s) with
+    what ``crm-report --plan`` prints (the runner's ``--plan``, run here in-process), so
+    their DAG parses do not each start ``crm-report --plan`` (6 CPU-seconds, and over
+    the DAG's 20 s limit on a loaded machine). The command itself runs at DAG parse
+    time in :func:`test_dag_loads_with_the_runners_graph`, which has a cache of its own.
+    """
     root = tmp_path_factory.getbasetemp()
-    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
-    (shared / "airflow-cache").mkdir(exist_ok=True)
-    return shared / "airflow-cache"
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "airflow-cache"
+    exe = shutil.which(str(CRM_REPORT))
+    assert exe, f"{CRM_REPORT} not found"
+    # the DAG's _plan_cache(): $XDG_CACHE_HOME/crm-airflow/plan-<sha256(executable)[:16]>.json
+    cache = shared / "crm-airflow" / f"plan-{hashlib.sha256(exe.encode()).hexdigest()[:16]}.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert runner.main(["--plan"]) == 0
+    with FileLock(str(shared.parent / "airflow-cache.lock")):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(out.getvalue(), encoding="utf-8")
+        tmp.replace(cache)  # a DAG parsing at the same time reads the old or the new file
+    return shared
 
 
-def test_dag_loads_with_the_runners_graph(venv, tmp_path, plan_cache, capsys):
+def test_dag_loads_with_the_runners_graph(venv, tmp_path, capsys):
     """Airflow imports, validates and serializes the DAG; its edges are ``crm-report --plan``'s."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "CRM_REPORT": str(CRM_REPORT),
-                "XDG_CACHE_HOME": str(plan_cache)})
+                "XDG_CACHE_HOME": str(tmp_path / "cache")})  # the DAG runs crm-report --plan
     script = (
         "import importlib.util, json, sys\n"
         "from airflow.serialization.serialized_objects import DagSerialization\n"
