@@ -10,8 +10,17 @@ data/ and reports/ of the checkout are never touched.
   and is shared by all notebook tests (and by both pytest-xdist workers,
   through a file lock); tests read its executed notebooks instead of
   executing them again.
+- ``telco_run``: the same on the telco source (one run, also for the fixture of
+  that name in test_text_outputs).
 - ``run_notebook`` is the one papermill helper for tests that need a
   notebook on other parameters than the shared run.
+
+Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``, see pyproject.toml)
+the tests are handed out longest first (:data:`SLOW_TESTS`), so the two workers
+finish together instead of one starting a three-minute test at the end, and a
+module with a module- or session-scoped fixture of its own (a fitted model, a
+SparkSession, a five-seed panel) is one work unit on one worker, so that
+fixture is built once per run, not once per worker.
 """
 
 from __future__ import annotations
@@ -125,3 +134,101 @@ def demo_run(crm_home) -> dict:
     return {"code": r["code"], "run_dir": run_dir,
             "metrics": json.loads((run_dir / "metrics.json").read_text()),
             "manifest": json.loads((run_dir / "manifest.json").read_text())}
+
+
+@pytest.fixture(scope="session")
+def telco_run(crm_home) -> dict:
+    """Every notebook run once on the telco source (the same keys as ``demo_run``).
+
+    The same run as ``_run_once(crm_home, "telco_run", source="telco")``, so a test that
+    still calls that shares it too.
+    """
+    r = _run_once(crm_home, "telco_run", source="telco")
+    run_dir = Path(r["run_dir"])
+    return {"code": r["code"], "run_dir": run_dir,
+            "metrics": json.loads((run_dir / "metrics.json").read_text()),
+            "manifest": json.loads((run_dir / "manifest.json").read_text())}
+
+
+#: Seconds of the slowest tests (``--durations=60`` of the full suite on 2 workers,
+#: 2026-12-02, machine load 5-10: only their order matters). Under xdist the work
+#: units (a test, or a whole module with a fixture of its own) are handed out in
+#: decreasing order of these costs (plus 1 s a test). A test that uses
+#: ``demo_run`` is charged :data:`DEMO_RUN_COST` once, on the most expensive of them,
+#: which then builds the shared run while the other worker runs the Airflow test.
+SLOW_TESTS = {
+    "tests/airflow/test_airflow_dag.py::test_airflow_runs_equal_crm_report": 730,
+    "tests/test_engine_notebooks.py::test_spark_run_gives_the_duckdb_metrics": 500,
+    "tests/test_text_outputs.py::test_executed_notebooks_have_readable_text": 450,
+    "tests/test_runner_concurrency.py::test_concurrent_run_gives_the_metrics_of_a_sequential_run":
+        320,
+    "tests/test_runner.py::test_success_then_failure_keeps_last_good_report": 170,
+    "tests/test_engine.py::test_spark_equals_duckdb": 120,
+    "tests/test_value_notebook.py::test_crm_report_source_cdnow_reproduces_published_values": 100,
+    "tests/test_churn_notebook.py::test_notebook_runs_unchanged_on_a_different_schema": 80,
+    "tests/test_runner_concurrency.py::test_independent_notebooks_run_together_and_dependants_wait":
+        80,
+    "tests/test_runner_steps.py::test_stage_only_exit_codes_then_publish": 70,
+    "tests/test_roi_notebook.py::test_telco_reports_empc_and_marks_the_pilot_unavailable": 70,
+    "tests/test_runner.py::test_missing_table_is_skipped_with_reason": 67,
+    "tests/test_runner.py::test_params_file_and_dated_run": 63,
+    "tests/test_roi_notebook.py::test_biased_campaign_is_detected_and_not_called_causal": 60,
+    "tests/airflow/test_airflow_dag.py::test_dag_loads_with_the_runners_graph": 54,
+    "tests/test_demo_truth.py::test_every_truth_panel_value_inside_its_family_wise_interval": 53,
+    "tests/test_cleaning_notebook.py::test_crm_report_exits_non_zero_with_one_paragraph_on_a_fatal_error":
+        48,
+    "tests/test_runner_steps.py::test_sigterm_removes_staging_and_stops_the_kernel": 46,
+    "tests/test_privacy.py::test_notebook_01_on_real_rows_publishes_no_ids_or_personal_data": 42,
+    "tests/test_roi_demo.py::test_pilot_is_detected_as_randomised_with_the_pilot_economics": 36,
+    "tests/test_roi_demo.py::test_ate_intervals_cover_the_true_ate_across_demo_seeds": 36,
+    "tests/test_churn_survival.py::test_demo_true_hazard_ratios_inside_cox_intervals": 34,
+    "tests/test_install.py::test_pip_path_resolves_the_wheel": 29,
+    "tests/test_churn_models.py::test_telco_cross_validated_auc_and_brier_targets": 26,
+    "tests/test_runner_concurrency.py::test_sequential_run_follows_the_graph_not_the_file_order": 19,
+    "tests/test_student.py::test_cli_writes_student_copies": 15,
+    "tests/test_churn_models.py::test_score_customers_and_out_of_fold_interface": 15,
+    "tests/airflow/test_airflow_dag.py::test_exit_codes_map_to_task_states": 13,
+}
+#: The batch run of ``demo_run`` (all notebooks on the small demo company).
+DEMO_RUN_COST = 600
+#: Modules whose own module-scoped fixture is cheap to repeat (a cached lookup), so
+#: their slow tests may run on both workers.
+UNGROUPED = {"tests/airflow/test_airflow_dag.py"}
+
+
+def _has_own_shared_fixture(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a module- or session-scoped fixture defined in its own module."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = getattr(getattr(item, "module", None), "__name__", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        fd = defs[-1]
+        if fd.scope in ("module", "session") and getattr(fd.func, "__module__", "") == module:
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest work units first, modules with their own shared fixture kept together
+    (``xdist_group``); only on xdist workers, so ``-n 0`` keeps the file order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    units: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        path = item.nodeid.split("::", 1)[0]
+        if path not in UNGROUPED and _has_own_shared_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(path))
+            units.setdefault(path, []).append(i)
+        else:
+            units.setdefault(item.nodeid, []).append(i)
+
+    def cost(idx: list[int]) -> float:  # a parametrized test's cost counts once
+        names = {items[i].nodeid.split("[", 1)[0] for i in idx}
+        return sum(SLOW_TESTS.get(n, 0.0) for n in names) + len(idx)
+
+    costs = {key: cost(idx) for key, idx in units.items()}
+    demo_users = [key for key, idx in units.items()
+                  if any("demo_run" in getattr(items[i], "fixturenames", ()) for i in idx)]
+    if demo_users:
+        costs[max(demo_users, key=lambda k: (costs[k], -units[k][0]))] += DEMO_RUN_COST
+    order = sorted(units, key=lambda k: (-costs[k], units[k][0]))
+    items[:] = [items[i] for key in order for i in units[key]]

@@ -30,7 +30,9 @@ def test_spark_run_gives_the_duckdb_metrics(crm_home):
     if engine.java_home() is None:
         pytest.skip("no Java on this machine")
     duck = _run(crm_home, "engine-duckdb", {})
-    spark = _run(crm_home, "engine-spark", {"engine": "spark", "spark_master": "local[2]"})
+    # two shuffle partitions on local[2] (crm_lib's default of 4 is for a small cluster)
+    spark = _run(crm_home, "engine-spark", {"engine": "spark", "spark_master": "local[2]",
+                                            "spark_config": {"spark.sql.shuffle.partitions": "2"}})
     assert set(duck) == set(spark)
     assert any(k.startswith("clv.") for k in duck) and any(k.startswith("churn.") for k in duck)
     for k, v in duck.items():

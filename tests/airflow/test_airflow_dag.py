@@ -6,17 +6,23 @@ into its own virtual environment, cached under ``~/.cache/crm-airflow/<hash>``
 (``CRM_AIRFLOW_CACHE`` moves it) and reused while those files are unchanged. If
 the installation fails, the tests fail with pip's reason; they never skip.
 
-The runs have their own ``AIRFLOW_HOME`` (SQLite, ``airflow db migrate``) and
-``CRM_HOME``; the DAG folder is ``scheduling/``; the notebook tasks call this
-venv's ``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``.
-The runs use a small demo company and two notebooks (03 and 06; 06 runs after
-03 in the runner's graph). Safe under pytest-xdist: the environment is built
-under a file lock, everything else is per test.
+The runs have their own ``AIRFLOW_HOME`` (SQLite: a copy of an empty database
+that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``;
+the DAG folder is ``scheduling/``; the notebook tasks call this venv's
+``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``. The runs
+use a small demo company and two notebooks (03 and 06; 06 runs after 03 in the
+runner's graph). Safe under pytest-xdist: the environment and its migrated
+database are built under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
+of the runs and the task test is shared by the session and starts with the
+runner's plan, so their DAG parses do not each run ``crm-report --plan`` (the
+DAG loading test runs it); everything else is per test.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -29,6 +35,8 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+
+from crm_lib import runner
 
 pytestmark = pytest.mark.airflow
 
@@ -81,12 +89,36 @@ def airflow_venv() -> Path:
     return venv
 
 
+def migrated_db(venv: Path) -> Path:
+    """An empty Airflow database after ``airflow db migrate``, built once per environment.
+
+    Each :class:`Airflow` home starts from a copy of it (migrating takes ~6 CPU-seconds).
+    """
+    template = venv / "crm-airflow-db"
+    db = template / "airflow.db"
+    with FileLock(str(venv.parent / f"{venv.name}.db.lock")):
+        if not db.exists():
+            shutil.rmtree(template, ignore_errors=True)
+            env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+            work = venv / "crm-airflow-db.tmp"
+            shutil.rmtree(work, ignore_errors=True)
+            env.update({"AIRFLOW_HOME": str(work), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+            done = _run([str(venv / "bin" / "airflow"), "db", "migrate"], env)
+            assert done.returncode == 0, done.stderr[-3000:]
+            template.mkdir()
+            shutil.copy2(work / "airflow.db", db)
+            shutil.rmtree(work, ignore_errors=True)
+    return db
+
+
 class Airflow:
     """One AIRFLOW_HOME with the DAG folder ``scheduling/`` and one CRM_HOME."""
 
-    def __init__(self, venv: Path, tmp: Path):
+    def __init__(self, venv: Path, tmp: Path, cache: Path):
         self.venv, self.home, self.crm_home = venv, tmp / "airflow", tmp / "crm_home"
         self.crm_home.mkdir(parents=True)
+        self.home.mkdir()
+        shutil.copy2(migrated_db(venv), self.home / "airflow.db")
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
         env.update({
             "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
@@ -96,11 +128,9 @@ class Airflow:
             "CRM_HOME": str(self.crm_home),
             "CRM_REPORT": str(CRM_REPORT),
             "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
-            "XDG_CACHE_HOME": str(tmp / "cache"),  # the DAG's plan cache
+            "XDG_CACHE_HOME": str(cache),  # the DAG's plan cache
         })
         self.env = env
-        done = _run([str(venv / "bin" / "airflow"), "db", "migrate"], env)
-        assert done.returncode == 0, done.stderr[-3000:]
 
     def dags_test(self, date: str, conf: dict) -> subprocess.CompletedProcess:
         return _run([str(self.venv / "bin" / "airflow"), "dags", "test", "crm_report", date,
@@ -147,11 +177,38 @@ def venv() -> Path:
     return airflow_venv()
 
 
-def test_dag_loads_with_the_runners_graph(venv, tmp_path):
+@pytest.fixture
+def plan_cache(tmp_path_factory) -> Path:
+    """``XDG_CACHE_HOME`` of the DAG runs and the task test (all xdist workers of a session).
+
+    It holds the DAG's plan cache, written just now (the DAG reuses it for 300 s) with
+    what ``crm-report --plan`` prints (the runner's ``--plan``, run here in-process), so
+    their DAG parses do not each start ``crm-report --plan`` (6 CPU-seconds, and over
+    the DAG's 20 s limit on a loaded machine). The command itself runs at DAG parse
+    time in :func:`test_dag_loads_with_the_runners_graph`, which has a cache of its own.
+    """
+    root = tmp_path_factory.getbasetemp()
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "airflow-cache"
+    exe = shutil.which(str(CRM_REPORT))
+    assert exe, f"{CRM_REPORT} not found"
+    # the DAG's _plan_cache(): $XDG_CACHE_HOME/crm-airflow/plan-<sha256(executable)[:16]>.json
+    cache = shared / "crm-airflow" / f"plan-{hashlib.sha256(exe.encode()).hexdigest()[:16]}.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert runner.main(["--plan"]) == 0
+    with FileLock(str(shared.parent / "airflow-cache.lock")):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(out.getvalue(), encoding="utf-8")
+        tmp.replace(cache)  # a DAG parsing at the same time reads the old or the new file
+    return shared
+
+
+def test_dag_loads_with_the_runners_graph(venv, tmp_path, capsys):
     """Airflow imports, validates and serializes the DAG; its edges are ``crm-report --plan``'s."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "CRM_REPORT": str(CRM_REPORT),
-                "XDG_CACHE_HOME": str(tmp_path / "cache")})
+                "XDG_CACHE_HOME": str(tmp_path / "cache")})  # the DAG runs crm-report --plan
     script = (
         "import importlib.util, json, sys\n"
         "from airflow.serialization.serialized_objects import DagSerialization\n"
@@ -169,9 +226,9 @@ def test_dag_loads_with_the_runners_graph(venv, tmp_path):
                 env)
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    done = _run([str(CRM_REPORT), "--plan"], env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    plan = json.loads(done.stdout)
+    capsys.readouterr()
+    assert runner.main(["--plan"]) == 0  # what `crm-report --plan` prints, in this process
+    plan = json.loads(capsys.readouterr().out)
     nodes = plan["notebooks"] if isinstance(plan, dict) else plan
     tasks = got["tasks"]
     for node in nodes:
@@ -189,18 +246,19 @@ def test_dag_loads_with_the_runners_graph(venv, tmp_path):
                              "notebooks": "", "crm_report": ""}
 
 
-def test_airflow_runs_equal_crm_report(venv, tmp_path):
+def test_airflow_runs_equal_crm_report(venv, tmp_path, plan_cache):
     """Success equals crm-report; a failed notebook fails the DAG run and keeps the last
     good report; a rerun after a source change publishes nothing from the earlier run."""
-    af = Airflow(venv, tmp_path)
+    af = Airflow(venv, tmp_path, plan_cache)
     reports = af.crm_home / "reports"
-    # the reference: crm-report itself, same parameters, its own project home
+    # the reference: crm-report itself, same parameters, its own project home (one job:
+    # 06 runs after 03 anyway, and the notebooks then run in its own process)
     ref_home = tmp_path / "ref_home"
     ref_home.mkdir()
     ref = subprocess.Popen(
         [str(CRM_REPORT), "--out", str(ref_home / "reports"), "--notebooks",
          SMALL["notebooks"], "--n-customers", str(SMALL["n_customers"]),
-         "--seed", str(SMALL["seed"]), "--as-of", "2026-06-30"],
+         "--seed", str(SMALL["seed"]), "--as-of", "2026-06-30", "--jobs", "1"],
         env={**af.env, "CRM_HOME": str(ref_home)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
 
@@ -278,7 +336,7 @@ def test_airflow_runs_equal_crm_report(venv, tmp_path):
     assert changed, "every summary figure equals the earlier run's"
 
 
-def test_exit_codes_map_to_task_states(venv, tmp_path):
+def test_exit_codes_map_to_task_states(venv, tmp_path, plan_cache):
     """The notebook task under Airflow's own exception classes: 2 and 1 fail without retry
     (AirflowFailException), 3 skips, 75 and anything else raise a retried failure; the
     runner's error paragraph is the exception's message."""
@@ -307,7 +365,7 @@ def test_exit_codes_map_to_task_states(venv, tmp_path):
         "print(json.dumps(out))\n")
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "CRM_REPORT": str(CRM_REPORT),
-                "XDG_CACHE_HOME": str(tmp_path / "cache")})
+                "XDG_CACHE_HOME": str(plan_cache)})
     done = _run([str(venv / "bin" / "python"), "-c", script, str(SCHEDULING / "crm_report_dag.py"),
                  str(fake)], env)
     assert done.returncode == 0, done.stderr[-3000:]
