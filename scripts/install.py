@@ -104,7 +104,11 @@ def commands(installer: str, python: Path, uv: list[str] | None, args: list[str]
     """The install command(s) of ``installer`` (uv or pip)."""
     extra = ["--dry-run"] if dry_run else []
     if installer == "uv":
-        return [[*uv, "pip", "install", "--python", str(python), *extra, *args]]
+        # pip writes .pyc files at install time, uv only when asked: without them every
+        # process (each notebook's kernel, each test subprocess) compiles the modules it
+        # imports from source again where PYTHONDONTWRITEBYTECODE is set, as on these machines.
+        compile_ = [] if dry_run else ["--compile-bytecode"]
+        return [[*uv, "pip", "install", "--python", str(python), *compile_, *extra, *args]]
     upgrade = [] if dry_run else [[str(python), "-m", "pip", "install", "--quiet",
                                    "--upgrade", "pip"]]
     return [*upgrade, [str(python), "-m", "pip", "install", "--quiet", *extra, *args]]

@@ -115,3 +115,19 @@ def test_makefile_installs_through_the_script():
     text = (ROOT / "Makefile").read_text()
     assert "scripts/install.py --venv $(VENV) --installer $(INSTALLER)" in text
     assert "INSTALLER ?= auto" in text
+
+
+@pytest.mark.skipif(_uv() is None, reason="uv is not installed (make venv installs it)")
+def test_uv_install_writes_bytecode_even_where_python_writes_none(sandbox, tmp_path):
+    """uv writes no .pyc unless asked; with PYTHONDONTWRITEBYTECODE set (as on these machines)
+    every kernel would then compile pandas, sklearn... from source again."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+           "PATH": f"{Path(_uv()).parent}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run(
+        [sys.executable, str(SCRIPT), "--venv", str(venv), "--installer", "uv", "--",
+         "--no-index", "--find-links", str(sandbox / "wheels"), "tinypkg"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert list(venv.glob("lib/python*/site-packages/tinypkg/__pycache__/__init__.*.pyc"))
