@@ -170,6 +170,7 @@ def _messy_transactions(t: pd.DataFrame, bad_ids: set, rng, as_of: pd.Timestamp
     broken = np.concatenate([g[k] for k in g if k != "exact_duplicate"])
     kept = np.setdiff1d(np.flatnonzero(~cq), broken)
     expected["refunds_kept"] = int((amt.iloc[kept] < 0).sum())
+    expected["orphan_refunds"] = int((amt.iloc[g["orphan:customer_id"]] < 0).sum())
     expected["rows_clean"] = expected["rows_in"] - expected["rows_quarantined"] - \
         expected["rows_duplicate_dropped"]
     return out, expected
@@ -214,6 +215,7 @@ def make_messy(tables: dict[str, pd.DataFrame], folder: str | Path, *, seed: int
             exp["reasons"].pop("orphan:customer_id")
             exp["rows_quarantined"] -= TRANSACTION_BREAKS["orphan:customer_id"]
             exp["rows_clean"] += TRANSACTION_BREAKS["orphan:customer_id"]
+            exp["refunds_kept"] += exp["orphan_refunds"]  # the would-be orphans stay, refunds too
         raw.to_csv(folder / "transactions.csv", index=False, encoding="gb18030")
         copy.expected["transactions"] = exp
     copy.tables = tuple(copy.expected)
