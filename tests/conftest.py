@@ -17,10 +17,12 @@ data/ and reports/ of the checkout are never touched.
 
 Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``, see pyproject.toml)
 the tests are handed out longest first (:data:`SLOW_TESTS`), so the two workers
-finish together instead of one starting a three-minute test at the end, and a
+finish together instead of one starting a three-minute test at the end. A
 module with a module- or session-scoped fixture of its own (a fitted model, a
-SparkSession, a five-seed panel) is one work unit on one worker, so that
-fixture is built once per run, not once per worker.
+SparkSession, a five-seed panel) is marked ``xdist_group`` to be one work unit on
+one worker; NOTE: with pytest 9.2 and pytest-xdist 3.8 the mark has no effect
+(xdist writes the group into ``item._nodeid``, which pytest 9.2 no longer reads),
+so such a fixture may still be built on both workers.
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def _has_own_shared_fixture(item: pytest.Item) -> bool:
     return False
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into node ids
 def pytest_collection_modifyitems(config, items):
     """Longest work units first, modules with their own shared fixture kept together
     (``xdist_group``); only on xdist workers, so ``-n 0`` keeps the file order."""
