@@ -68,6 +68,33 @@ def budget(optimum_spend: float, budget_limit: float, marginal_return: float,
             "one more contact no longer pays for itself.")
 
 
+def no_contact(budget_limit: float, ate: float | None = None, ci_low: float | None = None,
+               ci_high: float | None = None) -> str:
+    """Why the optimiser recommends contacting nobody, from the pilot's effect on churn.
+
+    ``ate`` is the pilot's change in churn from the offer (treated minus control, so
+    negative is good) with its 95% interval. The sentence names what the interval
+    supports: no measurable effect (it includes zero), an offer that raises churn, or an
+    offer that lowers churn by too little to repay its costs at these economics.
+    """
+    limit = (f"none of the {fmt.currency(budget_limit)} budget limit"
+             if _ok(budget_limit) else "nothing")
+    rec = f"the optimiser recommends contacting nobody and spending {limit}"
+    if not _ok(ate, ci_low, ci_high):
+        return (f"No customer is expected to repay the offer and contact costs, so {rec}.")
+    effect = (f"{fmt.pp(ate, 2)} (95% interval {fmt.pp(ci_low, 2)} to "
+              f"{fmt.pp(ci_high, 2)})")
+    if ci_low <= 0 <= ci_high:
+        return (f"The pilot shows no measurable effect of the offer on churn: {effect}, an "
+                f"interval that includes zero. No customer is expected to repay the offer and "
+                f"contact costs, so {rec}; only a larger pilot could show a small effect.")
+    if ci_low > 0:
+        return (f"The pilot shows that the offer raises churn: {effect}. Contacting anyone "
+                f"is expected to lose money, so {rec}.")
+    return (f"The pilot shows that the offer lowers churn: {effect}; but at these economics "
+            f"no customer's expected saved value covers the offer and contact costs, so {rec}.")
+
+
 def nps(score: float, ci_low: float, ci_high: float) -> str:
     """More promoters or more detractors, and whether the interval can tell."""
     if not _ok(score, ci_low, ci_high):

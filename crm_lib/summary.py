@@ -254,7 +254,9 @@ def save_figures(derived: Derived, metrics: Mapping[str, object], run_dir: str |
         figs["churn_trend"] = sp.churn_trend(derived.monthly, small=True)
     if derived.lorenz is not None:
         figs["concentration"] = sp.concentration(derived.lorenz)
-    if derived.curve is not None:
+    if derived.curve is not None and int((derived.curve["n"] > 0).sum()) > 0:
+        # a curve of only its origin (nobody worth contacting) is an empty axis: the
+        # summary's sentence says why instead (sentences.no_contact)
         own = derived.curve_source == "05"
         key = "roi.recommended_n" if own else "summary.optimum_n"
         n = metrics.get(key, derived.values.get(key))
@@ -339,12 +341,16 @@ def messages(metrics: Mapping[str, object]) -> list[str]:
                                            (g("summary.at_risk_loss_share") or 0)
                                            * g("summary.at_risk_value"),
                                            m.get("summary.at_risk_basis", "")))
-    spend = g("roi.recommended_budget") or g("summary.optimum_spend")
-    if spend is not None and g("roi.budget") is not None:
+    first = lambda *ks: next((v for v in map(g, ks) if v is not None), None)  # noqa: E731
+    spend = first("roi.recommended_budget", "summary.optimum_spend")
+    n_rec = first("roi.recommended_n", "summary.optimum_n")
+    if spend is not None and g("roi.budget") is not None and (spend <= 0 or n_rec == 0):
+        out.append(sentences.no_contact(g("roi.budget"), g("roi.ate"), g("roi.ate_ci_low"),
+                                        g("roi.ate_ci_high")))
+    elif spend is not None and g("roi.budget") is not None:
         out.append(sentences.budget(
-            spend, g("roi.budget"), g("roi.marginal_return") or g("summary.marginal_return"),
-            g("roi.recommended_n") or g("summary.optimum_n"),
-            g("roi.recommended_depth") or g("summary.optimum_depth")))
+            spend, g("roi.budget"), first("roi.marginal_return", "summary.marginal_return"),
+            n_rec, first("roi.recommended_depth", "summary.optimum_depth")))
     if g("survey.nps") is not None:
         out.append(sentences.nps(g("survey.nps"), g("survey.nps_ci_low"), g("survey.nps_ci_high")))
     if g("roi.expected_roi") is not None:

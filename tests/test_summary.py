@@ -136,6 +136,33 @@ def test_two_data_sets_flip_the_trend_sentence_of_the_page():
     assert "rising" in rising and "falling" in falling
 
 
+def test_no_contact_recommendation_says_why_and_draws_no_empty_profit_curve(tmp_path):
+    """05's optimiser contacting nobody (seed-7 demo: pilot +0.97 pp, 95% interval -2.52 to
+    +4.46 pp) gets a sentence naming the pilot's effect, not a silent gap, and no empty axis."""
+    m = {"roi.budget": 10_000.0, "roi.recommended_budget": 0.0, "roi.recommended_n": 0,
+         "roi.recommended_depth": 0.0, "roi.budget_binds": False, "roi.expected_profit": 0.0,
+         "roi.ate": 0.0097, "roi.ate_ci_low": -0.0252, "roi.ate_ci_high": 0.0446}
+    said = " ".join(sm.messages(m))
+    assert "no measurable effect" in said and "includes zero" in said
+    assert "contacting nobody" in said and "10,000" in said and "+0.97 pp" in said
+    assert "binds" not in said  # not the budget sentence about a 0 spend
+    harmful = sentences.no_contact(10_000, 0.03, 0.01, 0.05)
+    weak = sentences.no_contact(10_000, -0.02, -0.035, -0.005)
+    assert "raises churn" in harmful and "lowers churn" in weak and "covers" in weak
+    assert "contacting nobody" in sentences.no_contact(10_000)
+    # a positive recommendation keeps the budget sentence
+    m_pos = {**m, "roi.recommended_budget": 4_200.0, "roi.recommended_n": 1_780,
+             "roi.recommended_depth": 0.11, "roi.marginal_return": -0.1}
+    assert "does not bind" in " ".join(sm.messages(m_pos))
+    # the page's figures: a curve of only its origin is not drawn
+    origin = pd.DataFrame({"n": [0], "spend": [0.0], "expected_profit": [0.0]})
+    d = sm.Derived({}, curve=origin, curve_source="05")
+    assert "profit_curve" not in sm.save_figures(d, m, tmp_path)
+    two = pd.DataFrame({"n": [0, 1], "spend": [0.0, 5.0], "expected_profit": [0.0, 3.0]})
+    d2 = sm.Derived({}, curve=two, curve_source="05")
+    assert "profit_curve" in sm.save_figures(d2, m_pos, tmp_path)
+
+
 # ----------------------------------------------------------------------------- the page
 
 def test_page_takes_labels_from_the_registry_and_shows_no_scientific_notation():

@@ -86,7 +86,16 @@ def nps_interval(nps: float, ci_low: float, ci_high: float):
     ax.errorbar([nps], [0], xerr=[[nps - ci_low], [ci_high - nps]], fmt="o",
                 color=COLORS["primary"], capsize=5, label="NPS with 95% interval")
     ax.set_yticks([])
+    ax.set_ylim(-1, 1)
     span = max(25.0, abs(ci_low) + 10, abs(ci_high) + 10)
     ax.set_xlim(-min(100, span), min(100, span))
-    ax.legend(fontsize=8, loc="upper left")
+    # the estimate and its interval written beside the point (a legend's marker in a
+    # corner read as a second data point)
+    left = nps < 0  # write towards the centre, where there is room
+    ax.annotate(f"NPS {nps:.1f}\n95% interval {ci_low:.1f} to {ci_high:.1f}",
+                (ci_high if left else ci_low, 0), xytext=(6 if left else -6, 0),
+                textcoords="offset points", ha="left" if left else "right", va="center",
+                fontsize=8, color=COLORS["primary"])
+    ax.annotate("0: as many promoters as detractors", (0, -0.75), ha="center", fontsize=7,
+                color=COLORS["neutral"])
     return finish(fig)
