@@ -31,8 +31,9 @@ import pandas as pd
 _SYMBOLS = {"$", "€", "£", "¥", "₹", "₩", "¢"}
 _settings = {"currency": os.environ.get("CRM_CURRENCY", "")}
 
-#: Scientific notation in running text (what :func:`scientific_notation` finds).
-SCIENTIFIC = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
+#: Scientific notation in running text (what :func:`scientific_notation` finds); not inside
+#: a token such as the pseudonym ``P-76551e9218442610`` (hex digits that read like a number).
+SCIENTIFIC = re.compile(r"(?<![\w.-])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
 
 
 def set_currency(currency: str) -> None:

@@ -62,7 +62,7 @@ def test_the_scanner_finds_each_kind_of_offence(tmp_path):
     for what in ("repr", "dtype line", "scientific notation", "p = 0"):
         assert what in found, (what, found)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
-        "alpha 16,714; log-rank p < 0.001; AUC 0.617\n"))]
+        "alpha 16,714; log-rank p < 0.001; AUC 0.617; customer P-76551e9218442610\n"))]
     nbformat.write(nb, p)
     assert offenders(p) == []
 
