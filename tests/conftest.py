@@ -20,9 +20,11 @@ the tests are handed out longest first (:data:`SLOW_TESTS`), so the two workers
 finish together instead of one starting a three-minute test at the end. A
 module with a module- or session-scoped fixture of its own (a fitted model, a
 SparkSession, a five-seed panel) is marked ``xdist_group`` to be one work unit on
-one worker; NOTE: with pytest 9.2 and pytest-xdist 3.8 the mark has no effect
-(xdist writes the group into ``item._nodeid``, which pytest 9.2 no longer reads),
-so such a fixture may still be built on both workers.
+one worker. pytest-xdist 3.8 passes the group in the node id (``item._nodeid``),
+which pytest 9.2 no longer reads, so the mark alone has no effect: the workers also
+write each test's work unit to ``xdist-groups.json`` in the session's base folder,
+and :func:`pytest_xdist_make_scheduler` hands out those units (an ``xdist_group``
+or a single test) in the order the workers sorted them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ import pytest
 from filelock import FileLock
 
 SMALL_DEMO = {"n_customers": 3000, "seed": 7}
+#: Spark settings of the tests' local[2] sessions: two shuffle partitions, and a driver JVM
+#: that compiles with C1 only and collects with the serial collector. On the small tables
+#: of the tests a session spends most of its time warming the JIT: these halve its CPU
+#: (20 s instead of 44 for notebook 04's training frames and 03's RFM, /tmp/sparkbench
+#: style run of 2026-12-03) and change no result. Not crm_lib's default: a long job on
+#: large data wants the optimising C2 compiler and a parallel collector.
+SPARK_TEST_CONFIG = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 "
+                                     "-XX:+UseSerialGC",
+}
 DEFAULT_DEMO = {"n_customers": 20000, "seed": 42}  # the notebooks' default company
 
 
@@ -235,3 +248,35 @@ def pytest_collection_modifyitems(config, items):
         costs[max(demo_users, key=lambda k: (costs[k], -units[k][0]))] += DEMO_RUN_COST
     order = sorted(units, key=lambda k: (-costs[k], units[k][0]))
     items[:] = [items[i] for key in order for i in units[key]]
+    scope = {items[i].nodeid: key for key, idx in units.items() for i in idx}
+    groups = _groups_file(config)
+    tmp = groups.with_name(f"{groups.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(scope))
+    tmp.replace(groups)  # both workers write the same mapping
+
+
+def _groups_file(config) -> Path:
+    """``xdist-groups.json`` in the session's base folder (the controller's basetemp)."""
+    base = Path(config._tmp_path_factory.getbasetemp())
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "xdist-groups.json"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own LoadGroupScheduling
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` with the work units the workers wrote (see the module docstring):
+    a module with its own shared fixture runs on one worker, every other test is a unit."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups_file = _groups_file(config)
+
+    class UnitScheduling(LoadScopeScheduling):
+        _units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._units is None:  # all workers have collected (and written) by now
+                self._units = json.loads(groups_file.read_text()) if groups_file.exists() else {}
+            return self._units.get(nodeid, self._units.get(nodeid.rsplit("@", 1)[0], nodeid))
+
+    return UnitScheduling(config, log)

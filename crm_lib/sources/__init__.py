@@ -58,8 +58,8 @@ class DemoSource:
         return config.paths().truth / self.key
 
     def materialise(self) -> Path:
-        from . import demo
         if not (self.raw_dir / "_complete").exists():
+            from . import demo  # scipy.stats and the generator: only when generating
             demo.write_demo(self.raw_dir, self.truth_dir, demo.DemoParams(
                 n_customers=self.n_customers, seed=self.seed, as_of=self.as_of))
         return self.raw_dir

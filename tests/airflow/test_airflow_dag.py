@@ -2,9 +2,10 @@
 
 Airflow is not a project dependency: it is installed from the pinned files
 ``scheduling/airflow-requirements.txt`` and ``scheduling/airflow-constraints.txt``
-into its own virtual environment, cached under ``~/.cache/crm-airflow/<hash>``
+into its own virtual environment (with ``scripts/install.py``: uv when it can be had,
+else pip, as ``make venv``), cached under ``~/.cache/crm-airflow/<hash>``
 (``CRM_AIRFLOW_CACHE`` moves it) and reused while those files are unchanged. If
-the installation fails, the tests fail with pip's reason; they never skip.
+the installation fails, the tests fail with the installer's reason; they never skip.
 
 The runs have their own ``AIRFLOW_HOME`` (SQLite: a copy of an empty database
 that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``;
@@ -70,9 +71,11 @@ def airflow_venv() -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         t0 = time.perf_counter()
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        # the project's installer: uv (the project venv's, on PATH here) when it can, else pip
+        env["PATH"] = f"{PROJECT_BIN}{os.pathsep}{env.get('PATH', '')}"
         steps = [[sys.executable, "-m", "venv", str(venv)],
-                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                  "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)],
+                 [sys.executable, str(ROOT / "scripts" / "install.py"), "--venv", str(venv),
+                  "--", "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)],
                  [str(venv / "bin" / "airflow"), "version"]]
         for cmd in steps:
             try:
