@@ -18,6 +18,7 @@ two at a time by default. A run with a failure is published as
 
 from __future__ import annotations
 
+from . import _lean  # noqa: F401  (first: before nbformat and papermill)
 from .batch import DEFAULT_JOBS, find_resume, new_run_id, run
 from .cli import main
 from .notebooks import (
