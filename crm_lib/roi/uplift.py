@@ -119,12 +119,12 @@ def average_treatment_effect(churned, treatment, *, level: float = 0.95,
         se = float(np.sqrt(y[t == 1].var(ddof=1) / n1 + y[t == 0].var(ddof=1) / n0))
         method = "difference in means (Neyman)"
     else:
-        import statsmodels.api as sm
+        from statsmodels.regression.linear_model import OLS  # not all of statsmodels.api
         Xc = np.asarray(covariates, dtype=float)
         Xc = Xc - Xc.mean(axis=0)
         Xc = Xc[:, Xc.std(axis=0) > 0]
         design = np.column_stack([np.ones_like(t), t, Xc, Xc * t[:, None]])
-        fit = sm.OLS(y, design).fit(cov_type="HC2")
+        fit = OLS(y, design).fit(cov_type="HC2")
         eff, se = float(fit.params[1]), float(fit.bse[1])
         method = "regression adjusted (Lin 2013, HC2)"
     se = max(se, 1e-12)
