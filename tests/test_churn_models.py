@@ -65,6 +65,59 @@ def test_compare_models_reuses_members_for_the_ensemble():
     assert r2["ensemble"].oof["probability"].notna().all()
 
 
+def test_compare_models_reuses_the_calibrated_ensembles_cross_validation():
+    """Calibrated members taken from the headline CV equal cross-validating each alone."""
+    X, y, _ = _other_schema(2000, seed=7)
+    cands = {
+        "logistic": models.make_model("logistic", seed=2),
+        "hgb": models.make_model("hgb", seed=2),
+        "ensemble": models.make_model("ensemble", seed=2),
+        "logistic_isotonic": models.make_model("logistic", calibration="isotonic", seed=2)}
+    headline = evaluation.cross_validate(cands["ensemble"], X, y, n_splits=3, n_repeats=2, seed=4)
+    assert set(headline.members) == {"logistic", "hgb"}
+    table, res = evaluation.compare_models(cands, X, y, seed=4, n_splits=3, n_repeats=2,
+                                           reuse=headline)
+    _, direct = evaluation.compare_models(cands, X, y, seed=4, n_splits=3, n_repeats=2)
+    for k in cands:
+        np.testing.assert_allclose(res[k].oof.to_numpy(), direct[k].oof.to_numpy(),
+                                   atol=1e-12, err_msg=k)
+        pd.testing.assert_frame_equal(res[k].folds, direct[k].folds, atol=1e-12)
+    for k in ("logistic", "hgb", "ensemble"):  # reused: the headline's seconds
+        assert table.loc[k, "seconds"] == headline.seconds
+    assert table.loc["logistic_isotonic", "seconds"] != headline.seconds  # refitted
+    # other folds or other rows: nothing is reused, or it is refused
+    _, other = evaluation.compare_models({"ensemble": cands["ensemble"]}, X, y, seed=5,
+                                         n_splits=3, n_repeats=2, reuse=headline)
+    assert not np.allclose(other["ensemble"].oof["probability"],
+                           headline.oof["probability"])
+    with pytest.raises(ValueError, match="other rows"):
+        evaluation.compare_models(cands, X.iloc[:1500], y[:1500], seed=4, n_splits=3,
+                                  n_repeats=2, reuse=headline)
+
+
+def test_logistic_scores_without_the_design_matrix():
+    """The linear predictor by look-ups equals the design matrix times the coefficients."""
+    X, y, _ = _other_schema(1500, seed=9)
+    rng = np.random.default_rng(0)
+    X["tier"] = rng.choice(["a", "b", "c"], len(X))
+    X.loc[X.index[::9], "visits"] = np.nan
+    new = X.iloc[1000:].copy()
+    new.loc[new.index[::5], "segment"] = "platinum"  # unseen level (no 'other')
+    new.loc[new.index[::7], "tier"] = None
+    pairs = (("segment", "tier"), ("segment", "credit_score"), ("visits", "noise"),
+             ("tier", "gold"))
+    for drop_first in (False, True):
+        enc = models.AutoEncoder(interactions=pairs, drop_first=drop_first).fit(X.iloc[:1000])
+        assert len(enc.pairs_) == 3 and "visits" in enc.missing_ and "credit_score" in enc.log_
+        coef = rng.normal(size=len(enc.feature_names_))
+        np.testing.assert_allclose(enc.linear_predictor(new, coef, 0.25),
+                                   enc.transform_array(new) @ coef + 0.25, atol=1e-12)
+    m = models.ChurnLogistic(interactions=pairs).fit(X.iloc[:1000], y[:1000])
+    Z = m.encoder_.transform_array(new)
+    np.testing.assert_allclose(m.decision_function(new), m.lr_.decision_function(Z), atol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(new), m.lr_.predict_proba(Z), atol=1e-15)
+
+
 def test_design_matrix_against_a_direct_computation():
     """Imputed, indicator, log1p, standardised and one-hot columns, computed by hand."""
     X = pd.DataFrame({"n": [1.0, np.nan, 3.0, 10.0] * 5 + list(range(20, 40)),

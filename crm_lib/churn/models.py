@@ -34,6 +34,7 @@ import functools
 import numpy as np
 import pandas as pd
 from scipy import linalg
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -124,7 +125,12 @@ def _floats(X: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Numeric columns as one float matrix (missing -> NaN)."""
     if not cols:
         return np.zeros((len(X), 0))
-    return np.column_stack([X[c].to_numpy(dtype=float, na_value=np.nan) for c in cols])
+    out = np.empty((len(X), len(cols)), order="F")  # filled column by column
+    for j, c in enumerate(cols):
+        s = X[c]
+        out[:, j] = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float,
+                                                                          na_value=np.nan)
+    return out
 
 
 def feature_summary(X: pd.DataFrame) -> pd.DataFrame:
@@ -294,6 +300,72 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         _, Z = self._interactions(zb, oh)
         return np.column_stack([zb, *oh.values(), self._standard_z(Z)])
 
+    def linear_predictor(self, X, coef: np.ndarray, intercept: float = 0.0) -> np.ndarray:
+        """``transform_array(X) @ coef + intercept`` without building the design matrix.
+
+        A one-hot block times its coefficients is a look-up of the row's level, and
+        a category x number interaction a looked-up coefficient times the number, so
+        only the numeric block is a matrix product. Equal to the matrix product up
+        to floating-point rounding (the terms are added in another order).
+        """
+        check_is_fitted(self, "feature_names_")
+        X = _as_frame(X)
+        absent = [c for c in self.num_ + self.cat_ if c not in X.columns]
+        if absent:
+            raise ValueError(f"features to score lack column '{absent[0]}' that the model "
+                             "was trained with")
+        coef = np.asarray(coef, float).ravel()
+        nb, k = len(self.mean_), len(self.num_)
+        num = _floats(X, self.num_)
+        isna = np.isnan(num)
+        filled = np.where(isna, self.median_.to_numpy(), num)
+        sd, mean = self.sd_.to_numpy(), self.mean_.to_numpy()
+        wz = coef[:nb] / sd  # standardised numeric block: base @ (coef / sd) - mean . that
+        out = filled @ wz[:k] + (intercept - float(np.dot(mean, wz)))
+        pos = {c: j for j, c in enumerate(self.num_)}
+        for i, c in enumerate(self.missing_):
+            out += wz[k + i] * isna[:, pos[c]]
+        logs = {c: np.log1p(np.clip(filled[:, pos[c]], 0, None)) for c in self.log_}
+        for i, c in enumerate(self.log_):
+            out += wz[k + len(self.missing_) + i] * logs[c]
+        bnames = {n: j for j, n in enumerate(self._base_names())}
+
+        def z(col):  # a standardised base column (log1p of skewed ones), for interactions
+            j = bnames[f"log1p_{col}" if col in self.log_ else col]
+            v = logs[col] if col in self.log_ else filled[:, pos[col]]
+            return (v - mean[j]) / sd[j]
+        first = 1 if self.drop_first else 0
+        codes, start = {}, nb
+        for c in self.cat_:
+            k = len(self.levels_[c]) - first
+            # coefficient of every level code (reference level and unseen (-1): none)
+            w = np.zeros(len(self.levels_[c]) + 1)
+            w[first:first + k] = coef[start:start + k]
+            codes[c] = level_codes(X[c], self.levels_[c])
+            out += w[codes[c]]
+            start += k
+        v = coef[start:] / self.isd_.to_numpy()  # interaction coefficients, standardised
+        out -= float(np.dot(v, self.imean_.to_numpy()))
+        at = 0
+        for a, b in self.pairs_:
+            if a in self.cat_ and b in self.cat_:
+                ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
+                m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
+                m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
+                out += m[codes[a], codes[b]]
+                at += ka * kb
+            elif a in self.cat_ or b in self.cat_:
+                ccol, ncol = (a, b) if a in self.cat_ else (b, a)
+                k = len(self.levels_[ccol]) - first
+                w = np.zeros(len(self.levels_[ccol]) + 1)
+                w[first:first + k] = v[at:at + k]
+                out += w[codes[ccol]] * z(ncol)
+                at += k
+            else:
+                out += v[at] * z(a) * z(b)
+                at += 1
+        return out
+
     def _frame(self, arr: np.ndarray, index) -> pd.DataFrame:
         return pd.DataFrame(arr, index=index, columns=self.feature_names_)
 
@@ -333,14 +405,13 @@ class ChurnLogistic(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
-        Z = self.encoder_.transform_array(X)
-        with threads(1):
-            return self.lr_.decision_function(Z)
+        """Log-odds of churn: the design matrix times the coefficients, computed without
+        building the matrix (:meth:`AutoEncoder.linear_predictor`)."""
+        return self.encoder_.linear_predictor(X, self.lr_.coef_[0], float(self.lr_.intercept_[0]))
 
     def predict_proba(self, X):
-        Z = self.encoder_.transform_array(X)
-        with threads(1):
-            return self.lr_.predict_proba(Z)
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
 
     def predict(self, X):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
@@ -376,6 +447,55 @@ class _Forest:
                       for (p,) in hgb._predictors]
         # deep trees: every split is evaluated for every row, so walk them row by row instead
         self.vectorised = all(p.nodes.shape[0] <= self.MAX_NODES for (p,) in hgb._predictors)
+        self.layout = self._layout(hgb)
+
+    @staticmethod
+    def _layout(hgb):
+        """The input columns scikit-learn's categorical preprocessing puts in each output
+        position, with the known categories of the encoded ones (None: no preprocessor, or
+        one this class does not reproduce)."""
+        pp = getattr(hgb, "_preprocessor", None)
+        if pp is None:
+            return None
+        parts = []
+        for name, trans, mask in pp.transformers_:
+            cols = np.flatnonzero(np.asarray(mask, bool)) if len(mask) else np.array([], int)
+            if name == "remainder":
+                if trans != "drop" or cols.size:
+                    return None
+                continue
+            sl = pp.output_indices_[name]
+            if name == "encoder":
+                enc = trans
+                if not (enc.handle_unknown == "use_encoded_value" and np.isnan(enc.unknown_value)
+                        and np.isnan(enc.encoded_missing_value)):
+                    return None
+                cats = [np.asarray(c, float) for c in enc.categories_]
+                parts.append((sl.start, cols, [c[~np.isnan(c)] for c in cats]))
+            elif name == "numerical":
+                parts.append((sl.start, cols, None))
+            else:
+                return None
+        return [p[1:] for p in sorted(parts, key=lambda p: p[0])]
+
+    def preprocess(self, E: np.ndarray) -> np.ndarray:
+        """``hgb._preprocess_X(E, reset=False)``: categories to their ordinal codes (unknown
+        and missing -> NaN), categorical columns first, computed directly (the
+        ``ColumnTransformer`` costs more than the trees on a few thousand rows)."""
+        if self.layout is None:
+            return self.hgb._preprocess_X(E, reset=False)
+        E = np.asarray(E, dtype=float)
+        out = []
+        for cols, cats in self.layout:
+            if cats is None:
+                out.append(E[:, cols])
+                continue
+            for j, known in zip(cols, cats, strict=True):
+                x = E[:, j]
+                i = np.searchsorted(known, x)
+                hit = known[np.minimum(i, len(known) - 1)] == x if len(known) else False
+                out.append(np.where(hit, i, np.nan)[:, None])
+        return np.ascontiguousarray(np.column_stack(out)) if out else E[:, :0]
 
     def _compile(self, nodes, bits, i: int):
         """A tree as nested tuples: a leaf value, or (feature, rule, left, right)."""
@@ -417,7 +537,7 @@ class _Forest:
         """Raw (log-odds) predictions, shape (n, 1), as ``hgb._raw_predict(E)``."""
         if not self.vectorised:
             return self.hgb._raw_predict(E)
-        Xp = self.hgb._preprocess_X(E, reset=False)
+        Xp = self.preprocess(E)
         cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
         nans = [np.isnan(c) for c in cols]
         raw = np.zeros((len(Xp), 1), dtype=self.hgb._baseline_prediction.dtype, order="F")
