@@ -293,3 +293,26 @@ def test_permutation_importance_and_reasons_match_one_call_per_copy():
         np.testing.assert_allclose(batched[c], p - m.predict_proba(one)[:, 1], atol=1e-12)
     with pytest.raises(ValueError, match="scoring"):
         explain.permutation_importance_table(m, te, yte, scoring="accuracy")
+
+
+def test_copies_rescored_from_the_replaced_column_equal_whole_scoring():
+    """Only the terms and trees reading the replaced column are rescored; the scores equal
+    scoring each modified copy whole, for every model kind and calibration."""
+    X, y, _ = _other_schema(1600, seed=11)
+    te = X.iloc[1200:]
+    rng = np.random.default_rng(1)
+    ref = explain.reference_values(X)
+    copies = ([(c, te[c].array[rng.permutation(len(te))]) for c in te.columns]
+              + [(c, ref[c]) for c in te.columns] + [("segment", None), ("segment", "new")])
+    kinds = [("ensemble", "sigmoid"), ("ensemble", "isotonic"), ("logistic", "none"),
+             ("hgb", "none"), ("ensemble", "none"), ("hgb", "sigmoid")]
+    for kind, cal in kinds:
+        m = models.make_model(kind, calibration=cal, seed=2).fit(X.iloc[:1200], y[:1200])
+        assert models.copy_scorer(m, te) is not None, kind
+        for response, predict in (("proba", lambda Z, m=m: m.predict_proba(Z)[:, 1]),
+                                  ("score", lambda Z, m=m: explain._score_response(m, Z))):
+            fast = explain._score_copies(m, te, copies, response)
+            whole = explain._predict_copies(predict, te, copies)
+            np.testing.assert_allclose(fast, whole, atol=1e-12, err_msg=f"{kind} {cal}")
+    deep = models.ChurnHGB(max_depth=None, max_iter=5).fit(X.iloc[:1200], y[:1200])
+    assert models.copy_scorer(deep, te) is None  # walked by scikit-learn: scored whole

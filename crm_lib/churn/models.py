@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import linalg
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -300,21 +300,38 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         _, Z = self._interactions(zb, oh)
         return np.column_stack([zb, *oh.values(), self._standard_z(Z)])
 
-    def linear_predictor(self, X, coef: np.ndarray, intercept: float = 0.0) -> np.ndarray:
+    def needs(self, column: str) -> list[str]:
+        """The input columns the terms involving ``column`` read: it and its interaction
+        partners (empty when the encoder does not use ``column``)."""
+        if column not in self.num_ and column not in self.cat_:
+            return []
+        partners = [b if a == column else a for a, b in self.pairs_ if column in (a, b)]
+        return [column] + [p for p in dict.fromkeys(partners) if p != column]
+
+    def linear_predictor(self, X, coef: np.ndarray, intercept: float = 0.0, *,
+                         only: str | None = None) -> np.ndarray:
         """``transform_array(X) @ coef + intercept`` without building the design matrix.
 
         A one-hot block times its coefficients is a look-up of the row's level, and
         a category x number interaction a looked-up coefficient times the number, so
         only the numeric block is a matrix product. Equal to the matrix product up
         to floating-point rounding (the terms are added in another order).
+
+        ``only``: the sum of the terms whose design columns involve that input column
+        (its own columns and its interactions; no intercept or centring constants):
+        what changes when only that column changes. ``X`` then needs the columns
+        :meth:`needs` lists.
         """
         check_is_fitted(self, "feature_names_")
         X = _as_frame(X)
-        absent = [c for c in self.num_ + self.cat_ if c not in X.columns]
+        need = self.num_ + self.cat_ if only is None else self.needs(only)
+        absent = [c for c in need if c not in X.columns]
         if absent:
             raise ValueError(f"features to score lack column '{absent[0]}' that the model "
                              "was trained with")
         coef = np.asarray(coef, float).ravel()
+        if only is not None:
+            return self.terms_of({c: X[c] for c in need}, coef, only)
         nb, k = len(self.mean_), len(self.num_)
         num = _floats(X, self.num_)
         isna = np.isnan(num)
@@ -363,6 +380,67 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 at += k
             else:
                 out += v[at] * z(a) * z(b)
+                at += 1
+        return out
+
+    def terms_of(self, X: dict, coef: np.ndarray, only: str) -> np.ndarray:
+        """The design-matrix terms involving input column ``only`` (see :meth:`linear_predictor`),
+        from ``X``: column name -> Series, at least the columns :meth:`needs` lists."""
+        need = set(self.needs(only))
+        out = np.zeros(len(X[only]))
+        if not need:
+            return out
+        nb = len(self.mean_)
+        sd, mean = self.sd_.to_numpy(), self.mean_.to_numpy()
+        wz = coef[:nb] / sd
+        bnames = {nm: j for j, nm in enumerate(self._base_names())}
+        nums = [c for c in self.num_ if c in need]
+        raw = {c: X[c].to_numpy(dtype=float, na_value=np.nan) for c in nums}
+        filled = {c: np.where(np.isnan(v), self.median_[c], v) for c, v in raw.items()}
+        logs = {c: np.log1p(np.clip(filled[c], 0, None)) for c in nums if c in self.log_}
+
+        def z(col):
+            j = bnames[f"log1p_{col}" if col in self.log_ else col]
+            return ((logs[col] if col in self.log_ else filled[col]) - mean[j]) / sd[j]
+
+        if only in raw:  # the column's own numeric terms
+            out += wz[bnames[only]] * filled[only]
+            if only in self.missing_:
+                out += wz[bnames[f"{only}__missing"]] * np.isnan(raw[only])
+            if only in self.log_:
+                out += wz[bnames[f"log1p_{only}"]] * logs[only]
+        first = 1 if self.drop_first else 0
+        codes, start = {}, nb
+        for c in self.cat_:
+            kk = len(self.levels_[c]) - first
+            if c in need:
+                codes[c] = level_codes(X[c], self.levels_[c])
+                if c == only:
+                    w = np.zeros(len(self.levels_[c]) + 1)
+                    w[first:first + kk] = coef[start:start + kk]
+                    out += w[codes[c]]
+            start += kk
+        v = coef[start:] / self.isd_.to_numpy()
+        at = 0
+        for a, b in self.pairs_:
+            if a in self.cat_ and b in self.cat_:
+                ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
+                if only in (a, b):
+                    m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
+                    m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
+                    out += m[codes[a], codes[b]]
+                at += ka * kb
+            elif a in self.cat_ or b in self.cat_:
+                ccol, ncol = (a, b) if a in self.cat_ else (b, a)
+                kk = len(self.levels_[ccol]) - first
+                if only in (a, b):
+                    w = np.zeros(len(self.levels_[ccol]) + 1)
+                    w[first:first + kk] = v[at:at + kk]
+                    out += w[codes[ccol]] * z(ncol)
+                at += kk
+            else:
+                if only in (a, b):
+                    out += v[at] * z(a) * z(b)
                 at += 1
         return out
 
@@ -448,6 +526,35 @@ class _Forest:
         # deep trees: every split is evaluated for every row, so walk them row by row instead
         self.vectorised = all(p.nodes.shape[0] <= self.MAX_NODES for (p,) in hgb._predictors)
         self.layout = self._layout(hgb)
+        self.by_feature: dict[int, list[int]] = {}  # preprocessed column -> trees splitting on it
+        for t, tree in enumerate(self.trees):
+            for f in self._features(tree):
+                self.by_feature.setdefault(f, []).append(t)
+
+    @classmethod
+    def _features(cls, tree) -> set:
+        if isinstance(tree, float):
+            return set()
+        return {tree[0]} | cls._features(tree[2]) | cls._features(tree[3])
+
+    def position(self, j: int) -> tuple[int, np.ndarray | None]:
+        """Where input column ``j`` lands after :meth:`preprocess`, and its known
+        categories (None for a number)."""
+        if self.layout is None:
+            return j, None
+        at = 0
+        for cols, cats in self.layout:
+            hit = np.flatnonzero(cols == j)
+            if hit.size:
+                return at + int(hit[0]), (None if cats is None else cats[int(hit[0])])
+            at += len(cols)
+        raise ValueError(f"input column {j} is not used by the model")
+
+    @staticmethod
+    def _ordinal(x: np.ndarray, known: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(known, x)
+        hit = known[np.minimum(i, len(known) - 1)] == x if len(known) else False
+        return np.where(hit, i, np.nan)
 
     @staticmethod
     def _layout(hgb):
@@ -491,10 +598,7 @@ class _Forest:
                 out.append(E[:, cols])
                 continue
             for j, known in zip(cols, cats, strict=True):
-                x = E[:, j]
-                i = np.searchsorted(known, x)
-                hit = known[np.minimum(i, len(known) - 1)] == x if len(known) else False
-                out.append(np.where(hit, i, np.nan)[:, None])
+                out.append(self._ordinal(E[:, j], known)[:, None])
         return np.ascontiguousarray(np.column_stack(out)) if out else E[:, :0]
 
     def _compile(self, nodes, bits, i: int):
@@ -546,6 +650,18 @@ class _Forest:
         for tree in self.trees:
             out += self._value(tree, cols, nans)
         return raw
+
+    def columns(self, E: np.ndarray) -> tuple[list, list]:
+        """Preprocessed columns of ``E`` and their missing masks (what the trees read)."""
+        Xp = self.preprocess(E)
+        cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
+        return cols, [np.isnan(c) for c in cols]
+
+    def trees_sum(self, trees: list[int], cols, nans) -> np.ndarray | float:
+        out = 0.0
+        for t in trees:
+            out = out + self._value(self.trees[t], cols, nans)
+        return out
 
     def predict_proba(self, E: np.ndarray) -> np.ndarray:
         return self.hgb._loss.predict_proba(self.raw_predict(E))
@@ -679,6 +795,133 @@ class CalibratedChurnModel(CalibratedClassifierCV):
     def predict_proba(self, X):
         with threads(1):
             return super().predict_proba(X)
+
+
+class _LogisticCopies:
+    """Decision values of ``X`` with one column replaced: the base values minus the terms
+    that read that column plus the same terms on the new values (the others are unchanged)."""
+
+    def __init__(self, model: ChurnLogistic, X: pd.DataFrame):
+        self.model, self.X = model, {c: X[c] for c in X.columns}
+        self.coef = model.lr_.coef_[0]
+        self.base = model.decision_function(X)
+        self.old: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+        enc = self.model.encoder_
+        if not enc.needs(column):
+            return self.base
+        if column not in self.old:
+            self.old[column] = enc.terms_of(self.X, self.coef, column)
+        new = enc.terms_of({**self.X, column: values}, self.coef, column)
+        return self.base - self.old[column] + new
+
+
+class _BoostingCopies:
+    """Raw predictions of ``X`` with one column replaced: only the trees that split on it
+    are evaluated again."""
+
+    def __init__(self, model: ChurnHGB, X: pd.DataFrame):
+        self.model, self.forest = model, model.forest_
+        self.cols, self.nans = self.forest.columns(model._encode(X))
+        self.base = model.decision_function(X)
+        self.old: dict[int, np.ndarray] = {}
+
+    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+        m = self.model
+        if column in m.num_:
+            j = m.num_.index(column)
+            x = values.to_numpy(dtype=float, na_value=np.nan)
+        elif column in m.cat_:
+            j = len(m.num_) + m.cat_.index(column)
+            x = level_codes(values, m.levels_[column]).astype(float)
+            x[x < 0] = np.nan
+        else:
+            return self.base
+        f, known = self.forest.position(j)
+        trees = self.forest.by_feature.get(f, [])
+        if not trees:
+            return self.base
+        if f not in self.old:
+            self.old[f] = self.forest.trees_sum(trees, self.cols, self.nans)
+        xp = x if known is None else self.forest._ordinal(x, known)
+        cols, nans = list(self.cols), list(self.nans)
+        cols[f], nans[f] = np.ascontiguousarray(xp), np.isnan(xp)
+        return self.base - self.old[f] + self.forest.trees_sum(trees, cols, nans)
+
+
+class _EnsembleCopies:
+    """Probabilities and log-odds of a :class:`ChurnEnsemble` for replaced-column copies."""
+
+    def __init__(self, model: ChurnEnsemble, X: pd.DataFrame):
+        self.model = model
+        self.logistic = _LogisticCopies(model.logistic_, X)
+        self.boosting = _BoostingCopies(model.hgb_, X)
+
+    def proba(self, column, values) -> np.ndarray:
+        p_lr = expit(self.logistic(column, values))
+        raw = self.boosting(column, values)
+        p_hgb = self.model.hgb_.hgb_._loss.predict_proba(raw.reshape(-1, 1))[:, 1]
+        return self.model.combine(p_lr, p_hgb)
+
+    def decision(self, column, values) -> np.ndarray:
+        p = np.clip(self.proba(column, values), 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+
+def copy_scorer(model, X: pd.DataFrame, response: str = "proba"):
+    """A function ``(column, values) -> scores`` of ``X`` with ``column`` replaced by
+    ``values`` (a Series of ``len(X)``), or None when ``model`` is not one of this module's.
+
+    ``response``: ``proba`` (the churn probability) or ``score`` (the decision function
+    when the model has one, else the probability: what ranking metrics are computed on).
+    Only what reads the replaced column is computed again (the logistic terms involving
+    it, the trees splitting on it), so scoring many such copies costs a fraction of
+    scoring them whole; the numbers equal whole scoring up to floating-point rounding
+    (terms added in another order; tests/test_churn_models.py).
+    """
+    with threads(1):
+        return _copy_scorer(model, X, response)
+
+
+def _copy_scorer(model, X, response):
+    if isinstance(model, ChurnHGB) and not model.forest_.vectorised:
+        return None
+    if isinstance(model, ChurnLogistic):
+        c = _LogisticCopies(model, X)
+        return c if response == "score" else (lambda col, v: expit(c(col, v)))
+    if isinstance(model, ChurnHGB):
+        c = _BoostingCopies(model, X)
+        loss = model.hgb_._loss
+        return c if response == "score" else (
+            lambda col, v: loss.predict_proba(c(col, v).reshape(-1, 1))[:, 1])
+    if isinstance(model, ChurnEnsemble):
+        if not (isinstance(model.logistic_, ChurnLogistic) and isinstance(model.hgb_, ChurnHGB)
+                and model.hgb_.forest_.vectorised):
+            return None
+        c = _EnsembleCopies(model, X)
+        return c.decision if response == "score" else c.proba
+    if isinstance(model, CalibratedClassifierCV) and model.ensemble is True:
+        parts = []
+        for pair in model.calibrated_classifiers_:
+            if len(pair.calibrators) != 1:
+                return None
+            inner = _copy_scorer(pair.estimator, X, "score")
+            if inner is None:
+                return None
+            parts.append((inner, pair.calibrators[0]))
+
+        def proba(col, values):
+            acc = np.zeros(len(X))
+            for inner, cal in parts:  # as CalibratedClassifierCV.predict_proba
+                d = inner(col, values)
+                p = (expit(-(cal.a_ * d + cal.b_)) if isinstance(cal, _SigmoidCalibration)
+                     else np.asarray(cal.predict(d), float))  # the sigmoid map without checks
+                p[(p > 1.0) & (p <= 1.0 + 1e-5)] = 1.0
+                acc += p
+            return acc / len(parts)
+        return proba
+    return None
 
 
 def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: int = 42,
