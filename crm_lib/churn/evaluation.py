@@ -26,7 +26,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, check_cv
 
-from .models import CalibratedChurnModel, ChurnEnsemble, threads
+from .models import CalibratedChurnModel, ChurnEnsemble, member_log, threads
 
 
 def expected_calibration_error(y, p, n_bins: int = 10) -> float:
@@ -135,10 +135,12 @@ def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits,
     """
     out = []
     for tr, te in splits:
-        m = clone(model).fit(X.iloc[tr], y.iloc[tr])
-        out.append(m.predict_proba(X.iloc[te])[:, 1])
+        with member_log() as log:  # the members' scores the ensemble computes anyway
+            m = clone(model).fit(X.iloc[tr], y.iloc[tr])
+            out.append(m.predict_proba(X.iloc[te])[:, 1])
         if members is not None:
-            for name, p in member_probabilities(m, X.iloc[tr], y.iloc[tr], X.iloc[te]).items():
+            for name, p in member_probabilities(m, X.iloc[tr], y.iloc[tr], X.iloc[te],
+                                                log=log).items():
                 members.setdefault(name, []).append(p)
     return out
 
@@ -162,8 +164,8 @@ def calibrated_members(model) -> dict:
             for name, member in zip(("logistic", "hgb"), model.estimator.members(), strict=True)}
 
 
-def member_probabilities(fitted, X_train: pd.DataFrame, y_train, X_test: pd.DataFrame
-                         ) -> dict[str, np.ndarray]:
+def member_probabilities(fitted, X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, *,
+                         log: list | None = None) -> dict[str, np.ndarray]:
     """Test probabilities of a fitted calibrated ensemble's members, each calibrated alone.
 
     On each calibration fold the ensemble fitted its two members on the other
@@ -173,6 +175,10 @@ def member_probabilities(fitted, X_train: pd.DataFrame, y_train, X_test: pd.Data
     computes it. No model is refitted: the result is the test probability of
     the member's stand-alone calibrated model (:func:`calibrated_members`)
     fitted on ``X_train`` (the same folds and deterministic fits).
+
+    ``log``: a :func:`~crm_lib.churn.models.member_log` of fitting ``fitted`` on
+    ``X_train`` and predicting ``X_test``; the members' scores it holds (on each
+    calibration fold, then on the test rows) are used instead of scoring again.
     """
     if not _is_calibrated_ensemble(fitted):
         return {}
@@ -182,17 +188,23 @@ def member_probabilities(fitted, X_train: pd.DataFrame, y_train, X_test: pd.Data
     out: dict[str, list] = {"logistic": [], "hgb": []}
     for (_, cal), pair in zip(halves, fitted.calibrated_classifiers_, strict=True):
         ens = pair.estimator
-        X_cal, y_cal = X_train.iloc[cal], (y_train[cal] == ens.classes_[1]).astype(float)
-        for name, member in (("logistic", ens.logistic_), ("hgb", ens.hgb_)):
-            out[name].append(_calibrated(member, fitted.method, X_cal, y_cal, X_test))
+        y_cal = (y_train[cal] == ens.classes_[1]).astype(float)
+        seen = [(n, d, raw) for e, n, d, raw in (log or ()) if e is ens]
+        if [n for n, _, _ in seen] == [len(cal), len(X_test)]:  # calibration fold, test rows
+            scores = {"logistic": (seen[0][1], seen[1][1]), "hgb": (seen[0][2], seen[1][2])}
+        else:
+            X_cal = X_train.iloc[cal]
+            scores = {name: (m.decision_function(X_cal), m.decision_function(X_test))
+                      for name, m in (("logistic", ens.logistic_), ("hgb", ens.hgb_))}
+        for name, (d_cal, d_test) in scores.items():
+            out[name].append(_calibrated(fitted.method, d_cal, y_cal, d_test))
     return {name: np.mean(ps, axis=0) for name, ps in out.items()}
 
 
-def _calibrated(member, method: str, X_cal, y_cal, X_test) -> np.ndarray:
-    """``member``'s calibrated test probability, the map fitted on (X_cal, y_cal) as
-    scikit-learn's ``CalibratedClassifierCV`` fits it (on the decision function)."""
+def _calibrated(method: str, d_cal, y_cal, d_test) -> np.ndarray:
+    """Calibrated test probabilities from a member's decision function, the map fitted
+    on (d_cal, y_cal) as scikit-learn's ``CalibratedClassifierCV`` fits it."""
     with threads(1):
-        d_cal, d_test = member.decision_function(X_cal), member.decision_function(X_test)
         cal = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
                else _SigmoidCalibration()).fit(d_cal, y_cal)
         p = np.asarray(cal.predict(d_test), float)

@@ -29,6 +29,8 @@ ignored, and missing values are imputed with an indicator.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import numpy as np
@@ -744,6 +746,22 @@ class ChurnHGB(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
+_MEMBER_LOG: contextvars.ContextVar = contextvars.ContextVar("churn_member_log", default=None)
+
+
+@contextlib.contextmanager
+def member_log():
+    """Within the block, every :class:`ChurnEnsemble` prediction appends ``(ensemble, rows,
+    logistic decision, boosting raw score)`` to the yielded list (members' scores that
+    the ensemble computes anyway, for calibrating each member on its own)."""
+    log: list = []
+    token = _MEMBER_LOG.set(log)
+    try:
+        yield log
+    finally:
+        _MEMBER_LOG.reset(token)
+
+
 class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     """Weighted average of the logistic and boosting probabilities (soft voting)."""
 
@@ -769,7 +787,17 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return w * np.asarray(p_logistic) + (1 - w) * np.asarray(p_hgb)
 
     def predict_proba(self, X):
-        return self.combine(self.logistic_.predict_proba(X), self.hgb_.predict_proba(X))
+        if not (isinstance(self.logistic_, ChurnLogistic) and isinstance(self.hgb_, ChurnHGB)):
+            return self.combine(self.logistic_.predict_proba(X), self.hgb_.predict_proba(X))
+        # the members' probabilities from their decision functions (how they compute them),
+        # which a member log (:func:`member_log`) keeps for per-member calibration
+        d, raw = self.logistic_.decision_function(X), self.hgb_.decision_function(X)
+        log = _MEMBER_LOG.get()
+        if log is not None:
+            log.append((self, len(d), d, raw))
+        p = expit(d)
+        return self.combine(np.column_stack([1 - p, p]),
+                            self.hgb_.hgb_._loss.predict_proba(raw.reshape(-1, 1)))
 
     def decision_function(self, X):
         """Log-odds of the averaged probability (what Platt scaling should be fitted on)."""
