@@ -214,6 +214,12 @@ def test_metrics_against_direct_computation():
     assert g["lift"].iloc[0] == pytest.approx(evaluation.top_decile_lift(y, p))
     cal = evaluation.calibration_table(y, p)
     assert cal["customers"].sum() == 1000
+    from sklearn.metrics import average_precision_score, brier_score_loss
+    for q in (p, np.round(p, 1), (p > 0.5).astype(float)):  # with and without ties
+        m = evaluation.score_metrics(y, q)
+        assert m["roc_auc"] == pytest.approx(roc_auc_score(y, q), abs=1e-12)
+        assert m["pr_auc"] == pytest.approx(average_precision_score(y, q), abs=1e-12)
+        assert m["brier"] == pytest.approx(brier_score_loss(y, q), abs=1e-12)
 
 
 def test_top_reasons_name_the_planted_driver():

@@ -275,7 +275,8 @@ def top_reasons(model, X: pd.DataFrame, reference: dict, *, k: int = 3,
     eff = np.take_along_axis(vals, order, axis=1)
     keep = eff >= min_effect
     lab = np.where(keep, np.take_along_axis(labels, order, axis=1), "")
-    pts = np.where(keep, np.char.mod("%+.1f", 100 * eff).astype(object), "")
+    text = np.array([f"{v:+.1f}" for v in (100 * eff).ravel()], dtype=object)
+    pts = np.where(keep, text.reshape(eff.shape), "")  # "%+.1f" formatting, without np.char
     reasons = pd.Series(lab[:, 0], index=X.index, dtype=object)
     points = pd.Series(pts[:, 0], index=X.index, dtype=object)
     for r in range(1, lab.shape[1]):

@@ -996,6 +996,12 @@ def _independent_columns(Z: np.ndarray, tol: float = 1e-8) -> np.ndarray:
     return np.sort(piv[:rank])
 
 
+def _with_constant(Z: np.ndarray) -> np.ndarray:
+    """``Z`` with a leading column of ones (``statsmodels.api.add_constant(Z,
+    has_constant="add")`` without importing ``statsmodels.api``)."""
+    return np.column_stack([np.ones(len(Z)), Z])
+
+
 class OddsRatioLogit(ClassifierMixin, BaseEstimator):
     """Interpretable logistic regression (statsmodels MLE) with odds ratios and Wald CIs.
 
@@ -1012,7 +1018,7 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         self.min_frequency = min_frequency
 
     def fit(self, X, y):
-        import statsmodels.api as sm
+        from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api (1 s)
         self.encoder_ = AutoEncoder(interactions=(), log_skewed=False,
                                     min_frequency=self.min_frequency, drop_first=True).fit(X)
         Z = self.encoder_.transform(X)
@@ -1020,8 +1026,8 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         keep = keep[keep > 0] - 1
         self.columns_ = [Z.columns[i] for i in keep]
         self.dropped_collinear_ = [c for c in Z.columns if c not in self.columns_]
-        exog = sm.add_constant(Z[self.columns_].to_numpy(), has_constant="add")
-        model = sm.Logit(np.asarray(y, float), exog)
+        exog = _with_constant(Z[self.columns_].to_numpy())
+        model = Logit(np.asarray(y, float), exog)
         with threads(1):
             try:
                 self.result_ = model.fit(disp=0, method="newton", maxiter=100)
@@ -1031,9 +1037,8 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        import statsmodels.api as sm
         Z = self.encoder_.transform(X)[self.columns_].to_numpy()
-        p = self.result_.predict(sm.add_constant(Z, has_constant="add"))
+        p = self.result_.predict(_with_constant(Z))
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
