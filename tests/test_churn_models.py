@@ -322,3 +322,25 @@ def test_copies_rescored_from_the_replaced_column_equal_whole_scoring():
             np.testing.assert_allclose(fast, whole, atol=1e-12, err_msg=f"{kind} {cal}")
     deep = models.ChurnHGB(max_depth=None, max_iter=5).fit(X.iloc[:1200], y[:1200])
     assert models.copy_scorer(deep, te) is None  # walked by scikit-learn: scored whole
+
+
+def test_fold_importance_reuses_the_first_folds_model():
+    """Importance on the first CV fold's test rows by that fold's model, as refitting it."""
+    from sklearn.base import clone
+    X, y, _ = _other_schema(2000, seed=13)
+    model = models.make_model("ensemble", seed=1)
+    cv = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=1, seed=2)
+    fitted, test = cv.fitted[0]
+    assert len(cv.fitted) == 1 and len(test) == 400
+    train = np.setdiff1d(np.arange(len(X)), test)
+    again = clone(model).fit(X.iloc[train], y[train])
+    ours = explain.fold_importance(cv, X, y, seed=3, n_repeats=2, max_rows=300)
+    ref = explain.permutation_importance_table(again, X.iloc[test], y[test], seed=3,
+                                               n_repeats=2, max_rows=300)
+    pd.testing.assert_frame_equal(ours, ref)
+    assert ours["feature"].iloc[0] in {"segment", "credit_score", "has_app", "visits"}
+    with pytest.raises(ValueError, match="other rows"):
+        explain.fold_importance(cv, X.iloc[:100], y[:100])
+    none = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=1, keep_models=0)
+    with pytest.raises(ValueError, match="kept no fitted model"):
+        explain.fold_importance(none, X, y)

@@ -132,6 +132,9 @@ class CVResult:
     #: a calibrated ensemble's members, each calibrated as the ensemble is: name -> the
     #: equivalent stand-alone calibrated model and its test-fold probabilities
     members: dict = field(default_factory=dict, repr=False)
+    #: the first folds' fitted models with their test rows (positions in X): held-out
+    #: explanations reuse them instead of fitting another model
+    fitted: list = field(default_factory=list, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Mean, SD and a normal 95% interval of each metric over folds."""
@@ -154,17 +157,21 @@ def _splits(X: pd.DataFrame, y: pd.Series, n_splits: int, n_repeats: int, seed: 
 
 
 def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits,
-                        members: dict | None = None) -> list[np.ndarray]:
+                        members: dict | None = None, keep: list | None = None,
+                        n_keep: int = 0) -> list[np.ndarray]:
     """Test-fold churn probabilities of ``model`` cloned and refitted on each training fold.
 
     ``members``: a dict to fill, when ``model`` is a calibrated ensemble, with its
-    members' test-fold probabilities (:func:`member_probabilities`).
+    members' test-fold probabilities (:func:`member_probabilities`). ``keep``: a list
+    to receive ``(fitted model, test rows)`` of the first ``n_keep`` folds.
     """
     out = []
-    for tr, te in splits:
+    for k, (tr, te) in enumerate(splits):
         with member_log() as log:  # the members' scores the ensemble computes anyway
             m = clone(model).fit(X.iloc[tr], y.iloc[tr])
             out.append(m.predict_proba(X.iloc[te])[:, 1])
+        if keep is not None and k < n_keep:
+            keep.append((m, te))
         if members is not None:
             for name, p in member_probabilities(m, X.iloc[tr], y.iloc[tr], X.iloc[te],
                                                 log=log).items():
@@ -254,7 +261,7 @@ def _result(probs: list[np.ndarray], X: pd.DataFrame, y: pd.Series, splits, n_sp
 
 
 def cross_validate(model, X: pd.DataFrame, y, *, n_splits: int = 5, n_repeats: int = 3,
-                   seed: int = 42) -> CVResult:
+                   seed: int = 42, keep_models: int = 1) -> CVResult:
     """Repeated stratified k-fold CV of a (calibrated) churn model; see module docstring.
 
     The model is cloned and refitted for every fold, so any calibration it
@@ -262,14 +269,18 @@ def cross_validate(model, X: pd.DataFrame, y, *, n_splits: int = 5, n_repeats: i
     ensemble the result also holds its members' test-fold probabilities,
     each member calibrated on its own (``members``; :func:`member_probabilities`),
     which :func:`compare_models` reuses instead of cross-validating them again.
+    ``keep_models``: how many of the first folds' fitted models to keep in ``fitted``
+    (with their test rows), for held-out explanations
+    (:func:`~crm_lib.churn.explain.fold_importance`).
     """
     y = pd.Series(np.asarray(y).astype(int), index=X.index)
     splits = _splits(X, y, n_splits, n_repeats, seed)
     t0 = time.perf_counter()
     member_probs: dict[str, list] = {}
-    probs = _fold_probabilities(model, X, y, splits, member_probs)
+    fitted: list = []
+    probs = _fold_probabilities(model, X, y, splits, member_probs, fitted, keep_models)
     res = _result(probs, X, y, splits, n_splits, n_repeats, time.perf_counter() - t0)
-    res.model, res.design = model, (n_splits, n_repeats, seed)
+    res.model, res.design, res.fitted = model, (n_splits, n_repeats, seed), fitted
     res.members = {name: (m, member_probs[name])
                    for name, m in calibrated_members(model).items()}
     return res
