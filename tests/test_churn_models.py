@@ -65,6 +65,59 @@ def test_compare_models_reuses_members_for_the_ensemble():
     assert r2["ensemble"].oof["probability"].notna().all()
 
 
+def test_compare_models_reuses_the_calibrated_ensembles_cross_validation():
+    """Calibrated members taken from the headline CV equal cross-validating each alone."""
+    X, y, _ = _other_schema(2000, seed=7)
+    cands = {
+        "logistic": models.make_model("logistic", seed=2),
+        "hgb": models.make_model("hgb", seed=2),
+        "ensemble": models.make_model("ensemble", seed=2),
+        "logistic_isotonic": models.make_model("logistic", calibration="isotonic", seed=2)}
+    headline = evaluation.cross_validate(cands["ensemble"], X, y, n_splits=3, n_repeats=2, seed=4)
+    assert set(headline.members) == {"logistic", "hgb"}
+    table, res = evaluation.compare_models(cands, X, y, seed=4, n_splits=3, n_repeats=2,
+                                           reuse=headline)
+    _, direct = evaluation.compare_models(cands, X, y, seed=4, n_splits=3, n_repeats=2)
+    for k in cands:
+        np.testing.assert_allclose(res[k].oof.to_numpy(), direct[k].oof.to_numpy(),
+                                   atol=1e-12, err_msg=k)
+        pd.testing.assert_frame_equal(res[k].folds, direct[k].folds, atol=1e-12)
+    for k in ("logistic", "hgb", "ensemble"):  # reused: the headline's seconds
+        assert table.loc[k, "seconds"] == headline.seconds
+    assert table.loc["logistic_isotonic", "seconds"] != headline.seconds  # refitted
+    # other folds or other rows: nothing is reused, or it is refused
+    _, other = evaluation.compare_models({"ensemble": cands["ensemble"]}, X, y, seed=5,
+                                         n_splits=3, n_repeats=2, reuse=headline)
+    assert not np.allclose(other["ensemble"].oof["probability"],
+                           headline.oof["probability"])
+    with pytest.raises(ValueError, match="other rows"):
+        evaluation.compare_models(cands, X.iloc[:1500], y[:1500], seed=4, n_splits=3,
+                                  n_repeats=2, reuse=headline)
+
+
+def test_logistic_scores_without_the_design_matrix():
+    """The linear predictor by look-ups equals the design matrix times the coefficients."""
+    X, y, _ = _other_schema(1500, seed=9)
+    rng = np.random.default_rng(0)
+    X["tier"] = rng.choice(["a", "b", "c"], len(X))
+    X.loc[X.index[::9], "visits"] = np.nan
+    new = X.iloc[1000:].copy()
+    new.loc[new.index[::5], "segment"] = "platinum"  # unseen level (no 'other')
+    new.loc[new.index[::7], "tier"] = None
+    pairs = (("segment", "tier"), ("segment", "credit_score"), ("visits", "noise"),
+             ("tier", "gold"))
+    for drop_first in (False, True):
+        enc = models.AutoEncoder(interactions=pairs, drop_first=drop_first).fit(X.iloc[:1000])
+        assert len(enc.pairs_) == 3 and "visits" in enc.missing_ and "credit_score" in enc.log_
+        coef = rng.normal(size=len(enc.feature_names_))
+        np.testing.assert_allclose(enc.linear_predictor(new, coef, 0.25),
+                                   enc.transform_array(new) @ coef + 0.25, atol=1e-12)
+    m = models.ChurnLogistic(interactions=pairs).fit(X.iloc[:1000], y[:1000])
+    Z = m.encoder_.transform_array(new)
+    np.testing.assert_allclose(m.decision_function(new), m.lr_.decision_function(Z), atol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(new), m.lr_.predict_proba(Z), atol=1e-15)
+
+
 def test_design_matrix_against_a_direct_computation():
     """Imputed, indicator, log1p, standardised and one-hot columns, computed by hand."""
     X = pd.DataFrame({"n": [1.0, np.nan, 3.0, 10.0] * 5 + list(range(20, 40)),
@@ -161,6 +214,12 @@ def test_metrics_against_direct_computation():
     assert g["lift"].iloc[0] == pytest.approx(evaluation.top_decile_lift(y, p))
     cal = evaluation.calibration_table(y, p)
     assert cal["customers"].sum() == 1000
+    from sklearn.metrics import average_precision_score, brier_score_loss
+    for q in (p, np.round(p, 1), (p > 0.5).astype(float)):  # with and without ties
+        m = evaluation.score_metrics(y, q)
+        assert m["roc_auc"] == pytest.approx(roc_auc_score(y, q), abs=1e-12)
+        assert m["pr_auc"] == pytest.approx(average_precision_score(y, q), abs=1e-12)
+        assert m["brier"] == pytest.approx(brier_score_loss(y, q), abs=1e-12)
 
 
 def test_top_reasons_name_the_planted_driver():
@@ -240,3 +299,48 @@ def test_permutation_importance_and_reasons_match_one_call_per_copy():
         np.testing.assert_allclose(batched[c], p - m.predict_proba(one)[:, 1], atol=1e-12)
     with pytest.raises(ValueError, match="scoring"):
         explain.permutation_importance_table(m, te, yte, scoring="accuracy")
+
+
+def test_copies_rescored_from_the_replaced_column_equal_whole_scoring():
+    """Only the terms and trees reading the replaced column are rescored; the scores equal
+    scoring each modified copy whole, for every model kind and calibration."""
+    X, y, _ = _other_schema(1600, seed=11)
+    te = X.iloc[1200:]
+    rng = np.random.default_rng(1)
+    ref = explain.reference_values(X)
+    copies = ([(c, te[c].array[rng.permutation(len(te))]) for c in te.columns]
+              + [(c, ref[c]) for c in te.columns] + [("segment", None), ("segment", "new")])
+    kinds = [("ensemble", "sigmoid"), ("ensemble", "isotonic"), ("logistic", "none"),
+             ("hgb", "none"), ("ensemble", "none"), ("hgb", "sigmoid")]
+    for kind, cal in kinds:
+        m = models.make_model(kind, calibration=cal, seed=2).fit(X.iloc[:1200], y[:1200])
+        assert models.copy_scorer(m, te) is not None, kind
+        for response, predict in (("proba", lambda Z, m=m: m.predict_proba(Z)[:, 1]),
+                                  ("score", lambda Z, m=m: explain._score_response(m, Z))):
+            fast = explain._score_copies(m, te, copies, response)
+            whole = explain._predict_copies(predict, te, copies)
+            np.testing.assert_allclose(fast, whole, atol=1e-12, err_msg=f"{kind} {cal}")
+    deep = models.ChurnHGB(max_depth=None, max_iter=5).fit(X.iloc[:1200], y[:1200])
+    assert models.copy_scorer(deep, te) is None  # walked by scikit-learn: scored whole
+
+
+def test_fold_importance_reuses_the_first_folds_model():
+    """Importance on the first CV fold's test rows by that fold's model, as refitting it."""
+    from sklearn.base import clone
+    X, y, _ = _other_schema(2000, seed=13)
+    model = models.make_model("ensemble", seed=1)
+    cv = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=1, seed=2)
+    fitted, test = cv.fitted[0]
+    assert len(cv.fitted) == 1 and len(test) == 400
+    train = np.setdiff1d(np.arange(len(X)), test)
+    again = clone(model).fit(X.iloc[train], y[train])
+    ours = explain.fold_importance(cv, X, y, seed=3, n_repeats=2, max_rows=300)
+    ref = explain.permutation_importance_table(again, X.iloc[test], y[test], seed=3,
+                                               n_repeats=2, max_rows=300)
+    pd.testing.assert_frame_equal(ours, ref)
+    assert ours["feature"].iloc[0] in {"segment", "credit_score", "has_app", "visits"}
+    with pytest.raises(ValueError, match="other rows"):
+        explain.fold_importance(cv, X.iloc[:100], y[:100])
+    none = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=1, keep_models=0)
+    with pytest.raises(ValueError, match="kept no fitted model"):
+        explain.fold_importance(none, X, y)

@@ -148,6 +148,9 @@ def _coerce_attribute(s: pd.Series) -> pd.Series:
     low = txt.str.lower()
     if low.dropna().isin(["true", "false"]).all() and low.notna().any():
         return low.map({"true": 1.0, "false": 0.0}).astype(float)
+    distinct = pd.Series(pd.unique(txt.dropna()), dtype="string")  # a category has few
+    if distinct.empty or pd.to_numeric(distinct, errors="coerce").isna().any():
+        return txt.astype(object).where(txt.notna(), None)  # some text is not a number
     num = pd.to_numeric(txt, errors="coerce")
     if txt.notna().any() and (num.notna() == txt.notna()).all():
         return num.astype(float)

@@ -16,15 +16,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold, check_cv
 
-from .models import ChurnEnsemble
+from .explain import rank_auc
+from .models import CalibratedChurnModel, ChurnEnsemble, member_log, threads
 
 
 def expected_calibration_error(y, p, n_bins: int = 10) -> float:
@@ -43,10 +46,36 @@ def top_decile_lift(y, p, share: float = 0.1) -> float:
     return float(y[top].mean() / y.mean())
 
 
+def average_precision(y, p) -> float:
+    """PR AUC as scikit-learn's ``average_precision_score``: the sum over distinct score
+    thresholds (highest first) of precision times the rise in recall, computed from one
+    sort (the metrics are taken on every test fold of every model)."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(ps)), len(ps) - 1]  # last row of each threshold
+    tps = np.cumsum(ys)[last]
+    fps = (last + 1) - tps
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
 def score_metrics(y, p) -> dict[str, float]:
-    """ROC AUC, PR AUC, Brier, ECE and top-decile lift of one set of scores."""
-    return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
-            "brier": brier_score_loss(y, p), "ece": expected_calibration_error(y, p),
+    """ROC AUC, PR AUC, Brier, ECE and top-decile lift of one set of scores.
+
+    ROC AUC, PR AUC and Brier score are scikit-learn's numbers computed directly
+    (:func:`~crm_lib.churn.explain.rank_auc`, :func:`average_precision`, the mean
+    squared error): the same values without the input checks that cost more than the
+    sums on a test fold.
+    """
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    if y.min() == y.max():  # one class: let scikit-learn say what is undefined
+        return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
+                "brier": brier_score_loss(y, p), "ece": expected_calibration_error(y, p),
+                "top_decile_lift": top_decile_lift(y, p)}
+    return {"roc_auc": rank_auc(y, p), "pr_auc": average_precision(y, p),
+            "brier": float(np.mean((p - y) ** 2)), "ece": expected_calibration_error(y, p),
             "top_decile_lift": top_decile_lift(y, p)}
 
 
@@ -95,6 +124,17 @@ class CVResult:
     folds: pd.DataFrame  # one row per (repeat, fold): metrics
     oof: pd.DataFrame  # customer_id index: y, probability (mean over repeats), per-repeat
     seconds: float
+    #: what was cross-validated, on which folds (``(n_splits, n_repeats, seed)``), and each
+    #: test fold's probabilities: what :func:`compare_models` needs to reuse this result
+    model: object = None
+    design: tuple | None = None
+    probabilities: list = field(default_factory=list, repr=False)
+    #: a calibrated ensemble's members, each calibrated as the ensemble is: name -> the
+    #: equivalent stand-alone calibrated model and its test-fold probabilities
+    members: dict = field(default_factory=dict, repr=False)
+    #: the first folds' fitted models with their test rows (positions in X): held-out
+    #: explanations reuse them instead of fitting another model
+    fitted: list = field(default_factory=list, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Mean, SD and a normal 95% interval of each metric over folds."""
@@ -116,13 +156,94 @@ def _splits(X: pd.DataFrame, y: pd.Series, n_splits: int, n_repeats: int, seed: 
     return list(cv.split(X, y))
 
 
-def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits) -> list[np.ndarray]:
-    """Test-fold churn probabilities of ``model`` cloned and refitted on each training fold."""
+def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits,
+                        members: dict | None = None, keep: list | None = None,
+                        n_keep: int = 0) -> list[np.ndarray]:
+    """Test-fold churn probabilities of ``model`` cloned and refitted on each training fold.
+
+    ``members``: a dict to fill, when ``model`` is a calibrated ensemble, with its
+    members' test-fold probabilities (:func:`member_probabilities`). ``keep``: a list
+    to receive ``(fitted model, test rows)`` of the first ``n_keep`` folds.
+    """
     out = []
-    for tr, te in splits:
-        m = clone(model).fit(X.iloc[tr], y.iloc[tr])
-        out.append(m.predict_proba(X.iloc[te])[:, 1])
+    for k, (tr, te) in enumerate(splits):
+        with member_log() as log:  # the members' scores the ensemble computes anyway
+            m = clone(model).fit(X.iloc[tr], y.iloc[tr])
+            out.append(m.predict_proba(X.iloc[te])[:, 1])
+        if keep is not None and k < n_keep:
+            keep.append((m, te))
+        if members is not None:
+            for name, p in member_probabilities(m, X.iloc[tr], y.iloc[tr], X.iloc[te],
+                                                log=log).items():
+                members.setdefault(name, []).append(p)
     return out
+
+
+def _is_calibrated_ensemble(model) -> bool:
+    return (isinstance(model, CalibratedClassifierCV) and model.ensemble is True
+            and isinstance(model.estimator, ChurnEnsemble))
+
+
+def calibrated_members(model) -> dict:
+    """The stand-alone calibrated models a calibrated ensemble's members amount to.
+
+    For ``make_model("ensemble", calibration=c, seed=s)`` these are the calibrated
+    logistic and boosting models (``make_model("logistic" | "hgb", calibration=c,
+    seed=s)``): same members, same calibration method and calibration folds.
+    Empty for any other model.
+    """
+    if not _is_calibrated_ensemble(model):
+        return {}
+    return {name: CalibratedChurnModel(member, method=model.method, cv=model.cv, ensemble=True)
+            for name, member in zip(("logistic", "hgb"), model.estimator.members(), strict=True)}
+
+
+def member_probabilities(fitted, X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, *,
+                         log: list | None = None) -> dict[str, np.ndarray]:
+    """Test probabilities of a fitted calibrated ensemble's members, each calibrated alone.
+
+    On each calibration fold the ensemble fitted its two members on the other
+    folds; each member gets its own calibration map (the same method) on the
+    held-out calibration fold, and a member's probability is the mean over
+    the calibration folds, as :class:`~sklearn.calibration.CalibratedClassifierCV`
+    computes it. No model is refitted: the result is the test probability of
+    the member's stand-alone calibrated model (:func:`calibrated_members`)
+    fitted on ``X_train`` (the same folds and deterministic fits).
+
+    ``log``: a :func:`~crm_lib.churn.models.member_log` of fitting ``fitted`` on
+    ``X_train`` and predicting ``X_test``; the members' scores it holds (on each
+    calibration fold, then on the test rows) are used instead of scoring again.
+    """
+    if not _is_calibrated_ensemble(fitted):
+        return {}
+    y_train = np.asarray(y_train)
+    cv = check_cv(fitted.cv, y_train, classifier=True)
+    halves = list(cv.split(X_train, y_train))
+    out: dict[str, list] = {"logistic": [], "hgb": []}
+    for (_, cal), pair in zip(halves, fitted.calibrated_classifiers_, strict=True):
+        ens = pair.estimator
+        y_cal = (y_train[cal] == ens.classes_[1]).astype(float)
+        seen = [(n, d, raw) for e, n, d, raw in (log or ()) if e is ens]
+        if [n for n, _, _ in seen] == [len(cal), len(X_test)]:  # calibration fold, test rows
+            scores = {"logistic": (seen[0][1], seen[1][1]), "hgb": (seen[0][2], seen[1][2])}
+        else:
+            X_cal = X_train.iloc[cal]
+            scores = {name: (m.decision_function(X_cal), m.decision_function(X_test))
+                      for name, m in (("logistic", ens.logistic_), ("hgb", ens.hgb_))}
+        for name, (d_cal, d_test) in scores.items():
+            out[name].append(_calibrated(fitted.method, d_cal, y_cal, d_test))
+    return {name: np.mean(ps, axis=0) for name, ps in out.items()}
+
+
+def _calibrated(method: str, d_cal, y_cal, d_test) -> np.ndarray:
+    """Calibrated test probabilities from a member's decision function, the map fitted
+    on (d_cal, y_cal) as scikit-learn's ``CalibratedClassifierCV`` fits it."""
+    with threads(1):
+        cal = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
+               else _SigmoidCalibration()).fit(d_cal, y_cal)
+        p = np.asarray(cal.predict(d_test), float)
+    p[(p > 1.0) & (p <= 1.0 + 1e-5)] = 1.0  # as scikit-learn: rounding just above 1
+    return p
 
 
 def _result(probs: list[np.ndarray], X: pd.DataFrame, y: pd.Series, splits, n_splits: int,
@@ -136,25 +257,59 @@ def _result(probs: list[np.ndarray], X: pd.DataFrame, y: pd.Series, splits, n_sp
     oof_df = pd.DataFrame(oof, index=X.index, columns=[f"p_repeat{r}" for r in range(n_repeats)])
     oof_df.insert(0, "probability", oof.mean(axis=1))
     oof_df.insert(0, "y", y.to_numpy())
-    return CVResult(pd.DataFrame(rows), oof_df, seconds)
+    return CVResult(pd.DataFrame(rows), oof_df, seconds, probabilities=list(probs))
 
 
 def cross_validate(model, X: pd.DataFrame, y, *, n_splits: int = 5, n_repeats: int = 3,
-                   seed: int = 42) -> CVResult:
+                   seed: int = 42, keep_models: int = 1) -> CVResult:
     """Repeated stratified k-fold CV of a (calibrated) churn model; see module docstring.
 
     The model is cloned and refitted for every fold, so any calibration it
-    contains is learnt from the training folds only.
+    contains is learnt from the training folds only. For a calibrated
+    ensemble the result also holds its members' test-fold probabilities,
+    each member calibrated on its own (``members``; :func:`member_probabilities`),
+    which :func:`compare_models` reuses instead of cross-validating them again.
+    ``keep_models``: how many of the first folds' fitted models to keep in ``fitted``
+    (with their test rows), for held-out explanations
+    (:func:`~crm_lib.churn.explain.fold_importance`).
     """
     y = pd.Series(np.asarray(y).astype(int), index=X.index)
     splits = _splits(X, y, n_splits, n_repeats, seed)
     t0 = time.perf_counter()
-    probs = _fold_probabilities(model, X, y, splits)
-    return _result(probs, X, y, splits, n_splits, n_repeats, time.perf_counter() - t0)
+    member_probs: dict[str, list] = {}
+    fitted: list = []
+    probs = _fold_probabilities(model, X, y, splits, member_probs, fitted, keep_models)
+    res = _result(probs, X, y, splits, n_splits, n_repeats, time.perf_counter() - t0)
+    res.model, res.design, res.fitted = model, (n_splits, n_repeats, seed), fitted
+    res.members = {name: (m, member_probs[name])
+                   for name, m in calibrated_members(model).items()}
+    return res
+
+
+def _config(obj):
+    """A comparable description of an estimator: its type and parameters, nested."""
+    if hasattr(obj, "get_params") and not isinstance(obj, type):
+        return (type(obj), tuple(sorted((k, _config(v))
+                                        for k, v in obj.get_params(deep=False).items())))
+    if hasattr(obj, "split") and hasattr(obj, "get_n_splits"):
+        return (type(obj), repr(obj))  # a CV splitter: its repr lists its parameters
+    return obj
 
 
 def _same_model(a, b) -> bool:
-    return type(a) is type(b) and a.get_params() == b.get_params()
+    return _config(a) == _config(b)
+
+
+def _reusable(model, reuse: CVResult | None, design: tuple) -> list[np.ndarray] | None:
+    """Test-fold probabilities of ``model`` already in ``reuse`` (same folds), if any."""
+    if reuse is None or reuse.design != design:
+        return None
+    if reuse.model is not None and _same_model(model, reuse.model):
+        return reuse.probabilities
+    for member, probs in reuse.members.values():
+        if _same_model(model, member):
+            return probs
+    return None
 
 
 def _components(model, candidates: dict) -> tuple[str, str] | None:
@@ -168,7 +323,8 @@ def _components(model, candidates: dict) -> tuple[str, str] | None:
 
 
 def compare_models(models: dict, X: pd.DataFrame, y, *, seed: int = 42, n_splits: int = 5,
-                   n_repeats: int = 3) -> tuple[pd.DataFrame, dict[str, CVResult]]:
+                   n_repeats: int = 3, reuse: CVResult | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, CVResult]]:
     """Cross-validate several models on the same folds; a table of mean metrics and SDs.
 
     An uncalibrated :class:`~crm_lib.churn.models.ChurnEnsemble` whose two members
@@ -176,13 +332,25 @@ def compare_models(models: dict, X: pd.DataFrame, y, *, seed: int = 42, n_splits
     weighted average of those members' fold probabilities, which is exactly
     what refitting it would give (same folds, same deterministic fits); its
     ``seconds`` are the members' seconds added up.
+
+    ``reuse``: a :func:`cross_validate` result on the same rows and folds (same
+    ``n_splits``, ``n_repeats`` and ``seed``). A candidate that is the model it
+    cross-validated, or one of that calibrated ensemble's members calibrated
+    alone (:func:`calibrated_members`), takes its test-fold probabilities from
+    it instead of being refitted (the same numbers); its ``seconds`` are those
+    of the reused cross-validation.
     """
     y = pd.Series(np.asarray(y).astype(int), index=X.index)
+    if reuse is not None and not reuse.oof.index.equals(X.index):
+        raise ValueError("reuse: a cross-validation of other rows than X")
     splits = _splits(X, y, n_splits, n_repeats, seed)
     probs, secs = {}, {}
     ensembles = {n: _components(m, models) for n, m in models.items()}
     for name, m in models.items():
-        if ensembles[name] is None:
+        reused = _reusable(m, reuse, (n_splits, n_repeats, seed))
+        if reused is not None:
+            probs[name], secs[name], ensembles[name] = reused, reuse.seconds, None
+        elif ensembles[name] is None:
             t0 = time.perf_counter()
             probs[name] = _fold_probabilities(m, X, y, splits)
             secs[name] = time.perf_counter() - t0
@@ -194,6 +362,8 @@ def compare_models(models: dict, X: pd.DataFrame, y, *, seed: int = 42, n_splits
             secs[name] = secs[a] + secs[b]
     res = {name: _result(probs[name], X, y, splits, n_splits, n_repeats, secs[name])
            for name in models}
+    for r in res.values():
+        r.design = (n_splits, n_repeats, seed)
     rows = []
     for name, r in res.items():
         s = r.summary()

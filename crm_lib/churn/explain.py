@@ -18,12 +18,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score
 
 #: Rows per model call when many modified copies of a frame are scored (memory bound).
 BATCH_ROWS = 60_000
 
-_SCORES = {"roc_auc": roc_auc_score, "average_precision": average_precision_score}
+
+
+def rank_auc(y, score) -> float:
+    """ROC AUC as the Mann-Whitney statistic: the share of (churner, stayer) pairs ranked
+    right, ties counted half (Hanley & McNeil 1982). The same number as scikit-learn's
+    ``roc_auc_score`` (the area under the ROC curve) without its input checks, which cost
+    more than the sort on a few thousand rows; used for the many scores of a permutation
+    importance."""
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(score, float)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise ValueError("ROC AUC needs both churners and stayers")
+    order = np.argsort(s, kind="stable")
+    ss = s[order]
+    # average rank (1-based) of each run of tied scores
+    start = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
+    end = np.r_[start[1:], len(ss)]
+    avg = (start + end + 1) / 2.0
+    ranks = np.empty(len(s))
+    ranks[order] = np.repeat(avg, end - start)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+_SCORES = {"roc_auc": rank_auc, "average_precision": average_precision_score}
 
 
 def _score_response(model, X: pd.DataFrame) -> np.ndarray:
@@ -63,6 +88,21 @@ def _stack(X: pd.DataFrame, copies: list[tuple[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def _column_copy(s: pd.Series, values) -> pd.Series:
+    """Column ``s`` replaced by ``values`` (one value or one per row) as :func:`_stack`
+    builds it for one copy: the same dtype rules, a fresh RangeIndex."""
+    n = len(s)
+    numeric = pd.api.types.is_numeric_dtype(s) and (
+        values is None or pd.api.types.is_number(values) or np.ndim(values))
+    if np.ndim(values) == 0:
+        values = np.full(n, np.nan if values is None and numeric else values,
+                         dtype=float if numeric else object)
+    col = np.asarray(values, dtype=float if numeric else object)
+    if not numeric:
+        col = pd.array(col, dtype=s.dtype if not pd.api.types.is_numeric_dtype(s) else object)
+    return pd.Series(col, copy=False)
+
+
 def _predict_copies(predict, X: pd.DataFrame, copies: list[tuple[str, object]]) -> np.ndarray:
     """``predict`` of every modified copy of ``X`` (see :func:`_stack`), shape (copies, n),
     in as few model calls as :data:`BATCH_ROWS` allows (the models score row by row)."""
@@ -71,6 +111,24 @@ def _predict_copies(predict, X: pd.DataFrame, copies: list[tuple[str, object]]) 
     out = [np.asarray(predict(_stack(X, copies[i:i + per_call]))).reshape(-1, n)
            for i in range(0, len(copies), per_call)]
     return np.concatenate(out) if out else np.zeros((0, n))
+
+
+def _score_copies(model, X: pd.DataFrame, copies: list[tuple[str, object]],
+                  response: str) -> np.ndarray:
+    """Scores of every modified copy of ``X`` (see :func:`_stack`), shape (copies, n).
+
+    The churn models of :mod:`.models` rescore only what reads the replaced column
+    (:func:`~crm_lib.churn.models.copy_scorer`); any other model scores the stacked
+    copies. ``response``: ``proba`` or ``score`` (see :func:`_score_response`).
+    """
+    from .models import copy_scorer
+    scorer = copy_scorer(model, X, response) if copies else None
+    if scorer is None:
+        if response == "score":
+            return _predict_copies(lambda Z: _score_response(model, Z), X, copies)
+        return _predict_copies(lambda Z: model.predict_proba(Z)[:, 1], X, copies)
+    out = [scorer(col, _column_copy(X[col], values)) for col, values in copies]
+    return np.vstack(out) if out else np.zeros((0, len(X)))
 
 
 def permutation_importance_table(model, X: pd.DataFrame, y, *, seed: int = 42,
@@ -104,7 +162,7 @@ def permutation_importance_table(model, X: pd.DataFrame, y, *, seed: int = 42,
             values = values[p]  # successive shuffles of the same column copy
             copies.append((c, values))
     baseline = metric(y, _score_response(model, X))
-    scores = _predict_copies(lambda Z: _score_response(model, Z), X, copies)
+    scores = _score_copies(model, X, copies, "score")
     drops = baseline - np.array([metric(y, s) for s in scores]).reshape(X.shape[1], n_repeats)
     out = pd.DataFrame({"feature": X.columns, "importance": drops.mean(axis=1),
                         "sd": drops.std(axis=1)})
@@ -132,10 +190,7 @@ def partial_dependence_table(model, X: pd.DataFrame, feature: str, *, grid=None,
     if len(X) > max_rows:
         X = X.sample(max_rows, random_state=seed)
     grid = _grid(X[feature]) if grid is None else np.asarray(grid)
-    big = pd.concat([X] * len(grid), ignore_index=True)
-    vals = np.repeat(grid, len(X))
-    big[feature] = vals if pd.api.types.is_numeric_dtype(X[feature]) else vals.astype(object)
-    p = model.predict_proba(big)[:, 1].reshape(len(grid), len(X))
+    p = _score_copies(model, X, [(feature, v) for v in grid], "proba")
     return pd.DataFrame({"feature": feature, "value": grid, "mean": p.mean(axis=1),
                          "p10": np.quantile(p, 0.1, axis=1),
                          "p90": np.quantile(p, 0.9, axis=1)})
@@ -186,8 +241,7 @@ def reason_contributions(model, X: pd.DataFrame, reference: dict) -> pd.DataFram
     """
     p = model.predict_proba(X)[:, 1]
     cols = [c for c in X.columns if c in reference]
-    q = _predict_copies(lambda Z: model.predict_proba(Z)[:, 1], X,
-                        [(c, reference[c]) for c in cols])
+    q = _score_copies(model, X, [(c, reference[c]) for c in cols], "proba")
     return pd.DataFrame({c: p - q[k] for k, c in enumerate(cols)}, index=X.index)
 
 
@@ -221,7 +275,8 @@ def top_reasons(model, X: pd.DataFrame, reference: dict, *, k: int = 3,
     eff = np.take_along_axis(vals, order, axis=1)
     keep = eff >= min_effect
     lab = np.where(keep, np.take_along_axis(labels, order, axis=1), "")
-    pts = np.where(keep, np.char.mod("%+.1f", 100 * eff).astype(object), "")
+    text = np.array([f"{v:+.1f}" for v in (100 * eff).ravel()], dtype=object)
+    pts = np.where(keep, text.reshape(eff.shape), "")  # "%+.1f" formatting, without np.char
     reasons = pd.Series(lab[:, 0], index=X.index, dtype=object)
     points = pd.Series(pts[:, 0], index=X.index, dtype=object)
     for r in range(1, lab.shape[1]):
@@ -255,3 +310,21 @@ def holdout_importance(model, X: pd.DataFrame, y, *, seed: int = 42, test_size: 
     fitted = clone(model).fit(Xtr, ytr)
     return permutation_importance_table(fitted, Xte, yte, seed=seed, n_repeats=n_repeats,
                                         max_rows=max_rows)
+
+
+def fold_importance(cv, X: pd.DataFrame, y, *, seed: int = 42, n_repeats: int = 5,
+                    max_rows: int = 2000) -> pd.DataFrame:
+    """Permutation importance of the first cross-validation fold's model on its test fold.
+
+    The model was fitted on the other folds by :func:`~crm_lib.churn.evaluation.
+    cross_validate` (``cv.fitted``), so nothing is fitted again; the importance is
+    measured on a seeded sample of at most ``max_rows`` of that fold's held-out rows
+    (as :func:`holdout_importance`, with the fold's 80/20 split instead of a 70/30 one).
+    """
+    if not cv.fitted:
+        raise ValueError("the cross-validation kept no fitted model (keep_models=0)")
+    if not cv.oof.index.equals(X.index):
+        raise ValueError("X: other rows than the cross-validation's")
+    model, test = cv.fitted[0]
+    return permutation_importance_table(model, X.iloc[test], np.asarray(y)[test], seed=seed,
+                                        n_repeats=n_repeats, max_rows=max_rows)

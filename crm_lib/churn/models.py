@@ -29,13 +29,16 @@ ignored, and missing values are imputed with an indicator.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -124,7 +127,12 @@ def _floats(X: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Numeric columns as one float matrix (missing -> NaN)."""
     if not cols:
         return np.zeros((len(X), 0))
-    return np.column_stack([X[c].to_numpy(dtype=float, na_value=np.nan) for c in cols])
+    out = np.empty((len(X), len(cols)), order="F")  # filled column by column
+    for j, c in enumerate(cols):
+        s = X[c]
+        out[:, j] = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float,
+                                                                          na_value=np.nan)
+    return out
 
 
 def feature_summary(X: pd.DataFrame) -> pd.DataFrame:
@@ -294,6 +302,150 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         _, Z = self._interactions(zb, oh)
         return np.column_stack([zb, *oh.values(), self._standard_z(Z)])
 
+    def needs(self, column: str) -> list[str]:
+        """The input columns the terms involving ``column`` read: it and its interaction
+        partners (empty when the encoder does not use ``column``)."""
+        if column not in self.num_ and column not in self.cat_:
+            return []
+        partners = [b if a == column else a for a, b in self.pairs_ if column in (a, b)]
+        return [column] + [p for p in dict.fromkeys(partners) if p != column]
+
+    def linear_predictor(self, X, coef: np.ndarray, intercept: float = 0.0, *,
+                         only: str | None = None) -> np.ndarray:
+        """``transform_array(X) @ coef + intercept`` without building the design matrix.
+
+        A one-hot block times its coefficients is a look-up of the row's level, and
+        a category x number interaction a looked-up coefficient times the number, so
+        only the numeric block is a matrix product. Equal to the matrix product up
+        to floating-point rounding (the terms are added in another order).
+
+        ``only``: the sum of the terms whose design columns involve that input column
+        (its own columns and its interactions; no intercept or centring constants):
+        what changes when only that column changes. ``X`` then needs the columns
+        :meth:`needs` lists.
+        """
+        check_is_fitted(self, "feature_names_")
+        X = _as_frame(X)
+        need = self.num_ + self.cat_ if only is None else self.needs(only)
+        absent = [c for c in need if c not in X.columns]
+        if absent:
+            raise ValueError(f"features to score lack column '{absent[0]}' that the model "
+                             "was trained with")
+        coef = np.asarray(coef, float).ravel()
+        if only is not None:
+            return self.terms_of({c: X[c] for c in need}, coef, only)
+        nb, k = len(self.mean_), len(self.num_)
+        num = _floats(X, self.num_)
+        isna = np.isnan(num)
+        filled = np.where(isna, self.median_.to_numpy(), num)
+        sd, mean = self.sd_.to_numpy(), self.mean_.to_numpy()
+        wz = coef[:nb] / sd  # standardised numeric block: base @ (coef / sd) - mean . that
+        out = filled @ wz[:k] + (intercept - float(np.dot(mean, wz)))
+        pos = {c: j for j, c in enumerate(self.num_)}
+        for i, c in enumerate(self.missing_):
+            out += wz[k + i] * isna[:, pos[c]]
+        logs = {c: np.log1p(np.clip(filled[:, pos[c]], 0, None)) for c in self.log_}
+        for i, c in enumerate(self.log_):
+            out += wz[k + len(self.missing_) + i] * logs[c]
+        bnames = {n: j for j, n in enumerate(self._base_names())}
+
+        def z(col):  # a standardised base column (log1p of skewed ones), for interactions
+            j = bnames[f"log1p_{col}" if col in self.log_ else col]
+            v = logs[col] if col in self.log_ else filled[:, pos[col]]
+            return (v - mean[j]) / sd[j]
+        first = 1 if self.drop_first else 0
+        codes, start = {}, nb
+        for c in self.cat_:
+            k = len(self.levels_[c]) - first
+            # coefficient of every level code (reference level and unseen (-1): none)
+            w = np.zeros(len(self.levels_[c]) + 1)
+            w[first:first + k] = coef[start:start + k]
+            codes[c] = level_codes(X[c], self.levels_[c])
+            out += w[codes[c]]
+            start += k
+        v = coef[start:] / self.isd_.to_numpy()  # interaction coefficients, standardised
+        out -= float(np.dot(v, self.imean_.to_numpy()))
+        at = 0
+        for a, b in self.pairs_:
+            if a in self.cat_ and b in self.cat_:
+                ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
+                m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
+                m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
+                out += m[codes[a], codes[b]]
+                at += ka * kb
+            elif a in self.cat_ or b in self.cat_:
+                ccol, ncol = (a, b) if a in self.cat_ else (b, a)
+                k = len(self.levels_[ccol]) - first
+                w = np.zeros(len(self.levels_[ccol]) + 1)
+                w[first:first + k] = v[at:at + k]
+                out += w[codes[ccol]] * z(ncol)
+                at += k
+            else:
+                out += v[at] * z(a) * z(b)
+                at += 1
+        return out
+
+    def terms_of(self, X: dict, coef: np.ndarray, only: str) -> np.ndarray:
+        """The design-matrix terms involving input column ``only`` (see :meth:`linear_predictor`),
+        from ``X``: column name -> Series, at least the columns :meth:`needs` lists."""
+        need = set(self.needs(only))
+        out = np.zeros(len(X[only]))
+        if not need:
+            return out
+        nb = len(self.mean_)
+        sd, mean = self.sd_.to_numpy(), self.mean_.to_numpy()
+        wz = coef[:nb] / sd
+        bnames = {nm: j for j, nm in enumerate(self._base_names())}
+        nums = [c for c in self.num_ if c in need]
+        raw = {c: X[c].to_numpy(dtype=float, na_value=np.nan) for c in nums}
+        filled = {c: np.where(np.isnan(v), self.median_[c], v) for c, v in raw.items()}
+        logs = {c: np.log1p(np.clip(filled[c], 0, None)) for c in nums if c in self.log_}
+
+        def z(col):
+            j = bnames[f"log1p_{col}" if col in self.log_ else col]
+            return ((logs[col] if col in self.log_ else filled[col]) - mean[j]) / sd[j]
+
+        if only in raw:  # the column's own numeric terms
+            out += wz[bnames[only]] * filled[only]
+            if only in self.missing_:
+                out += wz[bnames[f"{only}__missing"]] * np.isnan(raw[only])
+            if only in self.log_:
+                out += wz[bnames[f"log1p_{only}"]] * logs[only]
+        first = 1 if self.drop_first else 0
+        codes, start = {}, nb
+        for c in self.cat_:
+            kk = len(self.levels_[c]) - first
+            if c in need:
+                codes[c] = level_codes(X[c], self.levels_[c])
+                if c == only:
+                    w = np.zeros(len(self.levels_[c]) + 1)
+                    w[first:first + kk] = coef[start:start + kk]
+                    out += w[codes[c]]
+            start += kk
+        v = coef[start:] / self.isd_.to_numpy()
+        at = 0
+        for a, b in self.pairs_:
+            if a in self.cat_ and b in self.cat_:
+                ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
+                if only in (a, b):
+                    m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
+                    m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
+                    out += m[codes[a], codes[b]]
+                at += ka * kb
+            elif a in self.cat_ or b in self.cat_:
+                ccol, ncol = (a, b) if a in self.cat_ else (b, a)
+                kk = len(self.levels_[ccol]) - first
+                if only in (a, b):
+                    w = np.zeros(len(self.levels_[ccol]) + 1)
+                    w[first:first + kk] = v[at:at + kk]
+                    out += w[codes[ccol]] * z(ncol)
+                at += kk
+            else:
+                if only in (a, b):
+                    out += v[at] * z(a) * z(b)
+                at += 1
+        return out
+
     def _frame(self, arr: np.ndarray, index) -> pd.DataFrame:
         return pd.DataFrame(arr, index=index, columns=self.feature_names_)
 
@@ -333,14 +485,13 @@ class ChurnLogistic(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
-        Z = self.encoder_.transform_array(X)
-        with threads(1):
-            return self.lr_.decision_function(Z)
+        """Log-odds of churn: the design matrix times the coefficients, computed without
+        building the matrix (:meth:`AutoEncoder.linear_predictor`)."""
+        return self.encoder_.linear_predictor(X, self.lr_.coef_[0], float(self.lr_.intercept_[0]))
 
     def predict_proba(self, X):
-        Z = self.encoder_.transform_array(X)
-        with threads(1):
-            return self.lr_.predict_proba(Z)
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
 
     def predict(self, X):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
@@ -376,6 +527,81 @@ class _Forest:
                       for (p,) in hgb._predictors]
         # deep trees: every split is evaluated for every row, so walk them row by row instead
         self.vectorised = all(p.nodes.shape[0] <= self.MAX_NODES for (p,) in hgb._predictors)
+        self.layout = self._layout(hgb)
+        self.by_feature: dict[int, list[int]] = {}  # preprocessed column -> trees splitting on it
+        for t, tree in enumerate(self.trees):
+            for f in self._features(tree):
+                self.by_feature.setdefault(f, []).append(t)
+
+    @classmethod
+    def _features(cls, tree) -> set:
+        if isinstance(tree, float):
+            return set()
+        return {tree[0]} | cls._features(tree[2]) | cls._features(tree[3])
+
+    def position(self, j: int) -> tuple[int, np.ndarray | None]:
+        """Where input column ``j`` lands after :meth:`preprocess`, and its known
+        categories (None for a number)."""
+        if self.layout is None:
+            return j, None
+        at = 0
+        for cols, cats in self.layout:
+            hit = np.flatnonzero(cols == j)
+            if hit.size:
+                return at + int(hit[0]), (None if cats is None else cats[int(hit[0])])
+            at += len(cols)
+        raise ValueError(f"input column {j} is not used by the model")
+
+    @staticmethod
+    def _ordinal(x: np.ndarray, known: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(known, x)
+        hit = known[np.minimum(i, len(known) - 1)] == x if len(known) else False
+        return np.where(hit, i, np.nan)
+
+    @staticmethod
+    def _layout(hgb):
+        """The input columns scikit-learn's categorical preprocessing puts in each output
+        position, with the known categories of the encoded ones (None: no preprocessor, or
+        one this class does not reproduce)."""
+        pp = getattr(hgb, "_preprocessor", None)
+        if pp is None:
+            return None
+        parts = []
+        for name, trans, mask in pp.transformers_:
+            cols = np.flatnonzero(np.asarray(mask, bool)) if len(mask) else np.array([], int)
+            if name == "remainder":
+                if trans != "drop" or cols.size:
+                    return None
+                continue
+            sl = pp.output_indices_[name]
+            if name == "encoder":
+                enc = trans
+                if not (enc.handle_unknown == "use_encoded_value" and np.isnan(enc.unknown_value)
+                        and np.isnan(enc.encoded_missing_value)):
+                    return None
+                cats = [np.asarray(c, float) for c in enc.categories_]
+                parts.append((sl.start, cols, [c[~np.isnan(c)] for c in cats]))
+            elif name == "numerical":
+                parts.append((sl.start, cols, None))
+            else:
+                return None
+        return [p[1:] for p in sorted(parts, key=lambda p: p[0])]
+
+    def preprocess(self, E: np.ndarray) -> np.ndarray:
+        """``hgb._preprocess_X(E, reset=False)``: categories to their ordinal codes (unknown
+        and missing -> NaN), categorical columns first, computed directly (the
+        ``ColumnTransformer`` costs more than the trees on a few thousand rows)."""
+        if self.layout is None:
+            return self.hgb._preprocess_X(E, reset=False)
+        E = np.asarray(E, dtype=float)
+        out = []
+        for cols, cats in self.layout:
+            if cats is None:
+                out.append(E[:, cols])
+                continue
+            for j, known in zip(cols, cats, strict=True):
+                out.append(self._ordinal(E[:, j], known)[:, None])
+        return np.ascontiguousarray(np.column_stack(out)) if out else E[:, :0]
 
     def _compile(self, nodes, bits, i: int):
         """A tree as nested tuples: a leaf value, or (feature, rule, left, right)."""
@@ -417,7 +643,7 @@ class _Forest:
         """Raw (log-odds) predictions, shape (n, 1), as ``hgb._raw_predict(E)``."""
         if not self.vectorised:
             return self.hgb._raw_predict(E)
-        Xp = self.hgb._preprocess_X(E, reset=False)
+        Xp = self.preprocess(E)
         cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
         nans = [np.isnan(c) for c in cols]
         raw = np.zeros((len(Xp), 1), dtype=self.hgb._baseline_prediction.dtype, order="F")
@@ -426,6 +652,18 @@ class _Forest:
         for tree in self.trees:
             out += self._value(tree, cols, nans)
         return raw
+
+    def columns(self, E: np.ndarray) -> tuple[list, list]:
+        """Preprocessed columns of ``E`` and their missing masks (what the trees read)."""
+        Xp = self.preprocess(E)
+        cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
+        return cols, [np.isnan(c) for c in cols]
+
+    def trees_sum(self, trees: list[int], cols, nans) -> np.ndarray | float:
+        out = 0.0
+        for t in trees:
+            out = out + self._value(self.trees[t], cols, nans)
+        return out
 
     def predict_proba(self, E: np.ndarray) -> np.ndarray:
         return self.hgb._loss.predict_proba(self.raw_predict(E))
@@ -508,6 +746,22 @@ class ChurnHGB(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
+_MEMBER_LOG: contextvars.ContextVar = contextvars.ContextVar("churn_member_log", default=None)
+
+
+@contextlib.contextmanager
+def member_log():
+    """Within the block, every :class:`ChurnEnsemble` prediction appends ``(ensemble, rows,
+    logistic decision, boosting raw score)`` to the yielded list (members' scores that
+    the ensemble computes anyway, for calibrating each member on its own)."""
+    log: list = []
+    token = _MEMBER_LOG.set(log)
+    try:
+        yield log
+    finally:
+        _MEMBER_LOG.reset(token)
+
+
 class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     """Weighted average of the logistic and boosting probabilities (soft voting)."""
 
@@ -533,7 +787,17 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return w * np.asarray(p_logistic) + (1 - w) * np.asarray(p_hgb)
 
     def predict_proba(self, X):
-        return self.combine(self.logistic_.predict_proba(X), self.hgb_.predict_proba(X))
+        if not (isinstance(self.logistic_, ChurnLogistic) and isinstance(self.hgb_, ChurnHGB)):
+            return self.combine(self.logistic_.predict_proba(X), self.hgb_.predict_proba(X))
+        # the members' probabilities from their decision functions (how they compute them),
+        # which a member log (:func:`member_log`) keeps for per-member calibration
+        d, raw = self.logistic_.decision_function(X), self.hgb_.decision_function(X)
+        log = _MEMBER_LOG.get()
+        if log is not None:
+            log.append((self, len(d), d, raw))
+        p = expit(d)
+        return self.combine(np.column_stack([1 - p, p]),
+                            self.hgb_.hgb_._loss.predict_proba(raw.reshape(-1, 1)))
 
     def decision_function(self, X):
         """Log-odds of the averaged probability (what Platt scaling should be fitted on)."""
@@ -559,6 +823,133 @@ class CalibratedChurnModel(CalibratedClassifierCV):
     def predict_proba(self, X):
         with threads(1):
             return super().predict_proba(X)
+
+
+class _LogisticCopies:
+    """Decision values of ``X`` with one column replaced: the base values minus the terms
+    that read that column plus the same terms on the new values (the others are unchanged)."""
+
+    def __init__(self, model: ChurnLogistic, X: pd.DataFrame):
+        self.model, self.X = model, {c: X[c] for c in X.columns}
+        self.coef = model.lr_.coef_[0]
+        self.base = model.decision_function(X)
+        self.old: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+        enc = self.model.encoder_
+        if not enc.needs(column):
+            return self.base
+        if column not in self.old:
+            self.old[column] = enc.terms_of(self.X, self.coef, column)
+        new = enc.terms_of({**self.X, column: values}, self.coef, column)
+        return self.base - self.old[column] + new
+
+
+class _BoostingCopies:
+    """Raw predictions of ``X`` with one column replaced: only the trees that split on it
+    are evaluated again."""
+
+    def __init__(self, model: ChurnHGB, X: pd.DataFrame):
+        self.model, self.forest = model, model.forest_
+        self.cols, self.nans = self.forest.columns(model._encode(X))
+        self.base = model.decision_function(X)
+        self.old: dict[int, np.ndarray] = {}
+
+    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+        m = self.model
+        if column in m.num_:
+            j = m.num_.index(column)
+            x = values.to_numpy(dtype=float, na_value=np.nan)
+        elif column in m.cat_:
+            j = len(m.num_) + m.cat_.index(column)
+            x = level_codes(values, m.levels_[column]).astype(float)
+            x[x < 0] = np.nan
+        else:
+            return self.base
+        f, known = self.forest.position(j)
+        trees = self.forest.by_feature.get(f, [])
+        if not trees:
+            return self.base
+        if f not in self.old:
+            self.old[f] = self.forest.trees_sum(trees, self.cols, self.nans)
+        xp = x if known is None else self.forest._ordinal(x, known)
+        cols, nans = list(self.cols), list(self.nans)
+        cols[f], nans[f] = np.ascontiguousarray(xp), np.isnan(xp)
+        return self.base - self.old[f] + self.forest.trees_sum(trees, cols, nans)
+
+
+class _EnsembleCopies:
+    """Probabilities and log-odds of a :class:`ChurnEnsemble` for replaced-column copies."""
+
+    def __init__(self, model: ChurnEnsemble, X: pd.DataFrame):
+        self.model = model
+        self.logistic = _LogisticCopies(model.logistic_, X)
+        self.boosting = _BoostingCopies(model.hgb_, X)
+
+    def proba(self, column, values) -> np.ndarray:
+        p_lr = expit(self.logistic(column, values))
+        raw = self.boosting(column, values)
+        p_hgb = self.model.hgb_.hgb_._loss.predict_proba(raw.reshape(-1, 1))[:, 1]
+        return self.model.combine(p_lr, p_hgb)
+
+    def decision(self, column, values) -> np.ndarray:
+        p = np.clip(self.proba(column, values), 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+
+def copy_scorer(model, X: pd.DataFrame, response: str = "proba"):
+    """A function ``(column, values) -> scores`` of ``X`` with ``column`` replaced by
+    ``values`` (a Series of ``len(X)``), or None when ``model`` is not one of this module's.
+
+    ``response``: ``proba`` (the churn probability) or ``score`` (the decision function
+    when the model has one, else the probability: what ranking metrics are computed on).
+    Only what reads the replaced column is computed again (the logistic terms involving
+    it, the trees splitting on it), so scoring many such copies costs a fraction of
+    scoring them whole; the numbers equal whole scoring up to floating-point rounding
+    (terms added in another order; tests/test_churn_models.py).
+    """
+    with threads(1):
+        return _copy_scorer(model, X, response)
+
+
+def _copy_scorer(model, X, response):
+    if isinstance(model, ChurnHGB) and not model.forest_.vectorised:
+        return None
+    if isinstance(model, ChurnLogistic):
+        c = _LogisticCopies(model, X)
+        return c if response == "score" else (lambda col, v: expit(c(col, v)))
+    if isinstance(model, ChurnHGB):
+        c = _BoostingCopies(model, X)
+        loss = model.hgb_._loss
+        return c if response == "score" else (
+            lambda col, v: loss.predict_proba(c(col, v).reshape(-1, 1))[:, 1])
+    if isinstance(model, ChurnEnsemble):
+        if not (isinstance(model.logistic_, ChurnLogistic) and isinstance(model.hgb_, ChurnHGB)
+                and model.hgb_.forest_.vectorised):
+            return None
+        c = _EnsembleCopies(model, X)
+        return c.decision if response == "score" else c.proba
+    if isinstance(model, CalibratedClassifierCV) and model.ensemble is True:
+        parts = []
+        for pair in model.calibrated_classifiers_:
+            if len(pair.calibrators) != 1:
+                return None
+            inner = _copy_scorer(pair.estimator, X, "score")
+            if inner is None:
+                return None
+            parts.append((inner, pair.calibrators[0]))
+
+        def proba(col, values):
+            acc = np.zeros(len(X))
+            for inner, cal in parts:  # as CalibratedClassifierCV.predict_proba
+                d = inner(col, values)
+                p = (expit(-(cal.a_ * d + cal.b_)) if isinstance(cal, _SigmoidCalibration)
+                     else np.asarray(cal.predict(d), float))  # the sigmoid map without checks
+                p[(p > 1.0) & (p <= 1.0 + 1e-5)] = 1.0
+                acc += p
+            return acc / len(parts)
+        return proba
+    return None
 
 
 def make_model(kind: str = "ensemble", *, calibration: str = "sigmoid", seed: int = 42,
@@ -605,6 +996,12 @@ def _independent_columns(Z: np.ndarray, tol: float = 1e-8) -> np.ndarray:
     return np.sort(piv[:rank])
 
 
+def _with_constant(Z: np.ndarray) -> np.ndarray:
+    """``Z`` with a leading column of ones (``statsmodels.api.add_constant(Z,
+    has_constant="add")`` without importing ``statsmodels.api``)."""
+    return np.column_stack([np.ones(len(Z)), Z])
+
+
 class OddsRatioLogit(ClassifierMixin, BaseEstimator):
     """Interpretable logistic regression (statsmodels MLE) with odds ratios and Wald CIs.
 
@@ -621,7 +1018,7 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         self.min_frequency = min_frequency
 
     def fit(self, X, y):
-        import statsmodels.api as sm
+        from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api (1 s)
         self.encoder_ = AutoEncoder(interactions=(), log_skewed=False,
                                     min_frequency=self.min_frequency, drop_first=True).fit(X)
         Z = self.encoder_.transform(X)
@@ -629,8 +1026,8 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         keep = keep[keep > 0] - 1
         self.columns_ = [Z.columns[i] for i in keep]
         self.dropped_collinear_ = [c for c in Z.columns if c not in self.columns_]
-        exog = sm.add_constant(Z[self.columns_].to_numpy(), has_constant="add")
-        model = sm.Logit(np.asarray(y, float), exog)
+        exog = _with_constant(Z[self.columns_].to_numpy())
+        model = Logit(np.asarray(y, float), exog)
         with threads(1):
             try:
                 self.result_ = model.fit(disp=0, method="newton", maxiter=100)
@@ -640,9 +1037,8 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        import statsmodels.api as sm
         Z = self.encoder_.transform(X)[self.columns_].to_numpy()
-        p = self.result_.predict(sm.add_constant(Z, has_constant="add"))
+        p = self.result_.predict(_with_constant(Z))
         return np.column_stack([1 - p, p])
 
     def predict(self, X):

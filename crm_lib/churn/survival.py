@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.hazard_regression import PHReg, PHRegResults
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from .definition import DAYS_PER_MONTH, prepare_customers
@@ -223,48 +223,47 @@ def concordance_index(time, risk, event) -> float:
     """Harrell's C: among comparable pairs, the share where the earlier churner has higher risk.
 
     A pair is comparable when the shorter duration ends in an event; ties
-    in risk count one half. O(n log n) with a Fenwick tree over risk ranks.
+    in risk count one half. Rows are taken in blocks of whole event times,
+    longest durations first: a row is compared with the rows of earlier
+    blocks through a running histogram of risk ranks, and with the longer
+    durations of its own block directly (exact counts, O(n sqrt(n))).
     """
     t = np.asarray(time, float)
     r = np.asarray(risk, float)
     e = np.asarray(event, bool)
-    rank = stats.rankdata(r, method="dense").astype(int)
-    m = rank.max()
-    tree = np.zeros(m + 1)
-
-    def add(i):
-        while i <= m:
-            tree[i] += 1
-            i += i & -i
-
-    def prefix(i):
-        s = 0.0
-        while i > 0:
-            s += tree[i]
-            i -= i & -i
-        return s
-
+    n = len(t)
+    if n == 0:
+        return np.nan
+    rank = stats.rankdata(r, method="dense").astype(np.int64)
+    m = int(rank.max())
     order = np.argsort(-t, kind="stable")
     ts, ranks, es = t[order], rank[order], e[order]
+    starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])  # first row of each time
+    bounds = np.r_[starts, n]
+    target = max(64, int(np.sqrt(n)))
+    blocks, a = [], 0
+    for g in range(len(starts)):  # whole times per block, about sqrt(n) rows each
+        if bounds[g + 1] - a > target and bounds[g] > a:
+            blocks.append((a, int(bounds[g])))
+            a = int(bounds[g])
+    blocks.append((a, n))
+    hist = np.zeros(m + 1)  # risk ranks of the rows already passed (longer durations)
     conc = ties = total = 0.0
-    n_in = 0
-    i = 0
-    n = len(t)
-    while i < n:
-        j = i
-        while j < n and ts[j] == ts[i]:
-            j += 1
-        for k in range(i, j):  # events at this time vs everyone with a longer duration
-            if es[k] and n_in:
-                below = prefix(ranks[k] - 1)
-                same = prefix(ranks[k]) - below
-                conc += below
-                ties += same
-                total += n_in
-        for k in range(i, j):
-            add(ranks[k])
-        n_in += j - i
-        i = j
+    for a, b in blocks:
+        ev = np.flatnonzero(es[a:b]) + a
+        if ev.size and a:
+            cum = np.cumsum(hist)
+            rk = ranks[ev]
+            conc += cum[rk - 1].sum()
+            ties += hist[rk].sum()
+            total += a * ev.size
+        if ev.size and ts[a] != ts[b - 1]:  # longer durations inside this block
+            longer = ts[a:b][None, :] > ts[ev][:, None]
+            rb, rk = ranks[a:b][None, :], ranks[ev][:, None]
+            conc += float((longer & (rb < rk)).sum())
+            ties += float((longer & (rb == rk)).sum())
+            total += float(longer.sum())
+        hist += np.bincount(ranks[a:b], minlength=m + 1)
     return float((conc + 0.5 * ties) / total) if total else np.nan
 
 
@@ -295,6 +294,77 @@ def ph_test(result, time, event, names) -> pd.DataFrame:
     return out
 
 
+def efron_fit(time, X: np.ndarray, event, *, max_iter: int = 50,
+              tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Cox coefficients under Efron's tie correction by a vectorised Newton method.
+
+    Maximises the partial likelihood of Efron (1977) using its gradient and Hessian,
+    from reverse cumulative sums over the time-sorted rows (risk-set sums) and one row
+    per event (the tie correction): a few milliseconds an iteration where statsmodels'
+    ``PHReg`` loops over the distinct event times in Python (about 0.2 s a pass on
+    20,000 customers, eight passes a fit). The same estimator: the coefficients and
+    the Hessian agree with ``PHReg(ties="efron").fit()`` to about 1e-12
+    (tests/test_churn_survival.py). Returns (coefficients, Hessian of the log partial
+    likelihood, converged).
+    """
+    t = np.asarray(time, float)
+    e = np.asarray(event, bool)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    order = np.argsort(t, kind="stable")
+    t, e, X = t[order], e[order], X[order]
+    et = t[e]
+    u, d = np.unique(et, return_counts=True)  # distinct event times, events at each
+    start = np.searchsorted(t, u, side="left")  # risk set of u[k]: rows start[k]:
+    k_of_event = np.repeat(np.arange(len(u)), d)
+    frac = np.concatenate([np.arange(m) / m for m in d]) if len(d) else np.zeros(0)
+    Xe = X[e]
+    xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    beta = np.zeros(p)
+
+    def rev_cumsum(a):
+        return np.cumsum(a[::-1], axis=0)[::-1]
+
+    def parts(b):
+        eta = X @ b
+        w = np.exp(eta - eta.max())
+        S0, S1, S2 = rev_cumsum(w)[start], rev_cumsum(w[:, None] * X)[start], \
+            rev_cumsum(w[:, None] * xx)[start]
+        we = w[e]
+        F0 = np.bincount(k_of_event, we, len(u))
+        F1 = np.stack([np.bincount(k_of_event, we * Xe[:, j], len(u)) for j in range(p)], 1)
+        F2 = np.stack([np.bincount(k_of_event, we * Xe[:, i] * Xe[:, j], len(u))
+                       for i in range(p) for j in range(p)], 1)
+        k, a = k_of_event, frac[:, None]
+        phi0 = S0[k] - frac * F0[k]
+        phi1 = S1[k] - a * F1[k]
+        phi2 = S2[k] - a * F2[k]
+        ll = float((eta[e] - eta.max()).sum() - np.log(phi0).sum())
+        grad = Xe.sum(0) - (phi1 / phi0[:, None]).sum(0)
+        m1 = phi1 / phi0[:, None]
+        hess = -((phi2 / phi0[:, None]).sum(0).reshape(p, p) - m1.T @ m1)
+        return ll, grad, hess
+
+    ll, g, H = parts(beta)
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(-H, g)
+        except np.linalg.LinAlgError:
+            return beta, H, False
+        for _half in range(30):  # step halving keeps the likelihood rising
+            ll_new, g_new, H_new = parts(beta + step)
+            if np.isfinite(ll_new) and ll_new >= ll - 1e-12:
+                break
+            step = step / 2
+        else:
+            return beta, H, False
+        beta = beta + step
+        ll, g, H = ll_new, g_new, H_new
+        if np.max(np.abs(step)) < tol:
+            return beta, H, bool(np.all(np.isfinite(H)))
+    return beta, H, False
+
+
 def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
         reference: dict | None = None, strata: str | None = None) -> CoxResult:
     """Cox proportional-hazards model of ``d`` (from :func:`durations`); see module docstring.
@@ -314,7 +384,15 @@ def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
                          f"{X.shape[1]} terms")
     st = d[strata].astype("string").fillna("missing").to_numpy() if strata else None
     model = PHReg(t, X.to_numpy(), status=e, ties="efron", strata=st)
-    res = model.fit()
+    # the vectorised Efron fit (the same estimates, many times faster); statsmodels' own
+    # Newton fit for strata or if it does not converge. The results object is
+    # statsmodels' (intervals, p-values, Schoenfeld residuals), covariance inv(-Hessian)
+    params, hess, ok = (None, None, False) if strata else efron_fit(t, X.to_numpy(), e)
+    if ok:
+        model.groups = None  # what PHReg.fit sets without groups
+        res = PHRegResults(model, params, np.linalg.inv(-hess))
+    else:
+        res = model.fit()
     ci = np.asarray(res.conf_int())
     table = pd.DataFrame({"term": X.columns, "unit": [units[c] for c in X.columns],
                           "hazard_ratio": np.exp(res.params), "ci_low": np.exp(ci[:, 0]),
