@@ -365,23 +365,36 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             start += k
         v = coef[start:] / self.isd_.to_numpy()  # interaction coefficients, standardised
         out -= float(np.dot(v, self.imean_.to_numpy()))
+        return out + self._interaction_terms(v, codes, z, len(out))
+
+    def _interaction_terms(self, v: np.ndarray, codes: dict, z, n: int,
+                           only: str | None = None) -> np.ndarray:
+        """Sum of the interaction terms (all, or those of the pairs involving ``only``):
+        ``v`` their standardised coefficients, ``codes`` the level codes of the categories,
+        ``z(col)`` a standardised numeric base column."""
+        first = 1 if self.drop_first else 0
+        out = np.zeros(n)
         at = 0
         for a, b in self.pairs_:
+            use = only is None or only in (a, b)
             if a in self.cat_ and b in self.cat_:
                 ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
-                m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
-                m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
-                out += m[codes[a], codes[b]]
+                if use:
+                    m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
+                    m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
+                    out += m[codes[a], codes[b]]
                 at += ka * kb
             elif a in self.cat_ or b in self.cat_:
                 ccol, ncol = (a, b) if a in self.cat_ else (b, a)
                 k = len(self.levels_[ccol]) - first
-                w = np.zeros(len(self.levels_[ccol]) + 1)
-                w[first:first + k] = v[at:at + k]
-                out += w[codes[ccol]] * z(ncol)
+                if use:
+                    w = np.zeros(len(self.levels_[ccol]) + 1)
+                    w[first:first + k] = v[at:at + k]
+                    out += w[codes[ccol]] * z(ncol)
                 at += k
             else:
-                out += v[at] * z(a) * z(b)
+                if use:
+                    out += v[at] * z(a) * z(b)
                 at += 1
         return out
 
@@ -423,28 +436,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                     out += w[codes[c]]
             start += kk
         v = coef[start:] / self.isd_.to_numpy()
-        at = 0
-        for a, b in self.pairs_:
-            if a in self.cat_ and b in self.cat_:
-                ka, kb = len(self.levels_[a]) - first, len(self.levels_[b]) - first
-                if only in (a, b):
-                    m = np.zeros((len(self.levels_[a]) + 1, len(self.levels_[b]) + 1))
-                    m[first:first + ka, first:first + kb] = v[at:at + ka * kb].reshape(ka, kb)
-                    out += m[codes[a], codes[b]]
-                at += ka * kb
-            elif a in self.cat_ or b in self.cat_:
-                ccol, ncol = (a, b) if a in self.cat_ else (b, a)
-                kk = len(self.levels_[ccol]) - first
-                if only in (a, b):
-                    w = np.zeros(len(self.levels_[ccol]) + 1)
-                    w[first:first + kk] = v[at:at + kk]
-                    out += w[codes[ccol]] * z(ncol)
-                at += kk
-            else:
-                if only in (a, b):
-                    out += v[at] * z(a) * z(b)
-                at += 1
-        return out
+        return out + self._interaction_terms(v, codes, z, len(out), only)
 
     def _frame(self, arr: np.ndarray, index) -> pd.DataFrame:
         return pd.DataFrame(arr, index=index, columns=self.feature_names_)
