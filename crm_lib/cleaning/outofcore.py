@@ -175,19 +175,27 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
 
 
 def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
-    """SQL for one column over view ``pre0`` (raw columns plus ``t__<name>``, the trimmed
-    text): the fast-path value of canonical forms, and whether the value is missing."""
-    qn, tq = _q(name), _q("t__" + name)
+    """SQL for one column over view ``pre0`` (raw columns plus, for text, ``e__<name>``:
+    an edge space, and ``s5__<name>``: an edge space or at most 5 characters, the only
+    values a missing marker or a trim can concern): the fast-path value of canonical
+    forms (``fast``, a template on the trimmed text), and whether the value is missing.
+    The trim is only computed inside the branches of the few values with an edge space."""
+    qn = _q(name)
     is_text = native.upper().startswith("VARCHAR")
     dtype = col.dtype if col is not None else "extra"
     is_cat = col is not None and (col.dtype == "category" or name in CATEGORY_COLUMNS)
     info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
             "dtype": dtype, "is_cat": is_cat, "fast": None}
-    # a missing marker is at most 5 characters once trimmed: test the rest cheaply
-    info["is_na"] = (f"({qn} IS NULL OR CASE WHEN strlen({qn}) <= 5 OR starts_with({qn}, ' ') "
-                     f"OR ends_with({qn}, ' ') THEN lower({tq}) IN ({_na_list()}) ELSE false END)"
-                     if is_text else f"({qn} IS NULL)")
+    if is_text:
+        e, s5 = _q("e__" + name), _q("s5__" + name)
+        info["trim"] = f"trim({qn})"
+        # a missing marker is at most 5 characters once trimmed: test the rest cheaply
+        info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {s5} THEN lower(trim({qn})) IN "
+                         f"({_na_list()}) ELSE false END)")
+    else:
+        info["is_na"] = f"({qn} IS NULL)"
     nat = native.upper()
+    tpl = None
     if dtype in ("date", "datetime"):
         # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
         # rule set
@@ -201,11 +209,13 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
                 keep += f" AND {day} NOT IN ({', '.join(_lit(x) for x in sent)})"
             info["fast"] = f"CASE WHEN {keep} THEN CAST({qn} AS TIMESTAMP) END"
         elif is_text:
-            no_sent = (f" AND substr({tq}, 1, 10) NOT IN ({', '.join(_lit(x) for x in sent)})"
-                       if sent else "")
-            # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
-            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(_ISO_RE)})"
-                            f"{no_sent} THEN TRY_CAST({tq} AS TIMESTAMP) END")
+            sl = ", ".join(_lit(x) for x in sent)
+
+            def tpl(t: str) -> str:
+                # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
+                no_sent = f" AND substr({t}, 1, 10) NOT IN ({sl})" if sent else ""
+                return (f"CASE WHEN regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent} "
+                        f"THEN TRY_CAST({t} AS TIMESTAMP) END")
     elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
             in ("auto", "."):
         numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
@@ -216,15 +226,20 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
                 f"THEN CAST({qn} AS BIGINT) END"
         elif is_text:
             # plain numbers; the rule set's 'ambiguous' ones (1.500) wait for the column's
-            # decimal decision
+            # decimal decision (they end in a mark and three digits: tested first)
             rx = _NUM_RE if dtype == "float" else _INT_RE
             amb = _rules.DECIMAL_PATTERNS["ambiguous"]
-            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(rx)}) AND NOT "
-                            f"regexp_matches({tq}, {_lit(amb)}) "
-                            f"THEN TRY_CAST({tq} AS {_sql_type(dtype)}) END")
+            st = _sql_type(dtype)
+
+            def tpl(t: str) -> str:
+                return (f"CASE WHEN regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
+                        f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
+                        f"{t}, {_lit(amb)}) ELSE TRUE END THEN TRY_CAST({t} AS {st}) END")
             info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
         info["ident"] = True
+    if tpl is not None:  # the trimmed text only where there is an edge space
+        info["fast"] = f"CASE WHEN {e} THEN {tpl('trim(' + qn + ')')} ELSE {tpl(qn)} END"
     return info
 
 
@@ -303,23 +318,29 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
     # trim() only strips spaces: a value without an edge space is its own trim (no copy)
-    trims = [f"CASE WHEN starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ') "
-             f"THEN trim({_q(i['name'])}) ELSE {_q(i['name'])} END AS {_q('t__' + i['name'])}"
-             for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
-    pre = []
+    edges = [f"(starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ')) "
+             f"AS {_q('e__' + i['name'])}" for i in infos if i["is_text"]]
+    con.execute(f"CREATE VIEW pre00 AS SELECT *{''.join(', ' + x for x in edges)} FROM raw")
+    shorts = [f"({_q('e__' + i['name'])} OR strlen({_q(i['name'])}) <= 5) "
+              f"AS {_q('s5__' + i['name'])}" for i in infos if i["is_text"]]
+    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM pre00")
+    fasts, nas = [], []
     for i in infos:
         n = i["name"]
-        pre.append(f"{i['is_na']} AS {_q('na__' + n)}")
         if i["fast"] is not None:
-            pre.append(f"{i['fast']} AS {_q('f__' + n)}")
+            fasts.append(f"{i['fast']} AS {_q('f__' + n)}")
+            # a value the fast path typed is no missing marker (none is a date or number)
+            nas.append(f"CASE WHEN {_q('f__' + n)} IS NOT NULL THEN FALSE ELSE {i['is_na']} "
+                       f"END AS {_q('na__' + n)}")
             ok = f"({_q('na__' + n)} OR {_q('f__' + n)} IS NOT NULL)" if i["is_text"] else "TRUE"
         else:
+            nas.append(f"{i['is_na']} AS {_q('na__' + n)}")
             ok = f"{_q(n)} IS NULL" if not i.get("ident") else "TRUE"
         i["ok"] = ok
-    con.execute(f"CREATE VIEW pre1 AS SELECT *, {', '.join(pre)} FROM pre0")
+    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM pre0")
+    con.execute(f"CREATE VIEW pre2 AS SELECT *, {', '.join(nas)} FROM pre1")
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
-    con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre1")
+    con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre2")
     ruled = [i for i in infos if not i.get("ident")]
     every = [i for i in ruled if i["fast"] is None]  # every non-missing value is the rule set's
     for i in every:  # their values (few: categories) before the scan, so it maps them
@@ -331,14 +352,18 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     keep, joins, ordered = ["pre.__row"], [], True
     for k, i in enumerate(infos):
         n = i["name"]
-        qn, tq, na = "pre." + _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
+        qn, na = "pre." + _q(n), "pre." + _q("na__" + n)
+        e, s5, tq = "pre." + _q("e__" + n), "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
         i["fail_cols"], i["fail_src"], i["pre_flags"], i["fix_flags"] = {}, {}, {}, {}
-        if i.get("ident"):  # identifiers: trimmed text
-            keep.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {_q(n)}")
-            for kind, e in (("missing_marker", f"({qn} IS NOT NULL AND {tq} <> '' AND {na})"),
-                            ("trimmed", f"(NOT {na} AND {tq} <> {qn})")):
+        if i.get("ident"):  # identifiers: trimmed text (the trim only where it can act)
+            keep.append(f"CASE WHEN {s5} THEN CASE WHEN {na} THEN NULL ELSE {tq} END "
+                        f"ELSE {qn} END AS {_q(n)}")
+            for kind, ex in (("missing_marker", f"CASE WHEN {na} AND {qn} IS NOT NULL "
+                                                f"THEN {tq} <> '' ELSE FALSE END"),
+                             ("trimmed", f"CASE WHEN {e} THEN NOT {na} AND {tq} <> {qn} "
+                                         "ELSE FALSE END")):
                 alias = f"r_{kind}__{n}"
-                keep.append(f"{e} AS {_q(alias)}")
+                keep.append(f"{ex} AS {_q(alias)}")
                 i["pre_flags"].setdefault(kind, []).append(alias)
             continue
         if i["fast"] is None:
@@ -361,7 +386,8 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
         keep.append(f"CASE WHEN NOT pre.{_q('ok__' + n)} THEN {qn} END AS {_q('s__' + n)}")
         if i["is_text"]:  # markers the fast path set missing
             alias = f"r_missing_marker_fast__{n}"
-            keep.append(f"({qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
+            keep.append(f"CASE WHEN {na} AND {qn} IS NOT NULL THEN {tq} <> '' ELSE FALSE END "
+                        f"AS {_q(alias)}")
             i["pre_flags"].setdefault("missing_marker", []).append(alias)
     keep.append("FALSE AS __drop")  # set for the dropped rows (few) before the clean write
     infos[0]["ordered"] = ordered
@@ -602,47 +628,50 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     cols = [_q(i["name"]) for i in infos]
     kq = ", ".join(_q(k) for k in keys)
     _typed_views(con, infos)
-    # duplicates (validation.duplicates): exact among parsed rows whose key repeats; the
-    # rows of a repeated key (few) are compared with their flags (view typed over them)
-    con.execute(f"CREATE TABLE dupkeys AS SELECT {kq} FROM pre_t GROUP BY ALL "
-                f"HAVING count(*) > 1")
-    con.execute(f"CREATE TABLE dupc AS SELECT pre_t.* FROM pre_t SEMI JOIN dupkeys USING ({kq})")
-    _typed_views(con, infos, base="dupc", name="typed_d")
-    con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
-        SELECT __row, row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY __row) AS k
-        FROM typed_d WHERE NOT ({any_unparsed})) WHERE k > 1""")
-    key_nn = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
-    con.execute(f"""CREATE TABLE conflict AS SELECT __row FROM (
-        SELECT __row, count(*) OVER (PARTITION BY {', '.join(_q(k) for k in keys)}) AS c
-        FROM dupc WHERE __row NOT IN (SELECT __row FROM exact) AND {key_nn}) WHERE c > 1""")
-    reasons.append((f"conflicting_duplicate:{'+'.join(_validation.KEYS[table])}",
-                    "__row IN (SELECT __row FROM conflict)"))
-    reasons += _contract_conditions(table, infos)
-    reasons += _impossible_conditions(table, infos, as_of)
+    dup_reason = (f"conflicting_duplicate:{'+'.join(_validation.KEYS[table])}",
+                  "__row IN (SELECT __row FROM conflict)")
+    row_reasons = _contract_conditions(table, infos) + _impossible_conditions(table, infos, as_of)
     has_ids = _ids_table(con, "known_ids", customer_ids)
     if has_ids and "customer_id" in t.references and "customer_id" in raw.frame.columns:
         bad = ("customer_id IS NOT NULL AND customer_id NOT IN "
                "(SELECT customer_id FROM known_ids)")
         if _ids_table(con, "q_ids", quarantined_ids):
             q = "customer_id IN (SELECT customer_id FROM q_ids)"
-            reasons.append(("customer_quarantined:customer_id", f"({bad} AND {q})"))
-            reasons.append(("orphan:customer_id", f"({bad} AND NOT ({q}))"))
+            row_reasons.append(("customer_quarantined:customer_id", f"({bad} AND {q})"))
+            row_reasons.append(("orphan:customer_id", f"({bad} AND NOT ({q}))"))
         else:
-            reasons.append(("orphan:customer_id", f"({bad})"))
+            row_reasons.append(("orphan:customer_id", f"({bad})"))
+    # duplicates (validation.duplicates): exact among parsed rows whose key repeats
+    con.execute(f"CREATE TABLE dupkeys AS SELECT {kq} FROM pre_t GROUP BY ALL "
+                f"HAVING count(*) > 1")
+    # one scan of pre_t for every row a later rule reads (few): the rows of a repeated
+    # key, the rows failing a rule on typed0 (exact for every row without a rule-set
+    # flag) and the rows with a rule-set value (in a fix_<k> table)
+    any0 = " OR ".join(f"COALESCE({cond}, FALSE)" for _r, cond in reasons + row_reasons)
+    any0 = any0 or "FALSE"
+    fixes = " UNION ".join(f"SELECT __row FROM {f}" for f in infos[0]["fix_tables"])
+    fixes = f" OR __row IN ({fixes})" if fixes else ""
+    zero = infos[0]["zero_aliases"]
+    excl = f" EXCLUDE ({', '.join(_q(a) for a in zero)})" if zero else ""
+    knn = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
+    con.execute(f"""CREATE TABLE sus AS SELECT *{excl} FROM typed0 WHERE ({any0}{fixes}
+                    OR (({knn}) AND ({kq}) IN (SELECT ({kq}) FROM dupkeys)))""")
+    con.execute(f"CREATE TABLE dupc AS SELECT sus.* FROM sus SEMI JOIN dupkeys USING ({kq})")
+    _typed_views(con, infos, base="dupc", name="typed_d")
+    con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
+        SELECT __row, row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY __row) AS k
+        FROM typed_d WHERE NOT ({any_unparsed})) WHERE k > 1""")
+    con.execute(f"""CREATE TABLE conflict AS SELECT __row FROM (
+        SELECT __row, count(*) OVER (PARTITION BY {', '.join(_q(k) for k in keys)}) AS c
+        FROM dupc WHERE __row NOT IN (SELECT __row FROM exact) AND {knn}) WHERE c > 1""")
+    reasons += [dup_reason] + row_reasons
     flags = ", ".join(f"COALESCE({cond}, FALSE) AS {_q('q' + str(k))}"
                       for k, (_r, cond) in enumerate(reasons))
     qcols = [_q("q" + str(k)) for k in range(len(reasons))]
     anyq = " OR ".join(qcols) if qcols else "FALSE"
-    # the quarantined rows and their reasons (few): the candidates in one scan of pre_t
-    # (typed0: exact for every row without a rule-set flag) plus every row with one (in
-    # a fix_<k> table), then the reasons of the candidates with their flags (typed)
-    any0 = " OR ".join(f"COALESCE({cond}, FALSE)" for _r, cond in reasons) or "FALSE"
-    fixes = "".join(f" UNION SELECT __row FROM {f}" for f in infos[0]["fix_tables"])
-    zero = infos[0]["zero_aliases"]
-    excl = f" EXCLUDE ({', '.join(_q(a) for a in zero)})" if zero else ""
-    fixes = f" OR __row IN ({fixes[len(' UNION '):]})" if fixes else ""
-    con.execute(f"""CREATE TABLE cand AS SELECT *{excl} FROM typed0 WHERE ({any0}{fixes})
-                    AND __row NOT IN (SELECT __row FROM exact)""")
+    # the quarantined rows and their reasons: the candidates with their flags (typed)
+    con.execute("CREATE TABLE cand AS SELECT * FROM sus WHERE __row NOT IN "
+                "(SELECT __row FROM exact)")
     _typed_views(con, infos, base="cand", name="typed_c")
     con.execute(f"""CREATE TABLE verdict AS SELECT * FROM (
         SELECT __row, {flags} FROM typed_c) WHERE {anyq}""")
