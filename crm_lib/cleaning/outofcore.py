@@ -408,7 +408,7 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
         n = i["name"]
         if i.get("ident") or i["fast"] is None or "map" not in i:
             continue
-        fix = f"fix_{k}"
+        fix = i["fix"] = f"fix_{k}"
         con.execute(f"""CREATE TABLE {fix} AS SELECT pre_t.__row, mp.* EXCLUDE (v)
                         FROM pre_t JOIN {i['map']} mp ON pre_t.{_q('s__' + n)} = mp.v""")
         # the rule set's values into the scan's table (the rows the fast path left)
@@ -649,8 +649,9 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     # flag) and the rows with a rule-set value (in a fix_<k> table)
     any0 = " OR ".join(f"COALESCE({cond}, FALSE)" for _r, cond in reasons + row_reasons)
     any0 = any0 or "FALSE"
-    fixes = " UNION ".join(f"SELECT __row FROM {f}" for f in infos[0]["fix_tables"])
-    fixes = f" OR __row IN ({fixes})" if fixes else ""
+    # (a row is in a fix_<k> table when the rule set decides its value: s__ is set)
+    fixes = "".join(f" OR {_q('s__' + i['name'])} IS NOT NULL" for i in infos
+                    if "fix" in i)
     zero = infos[0]["zero_aliases"]
     excl = f" EXCLUDE ({', '.join(_q(a) for a in zero)})" if zero else ""
     knn = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
