@@ -119,7 +119,7 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
             con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
                             file_row_number) AS __row, {sel}
                             FROM read_parquet({_lit(pattern)}, filename=true,
-                                              file_row_number=true)""")
+                                              file_row_number=true) ORDER BY __row""")
         else:
             con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
                             FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
