@@ -188,7 +188,6 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
             "dtype": dtype, "is_cat": is_cat, "fast": None}
     if is_text:
         e, s5 = _q("e__" + name), _q("s5__" + name)
-        info["trim"] = f"trim({qn})"
         # a missing marker is at most 5 characters once trimmed: test the rest cheaply
         info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {s5} THEN lower(trim({qn})) IN "
                          f"({_na_list()}) ELSE false END)")
