@@ -119,7 +119,7 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
             con.execute(f"""CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY filename,
                             file_row_number) AS __row, {sel}
                             FROM read_parquet({_lit(pattern)}, filename=true,
-                                              file_row_number=true)""")
+                                              file_row_number=true) ORDER BY __row""")
         else:
             con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
                             FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
@@ -175,19 +175,26 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
 
 
 def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
-    """SQL for one column over view ``pre0`` (raw columns plus ``t__<name>``, the trimmed
-    text): the fast-path value of canonical forms, and whether the value is missing."""
-    qn, tq = _q(name), _q("t__" + name)
+    """SQL for one column over view ``pre0`` (raw columns plus, for text, ``e__<name>``:
+    an edge space, and ``s5__<name>``: an edge space or at most 5 characters, the only
+    values a missing marker or a trim can concern): the fast-path value of canonical
+    forms (``fast``, a template on the trimmed text), and whether the value is missing.
+    The trim is only computed inside the branches of the few values with an edge space."""
+    qn = _q(name)
     is_text = native.upper().startswith("VARCHAR")
     dtype = col.dtype if col is not None else "extra"
     is_cat = col is not None and (col.dtype == "category" or name in CATEGORY_COLUMNS)
     info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
             "dtype": dtype, "is_cat": is_cat, "fast": None}
-    # a missing marker is at most 5 characters once trimmed: test the rest cheaply
-    info["is_na"] = (f"({qn} IS NULL OR CASE WHEN strlen({qn}) <= 5 OR starts_with({qn}, ' ') "
-                     f"OR ends_with({qn}, ' ') THEN lower({tq}) IN ({_na_list()}) ELSE false END)"
-                     if is_text else f"({qn} IS NULL)")
+    if is_text:
+        e, s5 = _q("e__" + name), _q("s5__" + name)
+        # a missing marker is at most 5 characters once trimmed: test the rest cheaply
+        info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {s5} THEN lower(trim({qn})) IN "
+                         f"({_na_list()}) ELSE false END)")
+    else:
+        info["is_na"] = f"({qn} IS NULL)"
     nat = native.upper()
+    tpl = None
     if dtype in ("date", "datetime"):
         # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
         # rule set
@@ -201,11 +208,13 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
                 keep += f" AND {day} NOT IN ({', '.join(_lit(x) for x in sent)})"
             info["fast"] = f"CASE WHEN {keep} THEN CAST({qn} AS TIMESTAMP) END"
         elif is_text:
-            no_sent = (f" AND substr({tq}, 1, 10) NOT IN ({', '.join(_lit(x) for x in sent)})"
-                       if sent else "")
-            # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
-            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(_ISO_RE)})"
-                            f"{no_sent} THEN TRY_CAST({tq} AS TIMESTAMP) END")
+            sl = ", ".join(_lit(x) for x in sent)
+
+            def tpl(t: str) -> str:
+                # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
+                no_sent = f" AND substr({t}, 1, 10) NOT IN ({sl})" if sent else ""
+                return (f"CASE WHEN regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent} "
+                        f"THEN TRY_CAST({t} AS TIMESTAMP) END")
     elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
             in ("auto", "."):
         numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
@@ -216,15 +225,20 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
                 f"THEN CAST({qn} AS BIGINT) END"
         elif is_text:
             # plain numbers; the rule set's 'ambiguous' ones (1.500) wait for the column's
-            # decimal decision
+            # decimal decision (they end in a mark and three digits: tested first)
             rx = _NUM_RE if dtype == "float" else _INT_RE
             amb = _rules.DECIMAL_PATTERNS["ambiguous"]
-            info["fast"] = (f"CASE WHEN regexp_full_match({tq}, {_lit(rx)}) AND NOT "
-                            f"regexp_matches({tq}, {_lit(amb)}) "
-                            f"THEN TRY_CAST({tq} AS {_sql_type(dtype)}) END")
+            st = _sql_type(dtype)
+
+            def tpl(t: str) -> str:
+                return (f"CASE WHEN regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
+                        f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
+                        f"{t}, {_lit(amb)}) ELSE TRUE END THEN TRY_CAST({t} AS {st}) END")
             info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
         info["ident"] = True
+    if tpl is not None:  # the trimmed text only where there is an edge space
+        info["fast"] = f"CASE WHEN {e} THEN {tpl('trim(' + qn + ')')} ELSE {tpl(qn)} END"
     return info
 
 
@@ -280,15 +294,22 @@ def _rule_set_map(con, info: dict, col: contract.Column | None, opts: dict, tabl
     con.unregister(mname + "_df")
     info["map"] = mname
     info["map_cols"] = [c for c in mapping.columns if c not in ("v", "typed")]
+    info["mapping"] = mapping if len(mapping) <= _CASE_MAP_MAX else None
 
 
 def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) -> list[dict]:
-    """Table ``typed``: ``__row``, every column typed, failure and repair flags.
+    """Table ``pre_t``: ``__row``, every column typed, the fast path's repair flags.
 
     The fast path (trims, missing markers, canonical forms) is evaluated once, in one
-    scan of the source, into table ``pre``: per column the decided value, the raw
+    scan of the source, into table ``pre_t``: per column the decided value, the raw
     value where the rule set must decide (``s__``, else NULL) and the repair flags.
-    The values the rule set maps are joined on ``s__`` afterwards."""
+    Category columns are mapped inside that scan (a ``CASE`` over their few distinct
+    spellings), so the scan is a projection of the source and ``pre_t`` keeps the
+    file order. The rule set's values of the rare rows the fast path leaves are
+    written into ``pre_t`` (an ``UPDATE`` of those rows); their failure and repair
+    flags stay in small tables ``fix_<k>`` keyed by row (views ``typed`` and
+    ``typed0``, :func:`_typed_views`). Returns the column infos; ``infos[0]
+    ["ordered"]`` says whether ``pre_t`` is in file order."""
     t = contract.CONTRACT[table]
     contract_cols = {c.name: c for c in t.columns}
     natives = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
@@ -296,50 +317,67 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
     # trim() only strips spaces: a value without an edge space is its own trim (no copy)
-    trims = [f"CASE WHEN starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ') "
-             f"THEN trim({_q(i['name'])}) ELSE {_q(i['name'])} END AS {_q('t__' + i['name'])}"
-             for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in trims)} FROM raw")
-    pre = []
+    edges = [f"(starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ')) "
+             f"AS {_q('e__' + i['name'])}" for i in infos if i["is_text"]]
+    con.execute(f"CREATE VIEW pre00 AS SELECT *{''.join(', ' + x for x in edges)} FROM raw")
+    shorts = [f"({_q('e__' + i['name'])} OR strlen({_q(i['name'])}) <= 5) "
+              f"AS {_q('s5__' + i['name'])}" for i in infos if i["is_text"]]
+    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM pre00")
+    fasts, nas = [], []
     for i in infos:
         n = i["name"]
-        pre.append(f"{i['is_na']} AS {_q('na__' + n)}")
         if i["fast"] is not None:
-            pre.append(f"{i['fast']} AS {_q('f__' + n)}")
+            fasts.append(f"{i['fast']} AS {_q('f__' + n)}")
+            # a value the fast path typed is no missing marker (none is a date or number)
+            nas.append(f"CASE WHEN {_q('f__' + n)} IS NOT NULL THEN FALSE ELSE {i['is_na']} "
+                       f"END AS {_q('na__' + n)}")
             ok = f"({_q('na__' + n)} OR {_q('f__' + n)} IS NOT NULL)" if i["is_text"] else "TRUE"
         else:
+            nas.append(f"{i['is_na']} AS {_q('na__' + n)}")
             ok = f"{_q(n)} IS NULL" if not i.get("ident") else "TRUE"
         i["ok"] = ok
-    con.execute(f"CREATE VIEW pre1 AS SELECT *, {', '.join(pre)} FROM pre0")
+    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM pre0")
+    con.execute(f"CREATE VIEW pre2 AS SELECT *, {', '.join(nas)} FROM pre1")
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
-    con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre1")
+    con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre2")
     ruled = [i for i in infos if not i.get("ident")]
     every = [i for i in ruled if i["fast"] is None]  # every non-missing value is the rule set's
-    for i in every:  # their values (few: categories) before the scan, so it joins them
+    for i in every:  # their values (few: categories) before the scan, so it maps them
         vals = con.execute(f"SELECT {_q(i['name'])} AS v, count(*) AS n FROM raw "
                            f"WHERE {_q(i['name'])} IS NOT NULL GROUP BY ALL").df()
         _slow_and_map(con, i, vals, contract_cols, opts, table, raw.file, expand_limit)
     # one scan: what every later step needs, compact (the raw value only where the rule
-    # set decides a value the fast path leaves)
-    keep, joins = ["pre.__row"], []
+    # set decides a value the fast path leaves; flag columns only where a flag can be set)
+    keep, joins, ordered = ["pre.__row"], [], True
     for k, i in enumerate(infos):
         n = i["name"]
-        qn, tq, na = "pre." + _q(n), "pre." + _q("t__" + n), "pre." + _q("na__" + n)
-        i["fail_cols"], i["flag_cols"] = {}, {}
-        if i.get("ident"):  # identifiers: trimmed text
-            keep.append(f"CASE WHEN {na} THEN NULL ELSE {tq} END AS {_q(n)}")
-            for kind, e in (("missing_marker", f"({qn} IS NOT NULL AND {tq} <> '' AND {na})"),
-                            ("trimmed", f"(NOT {na} AND {tq} <> {qn})")):
+        qn, na = "pre." + _q(n), "pre." + _q("na__" + n)
+        e, s5, tq = "pre." + _q("e__" + n), "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
+        i["fail_cols"], i["fail_src"], i["pre_flags"], i["fix_flags"] = {}, {}, {}, {}
+        if i.get("ident"):  # identifiers: trimmed text (the trim only where it can act)
+            keep.append(f"CASE WHEN {s5} THEN CASE WHEN {na} THEN NULL ELSE {tq} END "
+                        f"ELSE {qn} END AS {_q(n)}")
+            for kind, ex in (("missing_marker", f"CASE WHEN {na} AND {qn} IS NOT NULL "
+                                                f"THEN {tq} <> '' ELSE FALSE END"),
+                             ("trimmed", f"CASE WHEN {e} THEN NOT {na} AND {tq} <> {qn} "
+                                         "ELSE FALSE END")):
                 alias = f"r_{kind}__{n}"
-                keep.append(f"{e} AS {_q(alias)}")
-                i["flag_cols"][kind] = alias
+                keep.append(f"{ex} AS {_q(alias)}")
+                i["pre_flags"].setdefault(kind, []).append(alias)
             continue
         if i["fast"] is None:
-            if "map" in i:
+            if "map" in i and i.get("mapping") is not None and i["is_text"] \
+                    and i["sql_type"] in ("VARCHAR", "BOOLEAN"):
+                keep += _case_map(i, qn)
+            elif "map" in i:  # many distinct values: a join (the file order is then sorted)
                 m = f"m{k}"
                 joins.append(f"LEFT JOIN {i['map']} {m} ON {qn} = {m}.v")
                 keep.append(f"CAST({m}.typed AS {i['sql_type']}) AS {_q(n)}")
-                keep += _map_flags(i, m)
+                for c in i["map_cols"]:
+                    alias = f"{c}__{n}"
+                    keep.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
+                    _note_flag(i, c, alias, ("pre",))
+                ordered = False
             else:  # no value: all missing
                 keep.append(f"CAST({qn} AS {i['sql_type']}) AS {_q(n)}")
             continue
@@ -347,9 +385,14 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
         keep.append(f"CASE WHEN NOT pre.{_q('ok__' + n)} THEN {qn} END AS {_q('s__' + n)}")
         if i["is_text"]:  # markers the fast path set missing
             alias = f"r_missing_marker_fast__{n}"
-            keep.append(f"({qn} IS NOT NULL AND {tq} <> '' AND {na}) AS {_q(alias)}")
-            i["marker_fast"] = alias
+            keep.append(f"CASE WHEN {na} AND {qn} IS NOT NULL THEN {tq} <> '' ELSE FALSE END "
+                        f"AS {_q(alias)}")
+            i["pre_flags"].setdefault("missing_marker", []).append(alias)
+    keep.append("FALSE AS __drop")  # set for the dropped rows (few) before the clean write
+    infos[0]["ordered"] = ordered
+    con.execute("SET preserve_insertion_order = true")  # pre_t in file order (a projection)
     con.execute(f"CREATE TABLE pre_t AS SELECT {', '.join(keep)} FROM pre {' '.join(joins)}")
+    con.execute("SET preserve_insertion_order = false")
     rare = [i for i in ruled if i["fast"] is not None]
     if rare:  # the values the fast path leaves (rare), with counts, in one scan
         names = ", ".join(_q("s__" + i["name"]) for i in rare)
@@ -360,32 +403,88 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
             col = "s__" + i["name"]
             part = allv[allv[col].notna()][[col, "n"]].rename(columns={col: "v"})
             _slow_and_map(con, i, part, contract_cols, opts, table, raw.file, expand_limit)
-    # typed: the scan's table with the rule set's values of the rare rows (small tables
-    # keyed by row, joined where read)
-    sel, joins = [], []
     for k, i in enumerate(infos):
         n = i["name"]
-        if i.get("ident") or i["fast"] is None:
-            sel += [f"pre_t.{_q(c)}" for c in [n, *i["fail_cols"].values(),
-                                              *i["flag_cols"].values()]]
+        if i.get("ident") or i["fast"] is None or "map" not in i:
             continue
-        if "map" not in i:
-            sel += [f"pre_t.{_q(c)}" for c in [n, i.get("marker_fast")] if c]
-            if "marker_fast" in i:
-                i["flag_cols"].setdefault("missing_marker", None)
-            continue
-        m = f"x{k}"
-        con.execute(f"""CREATE TABLE fix_{k} AS SELECT pre_t.__row, mp.* EXCLUDE (v)
+        fix = i["fix"] = f"fix_{k}"
+        con.execute(f"""CREATE TABLE {fix} AS SELECT pre_t.__row, mp.* EXCLUDE (v)
                         FROM pre_t JOIN {i['map']} mp ON pre_t.{_q('s__' + n)} = mp.v""")
-        joins.append(f"LEFT JOIN fix_{k} {m} ON pre_t.__row = {m}.__row")
-        sel.append(f"COALESCE(pre_t.{_q(n)}, CAST({m}.typed AS {i['sql_type']})) AS {_q(n)}")
-        sel += _map_flags(i, m)
-        if "marker_fast" in i:
-            sel.append(f"pre_t.{_q(i['marker_fast'])}")
-            i["flag_cols"].setdefault("missing_marker", None)
-    con.execute(f"CREATE VIEW typed AS SELECT pre_t.__row, {', '.join(sel)} FROM pre_t "
-                f"{' '.join(joins)}")
+        # the rule set's values into the scan's table (the rows the fast path left)
+        con.execute(f"""UPDATE pre_t SET {_q(n)} = CAST(x.typed AS {i['sql_type']})
+                        FROM {fix} x WHERE pre_t.__row = x.__row AND x.typed IS NOT NULL""")
+        for c in i["map_cols"]:
+            _note_flag(i, c, f"{c}__{n}", ("fix", fix, c))
     return infos
+
+
+_CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
+
+
+def _sql_value(v, sql_type: str) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return f"CAST(NULL AS {sql_type})"
+    if sql_type == "BOOLEAN":
+        return "TRUE" if bool(v) else "FALSE"
+    return _lit(v)
+
+
+def _case_map(info: dict, qn: str) -> list[str]:
+    """The value and flags of a small map table as ``CASE`` expressions on the raw value
+    (the same result as the join on it: values not in the map give NULL and no flag)."""
+    mp, n, st = info["mapping"], info["name"], info["sql_type"]
+    whens = " ".join(f"WHEN {_lit(v)} THEN {_sql_value(tv, st)}"
+                     for v, tv in zip(mp["v"], mp["typed"], strict=True))
+    out = [f"CAST(CASE {qn} {whens} END AS {st}) AS {_q(n)}" if len(mp) else
+           f"CAST(NULL AS {st}) AS {_q(n)}"]
+    for c in info["map_cols"]:
+        alias = f"{c}__{n}"
+        hit = [v for v, f in zip(mp["v"], mp[c], strict=True) if bool(f)]
+        if hit:
+            out.append(f"COALESCE({qn} IN ({', '.join(_lit(v) for v in hit)}), FALSE) "
+                       f"AS {_q(alias)}")
+            _note_flag(info, c, alias, ("pre",))
+        else:
+            _note_flag(info, c, alias, ("const",))
+    return out
+
+
+def _note_flag(info: dict, c: str, alias: str, src: tuple) -> None:
+    """Record a map column's flag: failures (``f_``) are quarantine reasons read through
+    the views (``src``: a ``pre_t`` column, a constant FALSE, or a ``fix_<k>`` column);
+    repairs (``r_``) are only counted."""
+    if c.startswith("f_"):
+        info["fail_cols"][c[2:]] = alias
+        info["fail_src"][alias] = src
+    elif src[0] == "pre":
+        info["pre_flags"].setdefault(c[2:], []).append(alias)
+    elif src[0] == "fix":
+        info["fix_flags"].setdefault(c[2:], []).append((src[1], src[2]))
+
+
+def _typed_views(con, infos: list[dict], base: str = "pre_t", name: str = "typed") -> None:
+    """Views over ``pre_t`` with every failure flag as a column: ``typed`` (the rule
+    set's flags of the rare rows joined from ``fix_<k>``) and ``typed0`` (those flags
+    FALSE: exact for every row not in a ``fix_<k>`` table, and one scan of ``pre_t``)."""
+    full, zero, joins = [], [], {}
+    for i in infos:
+        for alias, src in i["fail_src"].items():
+            if src[0] == "pre":
+                continue  # a column of pre_t
+            zero.append(f"FALSE AS {_q(alias)}")
+            if src[0] == "const":
+                full.append(f"FALSE AS {_q(alias)}")
+            else:
+                m = joins.setdefault(src[1], f"x{len(joins)}")
+                full.append(f"COALESCE({m}.{_q(src[2])}, FALSE) AS {_q(alias)}")
+    extra = "".join(", " + x for x in full)
+    join = " ".join(f"LEFT JOIN {t} {m} ON b.__row = {m}.__row" for t, m in joins.items())
+    con.execute(f"CREATE VIEW {name} AS SELECT b.*{extra} FROM {base} b {join}")
+    if base == "pre_t":
+        con.execute(f"CREATE VIEW {name}0 AS SELECT b.*{''.join(', ' + x for x in zero)} "
+                    f"FROM pre_t b")
+    infos[0]["fix_tables"] = list(joins)
+    infos[0]["zero_aliases"] = [x.split(" AS ")[-1].strip('"') for x in zero]
 
 
 def _slow_and_map(con, info: dict, vals: pd.DataFrame, contract_cols: dict, opts: dict,
@@ -395,16 +494,6 @@ def _slow_and_map(con, info: dict, vals: pd.DataFrame, contract_cols: dict, opts
     info["slow"] = pd.DataFrame({"v": pd.Series(part.index, dtype=object).to_numpy(),
                                  "n": part.to_numpy()})
     _rule_set_map(con, info, contract_cols.get(info["name"]), opts, table, file, expand_limit)
-
-
-def _map_flags(info: dict, m: str) -> list[str]:
-    """The failure and repair flags of a map table ``m`` (FALSE where it has no row)."""
-    out = []
-    for c in info.get("map_cols", []):
-        alias = f"{c}__{info['name']}"
-        out.append(f"COALESCE({m}.{c}, FALSE) AS {_q(alias)}")
-        (info["fail_cols"] if c.startswith("f_") else info["flag_cols"])[c[2:]] = alias
-    return out
 
 
 # ----------------------------------------------------------------------------- rules
@@ -537,45 +626,58 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     any_unparsed = " OR ".join(unparsed_any) if unparsed_any else "FALSE"
     cols = [_q(i["name"]) for i in infos]
     kq = ", ".join(_q(k) for k in keys)
-    # duplicates (validation.duplicates): exact among parsed rows whose key repeats
-    # candidates by a 64-bit hash of the key (cheap to group; a collision only adds a
-    # candidate, the rules below compare the keys themselves)
-    con.execute(f"""CREATE TABLE dupkeys AS SELECT {kq} FROM typed WHERE hash({kq}) IN (
-                    SELECT hash({kq}) AS h FROM typed GROUP BY h HAVING count(*) > 1)
-                    GROUP BY {kq} HAVING count(*) > 1""")
-    con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
-        SELECT typed.__row, row_number() OVER (PARTITION BY {', '.join('typed.' + c for c in cols)}
-               ORDER BY typed.__row) AS k
-        FROM typed JOIN dupkeys USING ({kq}) WHERE NOT ({any_unparsed})) WHERE k > 1""")
-    key_nn = " AND ".join(f"typed.{_q(k)} IS NOT NULL" for k in keys)
-    con.execute(f"""CREATE TABLE conflict AS SELECT __row FROM (
-        SELECT typed.__row, count(*) OVER (PARTITION BY {', '.join('typed.' + _q(k) for k in keys)})
-               AS c FROM typed JOIN dupkeys USING ({kq})
-        WHERE typed.__row NOT IN (SELECT __row FROM exact) AND {key_nn}) WHERE c > 1""")
-    reasons.append((f"conflicting_duplicate:{'+'.join(_validation.KEYS[table])}",
-                    "__row IN (SELECT __row FROM conflict)"))
-    reasons += _contract_conditions(table, infos)
-    reasons += _impossible_conditions(table, infos, as_of)
+    _typed_views(con, infos)
+    dup_reason = (f"conflicting_duplicate:{'+'.join(_validation.KEYS[table])}",
+                  "__row IN (SELECT __row FROM conflict)")
+    row_reasons = _contract_conditions(table, infos) + _impossible_conditions(table, infos, as_of)
     has_ids = _ids_table(con, "known_ids", customer_ids)
     if has_ids and "customer_id" in t.references and "customer_id" in raw.frame.columns:
         bad = ("customer_id IS NOT NULL AND customer_id NOT IN "
                "(SELECT customer_id FROM known_ids)")
         if _ids_table(con, "q_ids", quarantined_ids):
             q = "customer_id IN (SELECT customer_id FROM q_ids)"
-            reasons.append(("customer_quarantined:customer_id", f"({bad} AND {q})"))
-            reasons.append(("orphan:customer_id", f"({bad} AND NOT ({q}))"))
+            row_reasons.append(("customer_quarantined:customer_id", f"({bad} AND {q})"))
+            row_reasons.append(("orphan:customer_id", f"({bad} AND NOT ({q}))"))
         else:
-            reasons.append(("orphan:customer_id", f"({bad})"))
+            row_reasons.append(("orphan:customer_id", f"({bad})"))
+    # duplicates (validation.duplicates): exact among parsed rows whose key repeats
+    con.execute(f"CREATE TABLE dupkeys AS SELECT {kq} FROM pre_t GROUP BY ALL "
+                f"HAVING count(*) > 1")
+    # one scan of pre_t for every row a later rule reads (few): the rows of a repeated
+    # key, the rows failing a rule on typed0 (exact for every row without a rule-set
+    # flag) and the rows with a rule-set value (in a fix_<k> table)
+    any0 = " OR ".join(f"COALESCE({cond}, FALSE)" for _r, cond in reasons + row_reasons)
+    any0 = any0 or "FALSE"
+    # (a row is in a fix_<k> table when the rule set decides its value: s__ is set)
+    fixes = "".join(f" OR {_q('s__' + i['name'])} IS NOT NULL" for i in infos
+                    if "fix" in i)
+    zero = infos[0]["zero_aliases"]
+    excl = f" EXCLUDE ({', '.join(_q(a) for a in zero)})" if zero else ""
+    knn = " AND ".join(f"{_q(k)} IS NOT NULL" for k in keys)
+    con.execute(f"""CREATE TABLE sus AS SELECT *{excl} FROM typed0 WHERE ({any0}{fixes}
+                    OR (({knn}) AND ({kq}) IN (SELECT ({kq}) FROM dupkeys)))""")
+    con.execute(f"CREATE TABLE dupc AS SELECT sus.* FROM sus SEMI JOIN dupkeys USING ({kq})")
+    _typed_views(con, infos, base="dupc", name="typed_d")
+    con.execute(f"""CREATE TABLE exact AS SELECT __row FROM (
+        SELECT __row, row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY __row) AS k
+        FROM typed_d WHERE NOT ({any_unparsed})) WHERE k > 1""")
+    con.execute(f"""CREATE TABLE conflict AS SELECT __row FROM (
+        SELECT __row, count(*) OVER (PARTITION BY {', '.join(_q(k) for k in keys)}) AS c
+        FROM dupc WHERE __row NOT IN (SELECT __row FROM exact) AND {knn}) WHERE c > 1""")
+    reasons += [dup_reason] + row_reasons
     flags = ", ".join(f"COALESCE({cond}, FALSE) AS {_q('q' + str(k))}"
                       for k, (_r, cond) in enumerate(reasons))
     qcols = [_q("q" + str(k)) for k in range(len(reasons))]
     anyq = " OR ".join(qcols) if qcols else "FALSE"
-    # the quarantined rows and their reasons (few): one pass over typed
+    # the quarantined rows and their reasons: the candidates with their flags (typed)
+    con.execute("CREATE TABLE cand AS SELECT * FROM sus WHERE __row NOT IN "
+                "(SELECT __row FROM exact)")
+    _typed_views(con, infos, base="cand", name="typed_c")
     con.execute(f"""CREATE TABLE verdict AS SELECT * FROM (
-        SELECT typed.__row, {flags} FROM typed
-        WHERE typed.__row NOT IN (SELECT __row FROM exact)) WHERE {anyq}""")
+        SELECT __row, {flags} FROM typed_c) WHERE {anyq}""")
     con.execute("CREATE TABLE dropped AS SELECT __row FROM exact UNION ALL "
                 "SELECT __row FROM verdict")
+    con.execute("UPDATE pre_t SET __drop = TRUE WHERE __row IN (SELECT __row FROM dropped)")
     counts = con.execute(
         "SELECT " + ", ".join([f"count(*) FILTER (WHERE {c})" for c in qcols] + ["count(*)"])
         + " FROM verdict").fetchone()
@@ -618,16 +720,17 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
     sel += [_q(c) for c in raw.frame.columns if c not in contract_names]
     cpath = out_dir / f"{table}.parquet"
-    # file order by an explicit sort: DuckDB's joins (and the NOT IN below) do not keep
-    # the insertion order on more than one thread
-    con.execute(f"""COPY (SELECT {', '.join(sel)} FROM typed
-                    WHERE __row NOT IN (SELECT __row FROM dropped) ORDER BY __row)
+    # file order: pre_t is in file order (a projection of the source, the dropped rows
+    # only flagged), so a filtered scan keeps it; after a join it is sorted explicitly
+    # (DuckDB's joins do not keep the insertion order on more than one thread)
+    order = "" if infos[0]["ordered"] else " ORDER BY __row"
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(f"""COPY (SELECT {', '.join(sel)} FROM pre_t WHERE NOT __drop{order})
                     TO {_lit(str(cpath))} (FORMAT parquet)""")
-    con.execute(f"CREATE VIEW clean AS SELECT * FROM read_parquet({_lit(str(cpath))}, "
-                f"file_row_number=true)")
+    con.execute("SET preserve_insertion_order = false")
     n_clean = n - n_exact - n_quar
     outl = _outlier_flags(con, table, keys, float(opts.get("outlier_k") or 3.0),
-                          out_dir / f"{table}_outlier_flags.csv")
+                          out_dir / f"{table}_outlier_flags.csv", [i["name"] for i in infos])
     repairs = _repair_counts(con, infos)
     return {
         "file": str(raw.file), "format": raw.format, "engine": "duckdb",
@@ -643,34 +746,45 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
 
 
 def _repair_counts(con, infos: list[dict]) -> list[dict]:
-    """Rows per column and repair kind (the report's ``repairs``, without examples)."""
-    items = []
+    """Rows per column and repair kind (the report's ``repairs``, without examples): the
+    fast path's flags counted in one scan of ``pre_t``, the rule set's in its ``fix_<k>``
+    tables (disjoint rows: a value is decided by one of the two)."""
+    items, pre_counts, fix_counts = [], [], []
     for info in infos:
-        for kind, col in info["flag_cols"].items():
-            parts = [c for c in (col, info.get("marker_fast") if kind == "missing_marker"
-                                 else None) if c]
-            items.append((info["name"], kind, " OR ".join(_q(c) for c in parts)))
+        kinds = list(dict.fromkeys([*info["pre_flags"], *info["fix_flags"]]))
+        for kind in kinds:
+            items.append((info["name"], kind))
+            pre_counts.append(" OR ".join(_q(c) for c in info["pre_flags"].get(kind, [])))
+            fix_counts.append(info["fix_flags"].get(kind, []))
     if not items:
         return []
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})"
-                                               for _, _, cond in items) + " FROM typed").fetchone()
-    return [{"column": c, "repair": k, "n": int(n)} for (c, k, _), n in zip(items, counts,
-                                                                             strict=True) if n]
+    sel = [f"count(*) FILTER (WHERE {c})" for c in pre_counts if c]
+    got = iter(con.execute("SELECT " + ", ".join(sel) + " FROM pre_t").fetchone() if sel else [])
+    out = []
+    for (c, k), pc, fc in zip(items, pre_counts, fix_counts, strict=True):
+        n = int(next(got)) if pc else 0
+        for tbl, col in fc:
+            n += int(con.execute(f"SELECT count(*) FROM {tbl} WHERE {_q(col)}").fetchone()[0])
+        if n:
+            out.append({"column": c, "repair": k, "n": n})
+    return out
 
 
-def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> dict:
-    """Tukey fences (:mod:`.outliers`) on the clean rows, computed in DuckDB; flags to CSV."""
+def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path,
+                   columns: list[str]) -> dict:
+    """Tukey fences (:mod:`.outliers`) on the clean rows (``pre_t`` less the dropped
+    rows), computed in DuckDB; flags to CSV with their row of the clean file (the row
+    number less the dropped rows before it)."""
     summary = {}
     parts = []
     for col, scale in _outliers.OUTLIER_COLUMNS.get(table, {}).items():
-        cols = [r[0] for r in con.execute("DESCRIBE clean").fetchall()]
-        if col not in cols:
+        if col not in columns:
             continue
         x = f"CAST({_q(col)} AS DOUBLE)"
         z = f"log10(abs({x}))" if scale == "log" else x
         zf = f"CASE WHEN {x} <> 0 THEN {z} END" if scale == "log" else x
-        q1, q3 = con.execute(f"SELECT quantile_cont({zf}, 0.25), quantile_cont({zf}, 0.75) "
-                             f"FROM clean").fetchone()
+        q1, q3 = con.execute(f"SELECT quantile_cont({zf}, [0.25, 0.75]) FROM pre_t "
+                             f"WHERE NOT __drop").fetchone()[0] or (None, None)
         if q1 is None:
             continue
         lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
@@ -685,14 +799,21 @@ def _outlier_flags(con, table: str, keys: list[str], k: float, path: Path) -> di
         rule = (f"Tukey far-out fences k={k:g} on {what}: {size} outside "
                 f"[{unit(lo):.4g}, {unit(hi):.4g}]")
         cond = f"({zf} < {lo!r} OR {zf} > {hi!r})"
-        nf = int(con.execute(f"SELECT count(*) FROM clean WHERE {cond}").fetchone()[0])
+        kc = ", ".join(_q(c) for c in keys)
+        ft = f"flag_{len(parts)}"
+        con.execute(f"CREATE TABLE {ft} AS SELECT __row, {kc}, {x} AS value FROM pre_t "
+                    f"WHERE NOT __drop AND {cond}")
+        nf = int(con.execute(f"SELECT count(*) FROM {ft}").fetchone()[0])
         summary[col] = {"rule": rule, "scale": scale, "k": k, "low": float(unit(lo)),
                         "high": float(unit(hi)), "n_flagged": nf}
-        kc = ", ".join(_q(c) for c in keys)
-        parts.append(f"SELECT {_lit(table)} AS \"table\", file_row_number AS row, {kc}, "
-                     f"{_lit(col)} AS \"column\", {x} AS value, {_lit(rule)} AS rule, "
-                     f"{len(parts)} AS __k FROM clean WHERE {cond}")
+        parts.append(f"SELECT {_lit(table)} AS \"table\", CAST(f.__row - 1 - "
+                     f"COALESCE(d.n, 0) AS BIGINT) AS row, {', '.join('f.' + _q(c) for c in keys)}, "
+                     f"{_lit(col)} AS \"column\", f.value, {_lit(rule)} AS rule, "
+                     f"{len(parts)} AS __k FROM {ft} f ASOF LEFT JOIN dropped_n d "
+                     f"ON f.__row > d.__row")
     if parts:  # by column, then by row of the clean file
+        con.execute("CREATE TABLE dropped_n AS SELECT __row, row_number() OVER "
+                    "(ORDER BY __row) AS n FROM dropped")
         con.execute(f"COPY (SELECT * EXCLUDE (__k) FROM ({' UNION ALL '.join(parts)}) "
                     f"ORDER BY __k, row) TO {_lit(str(path))} (HEADER)")
     return summary
