@@ -74,9 +74,12 @@ def forest(table: pd.DataFrame, title: str, *, estimate: str, xlabel: str,
                 fmt="o", color=COLORS["primary"], ecolor=COLORS["primary"], capsize=3)
     ax.axvline(1.0, color=COLORS["neutral"], ls="--", lw=1)
     ax.set_xscale("log")
-    fmt = FuncFormatter(lambda v, _: f"{v:g}")
-    ax.xaxis.set_major_formatter(fmt)
-    ax.xaxis.set_minor_formatter(fmt)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    # minor labels at 2 and 5 times a power of ten only: every minor tick labelled crowds
+    # the axis into one smear when the intervals span more than a decade
+    ax.xaxis.set_minor_formatter(FuncFormatter(
+        lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** np.floor(np.log10(v)), 6) in (2, 5)
+        else ""))
     ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_yticks(y)
     ax.set_yticklabels(t[term])
