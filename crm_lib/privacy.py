@@ -185,3 +185,33 @@ def operational(frame: pd.DataFrame, *, id_column: str = "customer_id") -> pd.Da
     personal column (by name or content) and returns the frame."""
     drop = [c for c in personal_columns(frame.drop(columns=[id_column], errors="ignore"))]
     return frame.drop(columns=drop)
+
+
+def _shape(identifier: str) -> str:
+    """A regular expression matching every string of ``identifier``'s length and character
+    classes (digits as ``\\d``, ASCII letters as ``[A-Za-z]``, anything else literally)."""
+    return "".join(r"\d" if ch.isascii() and ch.isdigit() else
+                   "[A-Za-z]" if ch.isascii() and ch.isalpha() else re.escape(ch)
+                   for ch in identifier)
+
+
+def identifiers_in(text: str, ids, *, max_shapes: int = 50) -> set[str]:
+    """The identifiers of ``ids`` that occur anywhere in ``text`` (as substrings).
+
+    Exact, and as strict as testing ``i in text`` for every id, in one scan per id
+    shape instead of one per id: the ids are grouped by shape (length and character
+    classes, see :func:`_shape`); every position of ``text`` where a string of that
+    shape starts is read with an overlapping look-ahead, and the strings found are
+    intersected with the ids. Above ``max_shapes`` distinct shapes it falls back to
+    one substring test per id. Used to check that a report shows no raw id.
+    """
+    ids = {str(i) for i in ids if str(i)}
+    shapes: dict[str, set[str]] = {}
+    for i in ids:
+        shapes.setdefault(_shape(i), set()).add(i)
+    if len(shapes) > max_shapes:
+        return {i for i in ids if i in text}
+    found: set[str] = set()
+    for shape, members in shapes.items():
+        found |= members.intersection(re.findall(f"(?=({shape}))", text))
+    return found

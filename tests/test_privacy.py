@@ -30,6 +30,23 @@ def test_pseudonyms_are_stable_salted_and_hide_the_id():
     assert a.iloc[0] == expected and "C000001" not in a.iloc[0]
 
 
+def test_identifiers_in_equals_one_substring_test_per_id():
+    """The one-scan-per-shape search finds what ``i in text`` finds for every id:
+    overlapping, embedded and adjacent ids, several shapes, punctuation in ids."""
+    rng = np.random.default_rng(3)
+    ids = [f"C{n:06d}" for n in rng.integers(0, 3000, 300)] + ["A-12", "x.y", "007", "Z9"]
+    alphabet = list("C0123456789 -.,xyzAZ9")
+    for _ in range(40):
+        pieces = list(rng.choice(alphabet, 400)) + list(rng.choice(ids, 5))
+        rng.shuffle(pieces)
+        text = "".join(pieces) + "C000" + ids[0][4:] + ids[1]  # one split, one whole
+        assert privacy.identifiers_in(text, ids) == {i for i in set(ids) if i in text}
+        assert privacy.identifiers_in(text, ids, max_shapes=1) == {i for i in ids if i in text}
+    assert privacy.identifiers_in("C000123C000124", ["C000123", "000123C", "C000124"]) == {
+        "C000123", "000123C", "C000124"}  # overlapping occurrences
+    assert privacy.identifiers_in("no ids here", ["C000001"]) == set()
+
+
 def test_churn_and_roi_share_one_implementation():
     assert scoring.pseudonymise is privacy.pseudonymise
     assert budget.pseudonymise is privacy.pseudonymise
@@ -155,5 +172,5 @@ def test_published_reports_show_pseudonyms_of_one_salt_and_no_raw_ids(demo_run):
     assert all(p in html04 for p in privacy.pseudonymise(top["customer_id"], salt))
     for p in sorted(run_dir.glob("*.html")) + sorted(run_dir.glob("*.ipynb")):
         text = p.read_text(errors="ignore")
-        leaked = [i for i in ids if i in text]
+        leaked = sorted(privacy.identifiers_in(text, ids))
         assert not leaked, (p.name, leaked[:3])
