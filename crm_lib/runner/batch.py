@@ -27,6 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .. import artefacts, config, data
+from .kernels import WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, select_notebooks
 from .steps import (
     EXIT_PERMANENT,
@@ -205,16 +206,26 @@ class _Worker:
     proc: subprocess.Popen
     stem: str | None = None
     t0: float = 0.0
+    warm: str | None = None  # the notebook its pre-warmed kernel is for
 
     def close(self) -> None:
         """Close the worker's input (it exits at end of input; a dead one's pipe is freed)."""
         with suppress(BrokenPipeError):
             self.proc.stdin.close()
 
-    def give(self, stem: str) -> None:
-        self.stem, self.t0 = stem, time.perf_counter()
-        self.proc.stdin.write(f"{stem}\n")
+    def _send(self, line: str) -> None:
+        self.proc.stdin.write(f"{line}\n")
         self.proc.stdin.flush()
+
+    def give(self, stem: str) -> None:
+        self.stem, self.t0, self.warm = stem, time.perf_counter(), None
+        self._send(stem)
+
+    def warm_up(self, stem: str) -> None:
+        """Have the worker start (and warm up) the kernel of notebook ``stem`` now."""
+        with suppress(BrokenPipeError, OSError):
+            self._send(f"{WARM} {stem}")
+            self.warm = stem
 
 
 def critical_path_first(graph: dict[str, list[str]]) -> dict[str, int]:
@@ -246,7 +257,8 @@ def _line(r: NotebookResult) -> str:
 
 
 def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *,
-            jobs: int, log, bar=None) -> None:
+            jobs: int, log, bar=None, workers: list[_Worker] | None = None,
+            warm: bool = True) -> None:
     """Run the notebooks of ``nbs`` not in ``done``, each once its dependencies have finished.
 
     ``jobs`` notebooks at a time, in up to ``jobs`` worker processes
@@ -255,9 +267,12 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     worker imports papermill and this package once for several notebooks (each
     notebook runs in a fresh kernel); ``jobs=1`` runs them one after the other in
     this process. Ready notebooks start longest chain first
-    (:func:`critical_path_first`). Workers only execute; this process exports
-    each finished notebook's HTML in a background thread while the next
-    notebooks run (nbconvert imported once). Results are in staging's ``results/``.
+    (:func:`critical_path_first`). An idle worker pre-warms the kernel of a notebook
+    still to come (``warm``, :mod:`.kernels`), as many as there are notebooks not
+    yet given out, and ready notebooks go to warm workers first. Workers only
+    execute; this process exports each finished notebook's HTML in a background
+    thread while the next notebooks run (nbconvert imported once). Results are in
+    staging's ``results/``; ``workers`` are already started workers to use.
     """
     graph = artefacts.notebook_graph(nbs)
     chain = critical_path_first(graph)
@@ -268,10 +283,11 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
         if bar is not None:
             bar.update(1)
     pending = [p.stem for p in nbs if p.stem not in done]
-    workers: list[_Worker] = []
+    workers = list(workers or [])
     order = [p.stem for p in nbs]
     exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-html")
     html = []
+    marks: dict[str, dict] = {}  # the batch's timeline marks of each notebook
 
     def busy() -> list[_Worker]:
         return [w for w in workers if w.stem is not None]
@@ -280,6 +296,9 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
         while pending or busy():
             ready = sorted((s for s in pending if all(d in finished for d in graph[s])),
                            key=lambda s: (-chain[s], order.index(s)))
+            now = time.time()
+            for s in ready:
+                marks.setdefault(s, {}).setdefault("ready", now)
             if not ready and not busy():
                 raise RunError(f"crm-report: cannot order {', '.join(pending)}")
             if ready and jobs <= 1:  # in this process, one at a time
@@ -288,7 +307,8 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 merge_metrics(ctx.staging, order)  # upstream figures complete for readers
                 if bar is not None:
                     bar.set_description(stem)
-                r = run_notebook(ctx, by_stem[stem], log=log)
+                marks[stem]["given"] = time.time()
+                r = run_notebook(ctx, by_stem[stem], log=log, timeline=marks[stem])
                 finished.add(stem)
                 log(_line(r))
                 if bar is not None:
@@ -301,30 +321,37 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 for w in [w for w in workers if w.stem is None and w.proc.poll() is not None]:
                     w.close()
                     workers.remove(w)  # an idle worker that has exited: start another
-                idle = [w for w in workers if w.stem is None]
+                idle = sorted((w for w in workers if w.stem is None),
+                              key=lambda w: (w.warm != stem, w.warm is not None))
                 w = idle[0] if idle else _start_worker(ctx, len(workers) + 1)
                 if not idle:
                     workers.append(w)
+                marks[stem]["given"] = time.time()
                 w.give(stem)
                 log(f"  {stem}: started")
-            time.sleep(0.2)
+            if warm:
+                _warm_idle(workers, _next_up(pending, finished, graph, chain, order))
+            time.sleep(0.05)
             for w in busy():
                 stem = w.stem
                 r = read_result(ctx.staging, stem)
                 if r is None and w.proc.poll() is None:
                     continue  # still running
+                marks.setdefault(stem, {})["seen"] = time.time()
                 if r is None:  # the worker died before writing its result
                     log_file = ctx.staging / "logs" / f"{stem}.log"
                     tail = log_file.read_text()[-500:] if log_file.exists() else ""
                     r = NotebookResult(stem, "failed", round(time.perf_counter() - w.t0, 2),
                                        f"worker exited with code {w.proc.returncode}: {tail}",
-                                       error="WorkerError", kind="retriable")
+                                       error="WorkerError", kind="retriable",
+                                       timeline=marks[stem])
                     (ctx.staging / "results").mkdir(exist_ok=True)
                     result_path(ctx.staging, stem).write_text(json.dumps(r.to_json()))
                     w.close()
                     workers.remove(w)
                 else:
-                    html.append(exports.submit(export_result_html, ctx.staging, stem, log=log))
+                    html.append(exports.submit(export_result_html, ctx.staging, stem, log=log,
+                                               timeline=marks[stem]))
                 w.stem = None
                 finished.add(stem)
                 log(_line(r))
@@ -342,6 +369,38 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
             _kill_group(w.proc)
             w.close()
         exports.shutdown(wait=True, cancel_futures=True)
+
+
+def _next_up(pending: list[str], finished: set[str], graph: dict[str, list[str]],
+             chain: dict[str, int], order: list[str]) -> list[str]:
+    """Notebooks not yet given out, in the order they are expected to start: ready ones
+    (longest chain first), then the others (longest chain first, then run order)."""
+    return sorted(pending, key=lambda s: (not all(d in finished for d in graph[s]),
+                                          -chain[s], order.index(s)))
+
+
+def _warm_idle(workers: list[_Worker], next_up: list[str]) -> None:
+    """Each idle worker without a warm kernel warms one for the first notebook of
+    ``next_up`` that no worker warms for yet."""
+    targets = [s for s in next_up if s not in {w.warm for w in workers}]
+    for w in workers:
+        if not targets:
+            return
+        if w.stem is None and w.warm is None and w.proc.poll() is None:
+            w.warm_up(targets.pop(0))
+
+
+def start_workers(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], n: int,
+                  *, warm: bool = True) -> list[_Worker]:
+    """``n`` batch workers, each pre-warming the kernel of one of the first notebooks to run
+    (started before the tables are cleaned, so those notebooks find their kernels ready)."""
+    workers = [_start_worker(ctx, i + 1) for i in range(n)]
+    if warm:
+        graph = artefacts.notebook_graph(nbs)
+        order = [p.stem for p in nbs]
+        _warm_idle(workers, _next_up([s for s in order if s not in done], set(done), graph,
+                                     critical_path_first(graph), order))
+    return workers
 
 
 def _start_worker(ctx: RunContext, n: int) -> _Worker:
@@ -386,16 +445,22 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         out: str | None = None, resume: str | None = None, dated: bool = False,
         overrides: dict | None = None, quiet: bool = False,
         notebooks_dir: str | None = None, jobs: int | None = None,
-        skip_missing: bool = True, cell_timeout: int | None = None) -> tuple[int, Path]:
+        skip_missing: bool = True, cell_timeout: int | None = None,
+        warm: bool = True) -> tuple[int, Path]:
     """Run the batch; returns (exit code, run folder).
 
     ``notebooks_dir`` replaces the project's notebooks folder (used by tests
     and by users with their own numbered notebooks); ``jobs`` is the number
     of notebooks run at the same time (default 2, 1 = sequential in this
-    process). Nothing is written when the notebooks, the parameters or the
-    source are wrong (exit 2, run folder ``Path()``).
+    process); ``warm=False`` starts each notebook's kernel when the notebook
+    starts instead of pre-warming it (:mod:`.kernels`). Nothing is written when
+    the notebooks, the parameters or the source are wrong (exit 2, run folder
+    ``Path()``). The manifest's ``timeline`` has the run's start, the end of
+    table cleaning and of execution (epoch seconds); each notebook's result has
+    its own (:func:`crm_lib.runner.steps.timeline_table`).
     """
     started = time.perf_counter()
+    marks = {"start": time.time()}
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     jobs = DEFAULT_JOBS if jobs is None else int(jobs)
     out_root = config.resolve_path(out) if out else config.paths().reports
@@ -416,13 +481,28 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
             log(f"crm-report: run {ctx.run_id}, source {ctx.params['source']} "
                 f"(as_of {ctx.as_of}, {ctx.as_of_from}), {len(nbs)} notebooks, "
                 f"{min(jobs, len(nbs))} at a time")
-            if len(done) < len(nbs):
-                prepare_tables(ctx, nbs, log)
-            from tqdm import tqdm
-            with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
-                execute(ctx, nbs, done, jobs=jobs if len(nbs) > 1 else 1, log=log, bar=bar)
+            n_jobs = jobs if len(nbs) > 1 else 1
+            workers: list[_Worker] = []
+            try:
+                if len(done) < len(nbs):
+                    if n_jobs > 1:  # start up (and warm kernels) while the tables are cleaned
+                        workers = start_workers(ctx, nbs, done,
+                                                min(n_jobs, len(nbs) - len(done)), warm=warm)
+                    prepare_tables(ctx, nbs, log)
+                marks["tables"] = time.time()
+                from tqdm import tqdm
+                with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
+                    given, workers = workers, []  # execute() stops them from here on
+                    execute(ctx, nbs, done, jobs=n_jobs, log=log, bar=bar, workers=given,
+                            warm=warm)
+            finally:
+                for w in workers:
+                    _kill_group(w.proc)
+                    w.close()
+            marks["executed"] = time.time()
             return publish(ctx, nbs, duration_s=time.perf_counter() - started,
-                           extra={"jobs": jobs}, log=log)
+                           extra={"jobs": jobs, "warm_kernels": warm and n_jobs > 1,
+                                  "timeline": marks}, log=log)
     except RunError as exc:
         print(str(exc), file=sys.stderr)
         _drop_staging(ctx)

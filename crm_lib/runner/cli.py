@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import config
 from .batch import Interrupted, out_lock, prepare_tables, run, signals_raise
+from .kernels import WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, plan_json, select_notebooks
 from .steps import (
     EXIT_FAILED,
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                     "being skipped")
     ap.add_argument("--cell-timeout", type=int, help="seconds a cell may run; longer is a "
                     "retriable failure (exit 75)")
+    ap.add_argument("--no-warm", action="store_true", help="start each notebook's kernel "
+                    "when the notebook starts (by default an idle worker starts and warms up "
+                    "the kernel of a notebook still to come: its imports done in advance)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     ap.add_argument("--notebooks-dir", help=argparse.SUPPRESS)
     # batch workers (crm_lib.runner.batch): the parent exports HTML; --serve reads notebook
@@ -120,10 +124,11 @@ def stage_only(a) -> int:
     return run_status(results)[1]
 
 
-def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool):
+def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool, warm=None,
+               timeline: dict | None = None):
     try:
         with signals_raise():
-            r = run_notebook(ctx, nb, log=log, html=html)
+            r = run_notebook(ctx, nb, log=log, html=html, warm=warm, timeline=timeline)
     except Interrupted:  # leave nothing half-written of this notebook
         for f in (staging / nb.name, staging / f"{nb.stem}.html",
                   staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
@@ -136,6 +141,10 @@ def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool):
 def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
     """A batch worker: run each notebook stem read from stdin (one a line) until EOF.
 
+    A ``+warm NN_name`` line starts a kernel for that notebook now and runs its
+    set-up imports in it (:mod:`crm_lib.runner.kernels`) while the worker waits;
+    the next notebook runs in it if it fits, and one left over is shut down at EOF.
+
     The batch keeps ``jobs`` such workers and hands each the next ready
     notebook when the previous one's result is written, so papermill,
     nbformat and this package are imported once per worker, not once per
@@ -145,18 +154,47 @@ def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
     by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
     logs = staging / "logs"
     logs.mkdir(exist_ok=True)
-    for line in sys.stdin:
-        stem = line.strip()
-        if not stem:
-            continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        with (logs / f"{stem}.log").open("w") as fh:
-            os.dup2(fh.fileno(), 1)
-            os.dup2(fh.fileno(), 2)
-        _stage_one(ctx, staging, by_stem[stem], log=log, html=html)
-        sys.stdout.flush()
-        sys.stderr.flush()
+    own_out = os.dup(1), os.dup(2)  # the worker's log, for what a warm kernel prints
+    spare = None  # a pre-warmed kernel for the next notebook (crm_lib.runner.kernels)
+    try:
+        for line in sys.stdin:
+            cmd = line.strip()
+            if not cmd:
+                continue
+            if cmd.split(" ")[0] == WARM:  # +warm NN_name: a kernel for that notebook
+                target = by_stem.get(cmd.partition(" ")[2])
+                if spare is None and target is not None:
+                    from .kernels import WarmKernel, setup_imports
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os.dup2(own_out[0], 1)
+                    os.dup2(own_out[1], 2)
+                    try:
+                        spare = WarmKernel(config.KERNEL_NAME, target.parent,
+                                           setup_imports(target), stem=target.stem)
+                    except Exception as exc:  # noqa: BLE001 - the notebook starts a cold one
+                        print(f"crm-report: no warm kernel: {type(exc).__name__}: {exc}",
+                              file=sys.stderr, flush=True)
+                continue
+            sys.stdout.flush()
+            sys.stderr.flush()
+            with (logs / f"{cmd}.log").open("w") as fh:
+                os.dup2(fh.fileno(), 1)
+                os.dup2(fh.fileno(), 2)
+            _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare)
+            if spare is not None and spare.km is None:
+                spare = None  # taken (or shut down): the next notebook needs another
+            sys.stdout.flush()
+            sys.stderr.flush()
+    finally:
+        if spare is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(own_out[0], 1)
+            os.dup2(own_out[1], 2)
+            print(f"crm-report: warm kernel for {spare.stem} not used; shut down",
+                  file=sys.stderr, flush=True)
+            spare.shutdown()
     return EXIT_OK
 
 
@@ -204,5 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     code, _ = run(source=a.source, params_file=a.params, notebooks=a.notebooks, out=a.out,
                   resume=a.resume, dated=a.dated, overrides=_overrides(a), quiet=a.quiet,
                   notebooks_dir=a.notebooks_dir, jobs=a.jobs,
-                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout)
+                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout,
+                  warm=not a.no_warm)
     return code
