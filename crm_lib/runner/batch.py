@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -27,7 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .. import artefacts, config, data
-from .kernels import WARM
+from .kernels import RUN, WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, select_notebooks
 from .steps import (
     EXIT_PERMANENT,
@@ -207,6 +208,7 @@ class _Worker:
     stem: str | None = None
     t0: float = 0.0
     warm: str | None = None  # the notebook its pre-warmed kernel is for
+    early_log: Path | None = None  # its output until it has a run (started early)
 
     def close(self) -> None:
         """Close the worker's input (it exits at end of input; a dead one's pipe is freed)."""
@@ -221,11 +223,20 @@ class _Worker:
         self.stem, self.t0, self.warm = stem, time.perf_counter(), None
         self._send(stem)
 
-    def warm_up(self, stem: str) -> None:
-        """Have the worker start (and warm up) the kernel of notebook ``stem`` now."""
+    def warm_up(self, nb: Path) -> None:
+        """Have the worker start (and warm up) the kernel of notebook ``nb`` now."""
         with suppress(BrokenPipeError, OSError):
-            self._send(f"{WARM} {stem}")
-            self.warm = stem
+            self._send(f"{WARM} {nb}")
+            self.warm = nb.stem
+
+    def attach(self, run_id: str, n: int) -> None:
+        """Give an early-started worker its run (and its log, ``logs/worker-N.log``)."""
+        with suppress(BrokenPipeError, OSError):  # a dead worker is replaced when found
+            self._send(f"{RUN} {run_id} {n}")
+
+    def drop_early_log(self) -> None:
+        if self.early_log is not None:
+            self.early_log.unlink(missing_ok=True)
 
 
 def critical_path_first(graph: dict[str, list[str]]) -> dict[str, int]:
@@ -330,7 +341,8 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 w.give(stem)
                 log(f"  {stem}: started")
             if warm:
-                _warm_idle(workers, _next_up(pending, finished, graph, chain, order))
+                _warm_idle(workers, [by_stem[s] for s in
+                                     _next_up(pending, finished, graph, chain, order)])
             time.sleep(0.05)
             for w in busy():
                 stem = w.stem
@@ -361,13 +373,12 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
             w.close()
         for w in workers:
             w.proc.wait(timeout=60)
+            w.drop_early_log()
         workers.clear()
         for f in html:  # every page written before the run is published
             f.result()
     finally:
-        for w in workers:  # interrupted: stop the workers and their kernels
-            _kill_group(w.proc)
-            w.close()
+        _stop_workers(workers)  # interrupted: stop the workers and their kernels
         exports.shutdown(wait=True, cancel_futures=True)
 
 
@@ -379,10 +390,10 @@ def _next_up(pending: list[str], finished: set[str], graph: dict[str, list[str]]
                                           -chain[s], order.index(s)))
 
 
-def _warm_idle(workers: list[_Worker], next_up: list[str]) -> None:
+def _warm_idle(workers: list[_Worker], next_up: list[Path]) -> None:
     """Each idle worker without a warm kernel warms one for the first notebook of
     ``next_up`` that no worker warms for yet."""
-    targets = [s for s in next_up if s not in {w.warm for w in workers}]
+    targets = [p for p in next_up if p.stem not in {w.warm for w in workers}]
     for w in workers:
         if not targets:
             return
@@ -390,16 +401,27 @@ def _warm_idle(workers: list[_Worker], next_up: list[str]) -> None:
             w.warm_up(targets.pop(0))
 
 
-def start_workers(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], n: int,
-                  *, warm: bool = True) -> list[_Worker]:
-    """``n`` batch workers, each pre-warming the kernel of one of the first notebooks to run
-    (started before the tables are cleaned, so those notebooks find their kernels ready)."""
-    workers = [_start_worker(ctx, i + 1) for i in range(n)]
+def start_workers(out_root: Path, nbs: list[Path], n: int, *, warm: bool = True
+                  ) -> list[_Worker]:
+    """``n`` batch workers started before the run has an id (see :meth:`_Worker.attach`),
+    each pre-warming the kernel of one of the first notebooks to run while this process
+    opens the source and cleans its tables."""
+    workers = []
+    for _ in range(n):
+        fd, early = tempfile.mkstemp(prefix="crm-worker-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "crm_lib.runner", "--out", str(out_root), "--serve",
+                 "--quiet", "--no-html", "--early-log", early], stdin=subprocess.PIPE,
+                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, text=True,
+                env={**os.environ, "CRM_HOME": str(config.paths().root)})
+        workers.append(_Worker(proc, early_log=Path(early)))
     if warm:
         graph = artefacts.notebook_graph(nbs)
         order = [p.stem for p in nbs]
-        _warm_idle(workers, _next_up([s for s in order if s not in done], set(done), graph,
-                                     critical_path_first(graph), order))
+        by_stem = {p.stem: p for p in nbs}
+        _warm_idle(workers, [by_stem[s] for s in _next_up(order, set(), graph,
+                                                          critical_path_first(graph), order)])
     return workers
 
 
@@ -465,9 +487,13 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     jobs = DEFAULT_JOBS if jobs is None else int(jobs)
     out_root = config.resolve_path(out) if out else config.paths().reports
     ctx = None
+    workers: list[_Worker] = []  # started early; execute() owns them once it runs
     try:
         nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
         nbs = order_notebooks(select_notebooks(list_notebooks(nb_folder), notebooks))
+        n_jobs = jobs if len(nbs) > 1 else 1
+        if n_jobs > 1:  # start up (and warm kernels) while the source is opened and cleaned
+            workers = start_workers(out_root, nbs, min(n_jobs, len(nbs)), warm=warm)
         ctx = prepare(run_id="", out_root=out_root, source=source, params_file=params_file,
                       overrides=overrides, notebooks_dir=notebooks_dir,
                       skip_missing=skip_missing, log=log)
@@ -476,29 +502,21 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         with signals_raise(), out_lock(out_root):
             ctx.run_id = new_run_id(out_root, dated=dated, source=str(ctx.params["source"]))
             init_staging(ctx, fresh=True)
+            for n, w in enumerate(workers, 1):
+                w.attach(ctx.run_id, n)
             done = copy_resumed(prev, ctx.staging) if prev else {}
             done = {k: v for k, v in done.items() if k in {p.stem for p in nbs}}
             log(f"crm-report: run {ctx.run_id}, source {ctx.params['source']} "
                 f"(as_of {ctx.as_of}, {ctx.as_of_from}), {len(nbs)} notebooks, "
                 f"{min(jobs, len(nbs))} at a time")
-            n_jobs = jobs if len(nbs) > 1 else 1
-            workers: list[_Worker] = []
-            try:
-                if len(done) < len(nbs):
-                    if n_jobs > 1:  # start up (and warm kernels) while the tables are cleaned
-                        workers = start_workers(ctx, nbs, done,
-                                                min(n_jobs, len(nbs) - len(done)), warm=warm)
-                    prepare_tables(ctx, nbs, log)
-                marks["tables"] = time.time()
-                from tqdm import tqdm
-                with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
-                    given, workers = workers, []  # execute() stops them from here on
-                    execute(ctx, nbs, done, jobs=n_jobs, log=log, bar=bar, workers=given,
-                            warm=warm)
-            finally:
-                for w in workers:
-                    _kill_group(w.proc)
-                    w.close()
+            if len(done) < len(nbs):
+                prepare_tables(ctx, nbs, log)
+            marks["tables"] = time.time()
+            from tqdm import tqdm
+            with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
+                given, workers = workers, []  # execute() stops them from here on
+                execute(ctx, nbs, done, jobs=n_jobs, log=log, bar=bar, workers=given,
+                        warm=warm)
             marks["executed"] = time.time()
             return publish(ctx, nbs, duration_s=time.perf_counter() - started,
                            extra={"jobs": jobs, "warm_kernels": warm and n_jobs > 1,
@@ -516,6 +534,16 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     except BaseException:
         _drop_staging(ctx)
         raise
+    finally:
+        _stop_workers(workers)
+
+
+def _stop_workers(workers: list[_Worker]) -> None:
+    """Stop workers (and their kernels) that no longer have a run to serve."""
+    for w in workers:
+        _kill_group(w.proc)
+        w.close()
+        w.drop_early_log()
 
 
 def _drop_staging(ctx: RunContext | None) -> None:

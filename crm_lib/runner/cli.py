@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     # stems from stdin, one a line, and runs each in turn (one process, many notebooks)
     ap.add_argument("--no-html", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--early-log", help=argparse.SUPPRESS)
     steps = ap.add_argument_group("steps for schedulers (see docs/scheduling.md)")
     steps.add_argument("--plan", action="store_true", help="print the run graph as JSON: "
                        "notebooks in order with the notebooks they run after and the artefacts "
@@ -138,60 +139,92 @@ def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool, war
     return r
 
 
-def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
+def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
+          out_root: Path | None = None, early_log: str = "") -> int:
     """A batch worker: run each notebook stem read from stdin (one a line) until EOF.
-
-    A ``+warm NN_name`` line starts a kernel for that notebook now and runs its
-    set-up imports in it (:mod:`crm_lib.runner.kernels`) while the worker waits;
-    the next notebook runs in it if it fits, and one left over is shut down at EOF.
 
     The batch keeps ``jobs`` such workers and hands each the next ready
     notebook when the previous one's result is written, so papermill,
     nbformat and this package are imported once per worker, not once per
     notebook. Each notebook still runs in a fresh kernel, and its output goes
     to ``logs/<stem>.log``.
+
+    A ``+warm PATH`` line starts a kernel for the notebook at ``PATH`` now and
+    runs its set-up imports in it (:mod:`crm_lib.runner.kernels`) while the
+    worker waits; the next notebook runs in it if it fits, and one left over is
+    shut down at EOF (or when the worker is stopped). A worker started before its
+    run has an id (``ctx`` None, started while the source is opened) gets it with a
+    ``+run ID N`` line: it then loads the run from ``out_root``'s staging and moves
+    its output from ``early_log`` to ``logs/worker-N.log``.
     """
-    by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
-    logs = staging / "logs"
-    logs.mkdir(exist_ok=True)
+    from .kernels import RUN, WarmKernel, setup_imports
+
     own_out = os.dup(1), os.dup(2)  # the worker's log, for what a warm kernel prints
     spare = None  # a pre-warmed kernel for the next notebook (crm_lib.runner.kernels)
+
+    def to_own_log() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(own_out[0], 1)
+        os.dup2(own_out[1], 2)
+
+    def attach(run_id: str, n: str) -> tuple[RunContext, Path]:
+        st = Path(out_root) / f".staging-{run_id}"
+        c = RunContext.load(st)
+        (st / "logs").mkdir(exist_ok=True)
+        log_path = st / "logs" / f"worker-{n}.log"
+        early = Path(early_log) if early_log else None
+        to_own_log()
+        if early is not None and early.exists():
+            log_path.write_bytes(early.read_bytes())
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for k in (0, 1):
+            os.dup2(fd, own_out[k])
+        os.close(fd)
+        to_own_log()
+        if early is not None:
+            early.unlink(missing_ok=True)
+        return c, st
+
     try:
-        for line in sys.stdin:
-            cmd = line.strip()
-            if not cmd:
-                continue
-            if cmd.split(" ")[0] == WARM:  # +warm NN_name: a kernel for that notebook
-                target = by_stem.get(cmd.partition(" ")[2])
-                if spare is None and target is not None:
-                    from .kernels import WarmKernel, setup_imports
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os.dup2(own_out[0], 1)
-                    os.dup2(own_out[1], 2)
-                    try:
-                        spare = WarmKernel(config.KERNEL_NAME, target.parent,
-                                           setup_imports(target), stem=target.stem)
-                    except Exception as exc:  # noqa: BLE001 - the notebook starts a cold one
-                        print(f"crm-report: no warm kernel: {type(exc).__name__}: {exc}",
-                              file=sys.stderr, flush=True)
-                continue
-            sys.stdout.flush()
-            sys.stderr.flush()
-            with (logs / f"{cmd}.log").open("w") as fh:
-                os.dup2(fh.fileno(), 1)
-                os.dup2(fh.fileno(), 2)
-            _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare)
-            if spare is not None and spare.km is None:
-                spare = None  # taken (or shut down): the next notebook needs another
-            sys.stdout.flush()
-            sys.stderr.flush()
+        with signals_raise():  # SIGTERM: still shut the spare kernel down
+            by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)} if ctx else {}
+            if staging is not None:
+                (staging / "logs").mkdir(exist_ok=True)
+            for line in sys.stdin:
+                cmd, _, arg = line.strip().partition(" ")
+                if not cmd:
+                    continue
+                if cmd == RUN:
+                    ctx, staging = attach(*arg.split(" "))
+                    by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
+                    continue
+                if cmd == WARM:  # +warm PATH: a kernel for that notebook
+                    if spare is None:
+                        target = Path(arg)
+                        to_own_log()
+                        try:
+                            spare = WarmKernel(config.KERNEL_NAME, target.parent,
+                                               setup_imports(target), stem=target.stem)
+                        except Exception as exc:  # noqa: BLE001 - the notebook starts cold
+                            print(f"crm-report: no warm kernel: {type(exc).__name__}: {exc}",
+                                  file=sys.stderr, flush=True)
+                    continue
+                if ctx is None or staging is None:
+                    raise RunError(f"crm-report: worker given {cmd} before its run ({RUN})")
+                sys.stdout.flush()
+                sys.stderr.flush()
+                with (staging / "logs" / f"{cmd}.log").open("w") as fh:
+                    os.dup2(fh.fileno(), 1)
+                    os.dup2(fh.fileno(), 2)
+                _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare)
+                if spare is not None and spare.km is None:
+                    spare = None  # taken (or shut down): the next notebook needs another
+                sys.stdout.flush()
+                sys.stderr.flush()
     finally:
         if spare is not None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(own_out[0], 1)
-            os.dup2(own_out[1], 2)
+            to_own_log()
             print(f"crm-report: warm kernel for {spare.stem} not used; shut down",
                   file=sys.stderr, flush=True)
             spare.shutdown()
@@ -227,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             nbs = select_notebooks(list_notebooks(folder), a.notebooks)
             print(json.dumps(plan_json(nbs), indent=2))
             return EXIT_OK
+        if a.serve and not a.run_id:  # a batch worker started before its run has an id
+            return serve(None, None, log=_log(a.quiet), html=not a.no_html,
+                         out_root=_out_root(a), early_log=a.early_log or "")
         if a.stage_only or a.publish:
             if not a.run_id:
                 raise RunError("crm-report: --stage-only and --publish need --run-id")

@@ -1,6 +1,6 @@
 """Pre-warmed kernels: a notebook's kernel started, and its imports done, before it is due.
 
-A batch worker (:func:`crm_lib.runner.cli.serve`) told ``+warm NN_name`` while it
+A batch worker (:func:`crm_lib.runner.cli.serve`) told ``+warm PATH`` while it
 is idle starts a kernel exactly as papermill would for that notebook (the ``crm``
 kernel spec and its environment, the notebooks folder as working directory,
 nbclient's ``--HistoryManager.hist_file=:memory:``) and runs the notebook's
@@ -25,8 +25,10 @@ import ast
 import time
 from pathlib import Path
 
-#: The line that asks a serving worker to pre-warm a kernel for a notebook: ``+warm NN_name``.
+#: The line that asks a serving worker to pre-warm a kernel for a notebook: ``+warm PATH``.
 WARM = "+warm"
+#: The line that gives an early-started worker its run: ``+run RUN_ID N`` (N: worker number).
+RUN = "+run"
 
 #: Cells papermill adds or fills before the notebook's own code.
 _PARAMETER_TAGS = {"parameters", "injected-parameters"}
@@ -160,7 +162,7 @@ class WarmKernel:
             except Exception:  # noqa: BLE001, S110
                 pass
         try:
-            km.cleanup_resources()
+            run_sync(km.cleanup_resources)()
         except Exception:  # noqa: BLE001, S110
             pass
 
