@@ -52,8 +52,9 @@ def test_setup_imports_are_the_leading_imports_of_the_first_code_cell(tmp_path):
 
 
 def test_warm_kernels_serve_one_notebook_each_and_none_is_left(tmp_path):
-    """Two workers: the first notebooks start in kernels warmed while the tables were
-    cleaned; the worker idle beside the long notebook warms a kernel for the next one,
+    """Two workers: the head of the longest chain starts in a kernel warmed while the
+    tables were cleaned, the other first notebook in a cold one (its worker starts
+    then); the worker idle beside the long notebook warms a kernel for the next one,
     which is skipped (no kernel needed), so that kernel is shut down unused when its
     worker ends."""
     nbs = tmp_path / "nbs"
@@ -71,13 +72,13 @@ def test_warm_kernels_serve_one_notebook_each_and_none_is_left(tmp_path):
     assert code == 0, res
     assert m["warm_kernels"] is True
     assert {s: bool(res[s]["timeline"].get("warm")) for s in res} == {
-        "01_head": True, "02_side": True, "03_skipped": False, "04_tail": False}
+        "01_head": True, "02_side": False, "03_skipped": False, "04_tail": False}
     assert res["03_skipped"]["status"] == "skipped"
     logs = [p.read_text() for p in (run_dir / "logs").glob("worker-*.log")]
     assert sum("warm kernel for 03_skipped not used" in t for t in logs) == 1, logs
     seen = {s: json.loads((run_dir / f"{s}.json").read_text()) for s in ("head", "side", "tail")}
     assert len({v["pid"] for v in seen.values()}) == 3  # a fresh kernel for every notebook
-    # the warm-up bound no name: warm (head, side) and cold (tail) namespaces are the same
+    # the warm-up bound no name: warm (head) and cold (side, tail) namespaces are the same
     assert seen["head"]["names"] == seen["side"]["names"] == seen["tail"]["names"]
     assert "_crm_warmup" not in seen["head"]["names"] and "json" in seen["head"]["names"]
     for s in ("01_head", "04_tail"):  # execution counts as in a cold kernel
@@ -110,13 +111,15 @@ def test_a_kernel_that_dies_warming_up_gives_way_to_a_cold_one(tmp_path):
         "if not flag.exists():\n    flag.touch()\n    os._exit(3)\n")
     _nb(nbs / "01_boom.ipynb", "import _boom_once\n" + STAMP.format(me="boom"))
     _nb(nbs / "02_plain.ipynb", STAMP.format(me="plain"))
+    _after(_nb(nbs / "03_after.ipynb", STAMP.format(me="after")), ["01_boom", "02_plain"])
     code, run_dir = runner.run(out=str(tmp_path / "r"), notebooks_dir=str(nbs), overrides=TINY,
                                jobs=2, quiet=True)
     m = json.loads((run_dir / "manifest.json").read_text())
     res = {n["name"]: n for n in m["notebooks"]}
     assert (nbs / "boom.done").exists()  # the warm-up ran the import, and its kernel died
     assert code == 0, res
-    assert not res["01_boom"]["timeline"].get("warm") and res["02_plain"]["timeline"]["warm"]
+    assert res["01_boom"]["status"] == "ok" and not res["01_boom"]["timeline"].get("warm")
+    assert res["03_after"]["timeline"]["warm"]  # warmed by the first idle worker
 
 
 def test_no_warm_runs_every_notebook_in_a_cold_kernel(tmp_path):

@@ -405,7 +405,13 @@ def start_workers(out_root: Path, nbs: list[Path], n: int, *, warm: bool = True
                   ) -> list[_Worker]:
     """``n`` batch workers started before the run has an id (see :meth:`_Worker.attach`),
     each pre-warming the kernel of one of the first notebooks to run while this process
-    opens the source and cleans its tables."""
+    opens the source and cleans its tables.
+
+    The batch starts one (for the head of the longest chain): opening and cleaning use
+    one core, and a worker with a warm kernel fits in the other; a second would compete
+    with the cleaning that every notebook waits for (measured: the first notebook started
+    later than with none), so the other workers start when they get their first notebook.
+    """
     workers = []
     for _ in range(n):
         fd, early = tempfile.mkstemp(prefix="crm-worker-", suffix=".log")
@@ -492,8 +498,8 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
         nbs = order_notebooks(select_notebooks(list_notebooks(nb_folder), notebooks))
         n_jobs = jobs if len(nbs) > 1 else 1
-        if n_jobs > 1:  # start up (and warm kernels) while the source is opened and cleaned
-            workers = start_workers(out_root, nbs, min(n_jobs, len(nbs)), warm=warm)
+        if n_jobs > 1 and warm:  # one worker warms the first kernel while the source is
+            workers = start_workers(out_root, nbs, 1)  # opened and its tables cleaned
         ctx = prepare(run_id="", out_root=out_root, source=source, params_file=params_file,
                       overrides=overrides, notebooks_dir=notebooks_dir,
                       skip_missing=skip_missing, log=log)

@@ -126,10 +126,11 @@ def stage_only(a) -> int:
 
 
 def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool, warm=None,
-               timeline: dict | None = None):
+               timeline: dict | None = None, spent: list | None = None):
     try:
         with signals_raise():
-            r = run_notebook(ctx, nb, log=log, html=html, warm=warm, timeline=timeline)
+            r = run_notebook(ctx, nb, log=log, html=html, warm=warm, timeline=timeline,
+                             spent=spent)
     except Interrupted:  # leave nothing half-written of this notebook
         for f in (staging / nb.name, staging / f"{nb.stem}.html",
                   staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
@@ -161,6 +162,7 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
 
     own_out = os.dup(1), os.dup(2)  # the worker's log, for what a warm kernel prints
     spare = None  # a pre-warmed kernel for the next notebook (crm_lib.runner.kernels)
+    spent: list = []  # the kernel of the notebook just run, shut down after its result
 
     def to_own_log() -> None:
         sys.stdout.flush()
@@ -217,12 +219,17 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
                 with (staging / "logs" / f"{cmd}.log").open("w") as fh:
                     os.dup2(fh.fileno(), 1)
                     os.dup2(fh.fileno(), 2)
-                _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare)
+                _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare,
+                           spent=spent)
                 if spare is not None and spare.km is None:
                     spare = None  # taken (or shut down): the next notebook needs another
+                while spent:  # the result is out: now stop the notebook's kernel
+                    spent.pop().shutdown()
                 sys.stdout.flush()
                 sys.stderr.flush()
     finally:
+        while spent:
+            spent.pop().shutdown()
         if spare is not None:
             to_own_log()
             print(f"crm-report: warm kernel for {spare.stem} not used; shut down",

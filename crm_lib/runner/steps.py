@@ -318,8 +318,14 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _own_cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True,
-                 warm=None, timeline: dict | None = None) -> NotebookResult:
+                 warm=None, timeline: dict | None = None, spent: list | None = None
+                 ) -> NotebookResult:
     """Execute one notebook into staging; writes and returns its result.
 
     A notebook whose declared tables (``crm.requires``) the source lacks is
@@ -327,7 +333,12 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
     the caller (:func:`export_result_html`; the batch exports while the next
     notebooks run). ``warm`` is a :class:`crm_lib.runner.kernels.WarmKernel`
     started for this notebook (used when it fits, shut down otherwise);
-    ``timeline`` holds earlier marks of the notebook's result timeline.
+    ``timeline`` holds earlier marks of the notebook's result timeline. The
+    notebook's kernel is shut down once its result is written; with ``spent`` (a
+    list) it is left there (:class:`crm_lib.runner.kernels.Spent`) for the caller
+    to shut down after handing the result on (a batch worker does it while the
+    next notebook starts). Papermill runs with the engine of
+    :func:`crm_lib.runner.kernels.engine_name` (papermill's own, plus the above).
     """
     import papermill as pm
 
@@ -336,7 +347,8 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
     res.timeline["start"] = time.time()
     missing = [t for t in requires(nb_path) if t not in ctx.available]
     out_nb = st / nb_path.name
-    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    t0, cpu0, own0 = time.perf_counter(), _cpu_seconds(), _own_cpu_seconds()
+    kernels: list = []  # the notebook's kernel, once it has finished (kernels.Spent)
     if missing:
         res.status = "skipped"
         res.message = (f"source '{ctx.params.get('source', 'demo')}' does not provide "
@@ -346,14 +358,13 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
     else:
         nb_params = dict(ctx.notebook_params.get(nb_path.stem, ctx.params))
         nb_params["run_dir"] = str(st)
-        given = {}
+        from .kernels import engine_name, setup_imports
+        given = {"engine_name": engine_name(), "spent": kernels}
         km = None
         if warm is not None:
-            from .kernels import setup_imports
             km = warm.take(config.KERNEL_NAME, nb_path.parent, setup_imports(nb_path))
         if km is not None:
-            from .kernels import engine_name
-            given = {"engine_name": engine_name(), "km": km}
+            given["km"] = km
             res.timeline["warm"] = 1
 
         def kernel_up(**_):
@@ -365,7 +376,12 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
                                 execution_timeout=ctx.cell_timeout,
                                 on_notebook_start=kernel_up, **given)
             res.status = "ok"
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted: stop the kernel now
+                for k in kernels:
+                    k.shutdown()
+                raise
+            # every failure is reported, none raised
             ename, cell, msg = _error_summary(exc)
             res.status, res.kind = classify(exc, ctx.skip_missing)
             res.error = ename
@@ -378,9 +394,21 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
                          else "outside any cell")
                 log(f"  FAILED {nb_path.name}, {where}: {msg}")
     res.duration_s = round(time.perf_counter() - t0, 2)
-    res.cpu_s = round(_cpu_seconds() - cpu0, 2)
     res.timeline["end"] = time.time()
+    from .kernels import kernel_cpu_seconds
+    kernel_cpu = [kernel_cpu_seconds(k.pid()) for k in kernels]
+    if None in kernel_cpu:  # not measurable alive: stop it, count it as a waited-for child
+        for k in kernels:
+            k.shutdown()
+        res.cpu_s = round(_cpu_seconds() - cpu0, 2)
+    else:
+        res.cpu_s = round(_own_cpu_seconds() - own0 + sum(kernel_cpu), 2)
     _write_json(result_path(st, res.name), res.to_json())
+    if spent is None:
+        for k in kernels:
+            k.shutdown()
+    else:
+        spent.extend(kernels)
     if html:
         res = export_result_html(st, res.name, log=log) or res
     return res
