@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -193,7 +194,7 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
             by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)} if ctx else {}
             if staging is not None:
                 (staging / "logs").mkdir(exist_ok=True)
-            for line in sys.stdin:
+            for line in _commands(spent):
                 cmd, _, arg = line.strip().partition(" ")
                 if not cmd:
                     continue
@@ -223,8 +224,8 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
                            spent=spent)
                 if spare is not None and spare.km is None:
                     spare = None  # taken (or shut down): the next notebook needs another
-                while spent:  # the result is out: now stop the notebook's kernel
-                    spent.pop().shutdown()
+                for k in spent:  # the result is out: ask the notebook's kernel to stop
+                    k.request()  # (reaped when the worker waits for its next command)
                 sys.stdout.flush()
                 sys.stderr.flush()
     finally:
@@ -236,6 +237,32 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
                   file=sys.stderr, flush=True)
             spare.shutdown()
     return EXIT_OK
+
+
+#: Seconds a worker with finished kernels waits for a command before reaping them (the
+#: batch hands out the next notebook within 0.05 s of a result).
+REAP_AFTER = 0.3
+
+
+def _commands(spent: list):
+    """The worker's command lines from stdin; while none comes, the kernels of ``spent``
+    (finished notebooks, asked to stop) are shut down, so a notebook given right after
+    another one's result starts without waiting for that."""
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            if spent and not select.select([0], [], [], REAP_AFTER)[0]:
+                while spent:
+                    spent.pop().shutdown()
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                if buf.strip():
+                    yield buf.decode()
+                return
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        yield line.decode()
 
 
 def publish_step(a) -> int:

@@ -173,6 +173,23 @@ class Spent:
 
     def __init__(self, km, kc) -> None:
         self.km, self.kc = km, kc
+        self.requested = False
+
+    def request(self) -> None:
+        """Ask the kernel to stop (as nbclient's shutdown does first: interrupt, then a
+        shutdown request) without waiting for it to exit; :meth:`shutdown` finishes."""
+        from jupyter_core.utils import run_sync
+
+        km = self.km
+        try:
+            if km is not None and run_sync(km.is_alive)():
+                km.shutting_down = True
+                km.stop_restarter()
+                run_sync(km.interrupt_kernel)()
+                run_sync(km.request_shutdown)()
+                self.requested = True
+        except Exception:  # noqa: BLE001, S110 - shutdown() kills what is left
+            pass
 
     def pid(self) -> int | None:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -186,10 +203,15 @@ class Spent:
         if km is None:
             return
         try:
-            if run_sync(km.is_alive)():
+            if self.requested:  # wait for it to exit (killed after shutdown_wait_time)
+                run_sync(km.finish_shutdown)()
+            elif run_sync(km.is_alive)():
                 run_sync(km.shutdown_kernel)(now=False)
-        except Exception:  # noqa: BLE001, S110 - dead already: free what is left
-            pass
+        except Exception:  # noqa: BLE001 - dead already: free what is left
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001, S110
+                pass
         try:
             run_sync(km.cleanup_resources)()
         except Exception:  # noqa: BLE001, S110
