@@ -297,7 +297,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     workers = list(workers or [])
     order = [p.stem for p in nbs]
     exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-html")
-    html = []
+    html, to_export = [], []
     marks: dict[str, dict] = {}  # the batch's timeline marks of each notebook
 
     def busy() -> list[_Worker]:
@@ -343,6 +343,10 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
             if warm:
                 _warm_idle(workers, [by_stem[s] for s in
                                      _next_up(pending, finished, graph, chain, order)])
+            for stem in to_export:  # after the next notebooks are out (nbconvert holds
+                html.append(exports.submit(export_result_html, ctx.staging, stem, log=log,
+                                           timeline=marks[stem]))  # the GIL a while)
+            to_export.clear()
             time.sleep(0.05)
             for w in busy():
                 stem = w.stem
@@ -362,13 +366,14 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                     w.close()
                     workers.remove(w)
                 else:
-                    html.append(exports.submit(export_result_html, ctx.staging, stem, log=log,
-                                               timeline=marks[stem]))
+                    to_export.append(stem)
                 w.stem = None
                 finished.add(stem)
                 log(_line(r))
                 if bar is not None:
                     bar.update(1)
+        html += [exports.submit(export_result_html, ctx.staging, stem, log=log,
+                                timeline=marks[stem]) for stem in to_export]
         for w in workers:  # no more notebooks: the workers exit at end of input
             w.close()
         for w in workers:

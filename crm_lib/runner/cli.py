@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import sys
+import time
 from pathlib import Path
 
 from .. import config
@@ -239,21 +240,24 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
     return EXIT_OK
 
 
-#: Seconds a worker with finished kernels waits for a command before reaping them (the
-#: batch hands out the next notebook within 0.05 s of a result).
-REAP_AFTER = 0.3
+#: Seconds between a worker's checks for a command while its finished kernels exit; one
+#: that has not exited after :data:`REAP_AFTER` seconds is stopped (and killed if need be).
+POLL, REAP_AFTER = 0.1, 5.0
 
 
 def _commands(spent: list):
-    """The worker's command lines from stdin; while none comes, the kernels of ``spent``
-    (finished notebooks, asked to stop) are shut down, so a notebook given right after
-    another one's result starts without waiting for that."""
+    """The worker's command lines from stdin. The kernels of ``spent`` (finished
+    notebooks, asked to stop) are reaped between commands, so a command that comes right
+    after a result (the next notebook, a warm-up) is read at once."""
     buf = b""
     while True:
         while b"\n" not in buf:
-            if spent and not select.select([0], [], [], REAP_AFTER)[0]:
-                while spent:
-                    spent.pop().shutdown()
+            if spent and not select.select([0], [], [], POLL)[0]:
+                now = time.monotonic()
+                for k in [k for k in spent if now - k.requested_at > REAP_AFTER or
+                          k.exited()]:
+                    spent.remove(k)
+                    k.shutdown()
                 continue
             chunk = os.read(0, 65536)
             if not chunk:

@@ -174,6 +174,7 @@ class Spent:
     def __init__(self, km, kc) -> None:
         self.km, self.kc = km, kc
         self.requested = False
+        self.requested_at = 0.0  # time.monotonic() of the request
 
     def request(self) -> None:
         """Ask the kernel to stop (as nbclient's shutdown does first: interrupt, then a
@@ -187,13 +188,22 @@ class Spent:
                 km.stop_restarter()
                 run_sync(km.interrupt_kernel)()
                 run_sync(km.request_shutdown)()
-                self.requested = True
+                self.requested, self.requested_at = True, time.monotonic()
         except Exception:  # noqa: BLE001, S110 - shutdown() kills what is left
             pass
 
     def pid(self) -> int | None:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         return getattr(proc, "pid", None)
+
+    def exited(self) -> bool:
+        """The kernel process has ended (after :meth:`request`)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            return self.km is None or not run_sync(self.km.is_alive)()
+        except Exception:  # noqa: BLE001 - cannot tell: let shutdown() deal with it
+            return True
 
     def shutdown(self) -> None:
         """Stop the kernel as nbclient does after a notebook (graceful); never raises."""
