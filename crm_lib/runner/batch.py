@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -27,6 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .. import artefacts, config, data
+from .kernels import RUN, WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, select_notebooks
 from .steps import (
     EXIT_PERMANENT,
@@ -205,16 +207,36 @@ class _Worker:
     proc: subprocess.Popen
     stem: str | None = None
     t0: float = 0.0
+    warm: str | None = None  # the notebook its pre-warmed kernel is for
+    early_log: Path | None = None  # its output until it has a run (started early)
 
     def close(self) -> None:
         """Close the worker's input (it exits at end of input; a dead one's pipe is freed)."""
         with suppress(BrokenPipeError):
             self.proc.stdin.close()
 
-    def give(self, stem: str) -> None:
-        self.stem, self.t0 = stem, time.perf_counter()
-        self.proc.stdin.write(f"{stem}\n")
+    def _send(self, line: str) -> None:
+        self.proc.stdin.write(f"{line}\n")
         self.proc.stdin.flush()
+
+    def give(self, stem: str) -> None:
+        self.stem, self.t0, self.warm = stem, time.perf_counter(), None
+        self._send(stem)
+
+    def warm_up(self, nb: Path) -> None:
+        """Have the worker start (and warm up) the kernel of notebook ``nb`` now."""
+        with suppress(BrokenPipeError, OSError):
+            self._send(f"{WARM} {nb}")
+            self.warm = nb.stem
+
+    def attach(self, run_id: str, n: int) -> None:
+        """Give an early-started worker its run (and its log, ``logs/worker-N.log``)."""
+        with suppress(BrokenPipeError, OSError):  # a dead worker is replaced when found
+            self._send(f"{RUN} {run_id} {n}")
+
+    def drop_early_log(self) -> None:
+        if self.early_log is not None:
+            self.early_log.unlink(missing_ok=True)
 
 
 def critical_path_first(graph: dict[str, list[str]]) -> dict[str, int]:
@@ -246,7 +268,8 @@ def _line(r: NotebookResult) -> str:
 
 
 def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *,
-            jobs: int, log, bar=None) -> None:
+            jobs: int, log, bar=None, workers: list[_Worker] | None = None,
+            warm: bool = True) -> None:
     """Run the notebooks of ``nbs`` not in ``done``, each once its dependencies have finished.
 
     ``jobs`` notebooks at a time, in up to ``jobs`` worker processes
@@ -255,9 +278,12 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     worker imports papermill and this package once for several notebooks (each
     notebook runs in a fresh kernel); ``jobs=1`` runs them one after the other in
     this process. Ready notebooks start longest chain first
-    (:func:`critical_path_first`). Workers only execute; this process exports
-    each finished notebook's HTML in a background thread while the next
-    notebooks run (nbconvert imported once). Results are in staging's ``results/``.
+    (:func:`critical_path_first`). An idle worker pre-warms the kernel of a notebook
+    still to come (``warm``, :mod:`.kernels`), as many as there are notebooks not
+    yet given out, and ready notebooks go to warm workers first. Workers only
+    execute; this process exports each finished notebook's HTML in a background
+    thread while the next notebooks run (nbconvert imported once). Results are in
+    staging's ``results/``; ``workers`` are already started workers to use.
     """
     graph = artefacts.notebook_graph(nbs)
     chain = critical_path_first(graph)
@@ -268,10 +294,11 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
         if bar is not None:
             bar.update(1)
     pending = [p.stem for p in nbs if p.stem not in done]
-    workers: list[_Worker] = []
+    workers = list(workers or [])
     order = [p.stem for p in nbs]
     exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-html")
-    html = []
+    html, to_export = [], []
+    marks: dict[str, dict] = {}  # the batch's timeline marks of each notebook
 
     def busy() -> list[_Worker]:
         return [w for w in workers if w.stem is not None]
@@ -280,6 +307,9 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
         while pending or busy():
             ready = sorted((s for s in pending if all(d in finished for d in graph[s])),
                            key=lambda s: (-chain[s], order.index(s)))
+            now = time.time()
+            for s in ready:
+                marks.setdefault(s, {}).setdefault("ready", now)
             if not ready and not busy():
                 raise RunError(f"crm-report: cannot order {', '.join(pending)}")
             if ready and jobs <= 1:  # in this process, one at a time
@@ -288,7 +318,8 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 merge_metrics(ctx.staging, order)  # upstream figures complete for readers
                 if bar is not None:
                     bar.set_description(stem)
-                r = run_notebook(ctx, by_stem[stem], log=log)
+                marks[stem]["given"] = time.time()
+                r = run_notebook(ctx, by_stem[stem], log=log, timeline=marks[stem])
                 finished.add(stem)
                 log(_line(r))
                 if bar is not None:
@@ -301,47 +332,108 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 for w in [w for w in workers if w.stem is None and w.proc.poll() is not None]:
                     w.close()
                     workers.remove(w)  # an idle worker that has exited: start another
-                idle = [w for w in workers if w.stem is None]
+                idle = sorted((w for w in workers if w.stem is None),
+                              key=lambda w: (w.warm != stem, w.warm is not None))
                 w = idle[0] if idle else _start_worker(ctx, len(workers) + 1)
                 if not idle:
                     workers.append(w)
+                marks[stem]["given"] = time.time()
                 w.give(stem)
                 log(f"  {stem}: started")
-            time.sleep(0.2)
+            if warm:
+                _warm_idle(workers, [by_stem[s] for s in
+                                     _next_up(pending, finished, graph, chain, order)])
+            for stem in to_export:  # after the next notebooks are out (nbconvert holds
+                html.append(exports.submit(export_result_html, ctx.staging, stem, log=log,
+                                           timeline=marks[stem]))  # the GIL a while)
+            to_export.clear()
+            time.sleep(0.05)
             for w in busy():
                 stem = w.stem
                 r = read_result(ctx.staging, stem)
                 if r is None and w.proc.poll() is None:
                     continue  # still running
+                marks.setdefault(stem, {})["seen"] = time.time()
                 if r is None:  # the worker died before writing its result
                     log_file = ctx.staging / "logs" / f"{stem}.log"
                     tail = log_file.read_text()[-500:] if log_file.exists() else ""
                     r = NotebookResult(stem, "failed", round(time.perf_counter() - w.t0, 2),
                                        f"worker exited with code {w.proc.returncode}: {tail}",
-                                       error="WorkerError", kind="retriable")
+                                       error="WorkerError", kind="retriable",
+                                       timeline=marks[stem])
                     (ctx.staging / "results").mkdir(exist_ok=True)
                     result_path(ctx.staging, stem).write_text(json.dumps(r.to_json()))
                     w.close()
                     workers.remove(w)
                 else:
-                    html.append(exports.submit(export_result_html, ctx.staging, stem, log=log))
+                    to_export.append(stem)
                 w.stem = None
                 finished.add(stem)
                 log(_line(r))
                 if bar is not None:
                     bar.update(1)
+        html += [exports.submit(export_result_html, ctx.staging, stem, log=log,
+                                timeline=marks[stem]) for stem in to_export]
         for w in workers:  # no more notebooks: the workers exit at end of input
             w.close()
         for w in workers:
             w.proc.wait(timeout=60)
+            w.drop_early_log()
         workers.clear()
         for f in html:  # every page written before the run is published
             f.result()
     finally:
-        for w in workers:  # interrupted: stop the workers and their kernels
-            _kill_group(w.proc)
-            w.close()
+        _stop_workers(workers)  # interrupted: stop the workers and their kernels
         exports.shutdown(wait=True, cancel_futures=True)
+
+
+def _next_up(pending: list[str], finished: set[str], graph: dict[str, list[str]],
+             chain: dict[str, int], order: list[str]) -> list[str]:
+    """Notebooks not yet given out, in the order they are expected to start: ready ones
+    (longest chain first), then the others (longest chain first, then run order)."""
+    return sorted(pending, key=lambda s: (not all(d in finished for d in graph[s]),
+                                          -chain[s], order.index(s)))
+
+
+def _warm_idle(workers: list[_Worker], next_up: list[Path]) -> None:
+    """Each idle worker without a warm kernel warms one for the first notebook of
+    ``next_up`` that no worker warms for yet."""
+    targets = [p for p in next_up if p.stem not in {w.warm for w in workers}]
+    for w in workers:
+        if not targets:
+            return
+        if w.stem is None and w.warm is None and w.proc.poll() is None:
+            w.warm_up(targets.pop(0))
+
+
+def start_workers(out_root: Path, nbs: list[Path], n: int, *, warm: bool = True
+                  ) -> list[_Worker]:
+    """``n`` batch workers started before the run has an id (see :meth:`_Worker.attach`),
+    each pre-warming the kernel of one of the first notebooks to run while this process
+    opens the source and cleans its tables.
+
+    The batch starts one (for the head of the longest chain): opening and cleaning use
+    one core, and a worker with a warm kernel fits in the other; a second would compete
+    with the cleaning that every notebook waits for (measured: the first notebook started
+    later than with none), so the other workers start when they get their first notebook.
+    """
+    workers = []
+    for _ in range(n):
+        fd, early = tempfile.mkstemp(prefix="crm-worker-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "crm_lib.runner", "--out", str(out_root), "--serve",
+                 "--quiet", "--no-html", "--early-log", early], stdin=subprocess.PIPE,
+                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, text=True,
+                env={**os.environ, "CRM_HOME": str(config.paths().root)})
+        workers.append(_Worker(proc, early_log=Path(early)))
+    if warm:
+        graph = artefacts.notebook_graph(nbs)
+        order = [p.stem for p in nbs]
+        by_stem = {p.stem: p for p in nbs}
+        _warm_idle(workers, [by_stem[s] for s in _next_up(order, set(), graph,
+                                                          critical_path_first(graph), order)])
+    return workers
 
 
 def _start_worker(ctx: RunContext, n: int) -> _Worker:
@@ -386,23 +478,33 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         out: str | None = None, resume: str | None = None, dated: bool = False,
         overrides: dict | None = None, quiet: bool = False,
         notebooks_dir: str | None = None, jobs: int | None = None,
-        skip_missing: bool = True, cell_timeout: int | None = None) -> tuple[int, Path]:
+        skip_missing: bool = True, cell_timeout: int | None = None,
+        warm: bool = True) -> tuple[int, Path]:
     """Run the batch; returns (exit code, run folder).
 
     ``notebooks_dir`` replaces the project's notebooks folder (used by tests
     and by users with their own numbered notebooks); ``jobs`` is the number
     of notebooks run at the same time (default 2, 1 = sequential in this
-    process). Nothing is written when the notebooks, the parameters or the
-    source are wrong (exit 2, run folder ``Path()``).
+    process); ``warm=False`` starts each notebook's kernel when the notebook
+    starts instead of pre-warming it (:mod:`.kernels`). Nothing is written when
+    the notebooks, the parameters or the source are wrong (exit 2, run folder
+    ``Path()``). The manifest's ``timeline`` has the run's start, the end of
+    table cleaning and of execution (epoch seconds); each notebook's result has
+    its own (:func:`crm_lib.runner.steps.timeline_table`).
     """
     started = time.perf_counter()
+    marks = {"start": time.time()}
     log = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     jobs = DEFAULT_JOBS if jobs is None else int(jobs)
     out_root = config.resolve_path(out) if out else config.paths().reports
     ctx = None
+    workers: list[_Worker] = []  # started early; execute() owns them once it runs
     try:
         nb_folder = config.resolve_path(notebooks_dir) if notebooks_dir else None
         nbs = order_notebooks(select_notebooks(list_notebooks(nb_folder), notebooks))
+        n_jobs = jobs if len(nbs) > 1 else 1
+        if n_jobs > 1 and warm:  # one worker warms the first kernel while the source is
+            workers = start_workers(out_root, nbs, 1)  # opened and its tables cleaned
         ctx = prepare(run_id="", out_root=out_root, source=source, params_file=params_file,
                       overrides=overrides, notebooks_dir=notebooks_dir,
                       skip_missing=skip_missing, log=log)
@@ -411,6 +513,8 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         with signals_raise(), out_lock(out_root):
             ctx.run_id = new_run_id(out_root, dated=dated, source=str(ctx.params["source"]))
             init_staging(ctx, fresh=True)
+            for n, w in enumerate(workers, 1):
+                w.attach(ctx.run_id, n)
             done = copy_resumed(prev, ctx.staging) if prev else {}
             done = {k: v for k, v in done.items() if k in {p.stem for p in nbs}}
             log(f"crm-report: run {ctx.run_id}, source {ctx.params['source']} "
@@ -418,11 +522,16 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
                 f"{min(jobs, len(nbs))} at a time")
             if len(done) < len(nbs):
                 prepare_tables(ctx, nbs, log)
+            marks["tables"] = time.time()
             from tqdm import tqdm
             with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
-                execute(ctx, nbs, done, jobs=jobs if len(nbs) > 1 else 1, log=log, bar=bar)
+                given, workers = workers, []  # execute() stops them from here on
+                execute(ctx, nbs, done, jobs=n_jobs, log=log, bar=bar, workers=given,
+                        warm=warm)
+            marks["executed"] = time.time()
             return publish(ctx, nbs, duration_s=time.perf_counter() - started,
-                           extra={"jobs": jobs}, log=log)
+                           extra={"jobs": jobs, "warm_kernels": warm and n_jobs > 1,
+                                  "timeline": marks}, log=log)
     except RunError as exc:
         print(str(exc), file=sys.stderr)
         _drop_staging(ctx)
@@ -436,6 +545,16 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
     except BaseException:
         _drop_staging(ctx)
         raise
+    finally:
+        _stop_workers(workers)
+
+
+def _stop_workers(workers: list[_Worker]) -> None:
+    """Stop workers (and their kernels) that no longer have a run to serve."""
+    for w in workers:
+        _kill_group(w.proc)
+        w.close()
+        w.drop_early_log()
 
 
 def _drop_staging(ctx: RunContext | None) -> None:

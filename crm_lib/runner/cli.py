@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import signal
 import sys
+import time
 from pathlib import Path
 
 from .. import config
 from .batch import Interrupted, out_lock, prepare_tables, run, signals_raise
+from .kernels import WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, plan_json, select_notebooks
 from .steps import (
     EXIT_FAILED,
@@ -55,12 +58,16 @@ def _parser() -> argparse.ArgumentParser:
                     "being skipped")
     ap.add_argument("--cell-timeout", type=int, help="seconds a cell may run; longer is a "
                     "retriable failure (exit 75)")
+    ap.add_argument("--no-warm", action="store_true", help="start each notebook's kernel "
+                    "when the notebook starts (by default an idle worker starts and warms up "
+                    "the kernel of a notebook still to come: its imports done in advance)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     ap.add_argument("--notebooks-dir", help=argparse.SUPPRESS)
     # batch workers (crm_lib.runner.batch): the parent exports HTML; --serve reads notebook
     # stems from stdin, one a line, and runs each in turn (one process, many notebooks)
     ap.add_argument("--no-html", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--early-log", help=argparse.SUPPRESS)
     steps = ap.add_argument_group("steps for schedulers (see docs/scheduling.md)")
     steps.add_argument("--plan", action="store_true", help="print the run graph as JSON: "
                        "notebooks in order with the notebooks they run after and the artefacts "
@@ -120,10 +127,12 @@ def stage_only(a) -> int:
     return run_status(results)[1]
 
 
-def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool):
+def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool, warm=None,
+               timeline: dict | None = None, spent: list | None = None):
     try:
         with signals_raise():
-            r = run_notebook(ctx, nb, log=log, html=html)
+            r = run_notebook(ctx, nb, log=log, html=html, warm=warm, timeline=timeline,
+                             spent=spent)
     except Interrupted:  # leave nothing half-written of this notebook
         for f in (staging / nb.name, staging / f"{nb.stem}.html",
                   staging / "metrics" / f"{nb.stem}.json", result_path(staging, nb.stem)):
@@ -133,7 +142,8 @@ def _stage_one(ctx: RunContext, staging: Path, nb: Path, *, log, html: bool):
     return r
 
 
-def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
+def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
+          out_root: Path | None = None, early_log: str = "") -> int:
     """A batch worker: run each notebook stem read from stdin (one a line) until EOF.
 
     The batch keeps ``jobs`` such workers and hands each the next ready
@@ -141,23 +151,122 @@ def serve(ctx: RunContext, staging: Path, *, log, html: bool) -> int:
     nbformat and this package are imported once per worker, not once per
     notebook. Each notebook still runs in a fresh kernel, and its output goes
     to ``logs/<stem>.log``.
+
+    A ``+warm PATH`` line starts a kernel for the notebook at ``PATH`` now and
+    runs its set-up imports in it (:mod:`crm_lib.runner.kernels`) while the
+    worker waits; the next notebook runs in it if it fits, and one left over is
+    shut down at EOF (or when the worker is stopped). A worker started before its
+    run has an id (``ctx`` None, started while the source is opened) gets it with a
+    ``+run ID N`` line: it then loads the run from ``out_root``'s staging and moves
+    its output from ``early_log`` to ``logs/worker-N.log``.
     """
-    by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
-    logs = staging / "logs"
-    logs.mkdir(exist_ok=True)
-    for line in sys.stdin:
-        stem = line.strip()
-        if not stem:
-            continue
+    from .kernels import RUN, WarmKernel, setup_imports
+
+    own_out = os.dup(1), os.dup(2)  # the worker's log, for what a warm kernel prints
+    spare = None  # a pre-warmed kernel for the next notebook (crm_lib.runner.kernels)
+    spent: list = []  # the kernel of the notebook just run, shut down after its result
+
+    def to_own_log() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
-        with (logs / f"{stem}.log").open("w") as fh:
-            os.dup2(fh.fileno(), 1)
-            os.dup2(fh.fileno(), 2)
-        _stage_one(ctx, staging, by_stem[stem], log=log, html=html)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        os.dup2(own_out[0], 1)
+        os.dup2(own_out[1], 2)
+
+    def attach(run_id: str, n: str) -> tuple[RunContext, Path]:
+        st = Path(out_root) / f".staging-{run_id}"
+        c = RunContext.load(st)
+        (st / "logs").mkdir(exist_ok=True)
+        log_path = st / "logs" / f"worker-{n}.log"
+        early = Path(early_log) if early_log else None
+        to_own_log()
+        if early is not None and early.exists():
+            log_path.write_bytes(early.read_bytes())
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for k in (0, 1):
+            os.dup2(fd, own_out[k])
+        os.close(fd)
+        to_own_log()
+        if early is not None:
+            early.unlink(missing_ok=True)
+        return c, st
+
+    try:
+        with signals_raise():  # SIGTERM: still shut the spare kernel down
+            by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)} if ctx else {}
+            if staging is not None:
+                (staging / "logs").mkdir(exist_ok=True)
+            for line in _commands(spent):
+                cmd, _, arg = line.strip().partition(" ")
+                if not cmd:
+                    continue
+                if cmd == RUN:
+                    ctx, staging = attach(*arg.split(" "))
+                    by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
+                    continue
+                if cmd == WARM:  # +warm PATH: a kernel for that notebook
+                    if spare is None:
+                        target = Path(arg)
+                        to_own_log()
+                        try:
+                            spare = WarmKernel(config.KERNEL_NAME, target.parent,
+                                               setup_imports(target), stem=target.stem)
+                        except Exception as exc:  # noqa: BLE001 - the notebook starts cold
+                            print(f"crm-report: no warm kernel: {type(exc).__name__}: {exc}",
+                                  file=sys.stderr, flush=True)
+                    continue
+                if ctx is None or staging is None:
+                    raise RunError(f"crm-report: worker given {cmd} before its run ({RUN})")
+                sys.stdout.flush()
+                sys.stderr.flush()
+                with (staging / "logs" / f"{cmd}.log").open("w") as fh:
+                    os.dup2(fh.fileno(), 1)
+                    os.dup2(fh.fileno(), 2)
+                _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare,
+                           spent=spent)
+                if spare is not None and spare.km is None:
+                    spare = None  # taken (or shut down): the next notebook needs another
+                for k in spent:  # the result is out: ask the notebook's kernel to stop
+                    k.request()  # (reaped when the worker waits for its next command)
+                sys.stdout.flush()
+                sys.stderr.flush()
+    finally:
+        while spent:
+            spent.pop().shutdown()
+        if spare is not None:
+            to_own_log()
+            print(f"crm-report: warm kernel for {spare.stem} not used; shut down",
+                  file=sys.stderr, flush=True)
+            spare.shutdown()
     return EXIT_OK
+
+
+#: Seconds between a worker's checks for a command while its finished kernels exit; one
+#: that has not exited after :data:`REAP_AFTER` seconds is stopped (and killed if need be).
+POLL, REAP_AFTER = 0.1, 5.0
+
+
+def _commands(spent: list):
+    """The worker's command lines from stdin. The kernels of ``spent`` (finished
+    notebooks, asked to stop) are reaped between commands, so a command that comes right
+    after a result (the next notebook, a warm-up) is read at once."""
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            if spent and not select.select([0], [], [], POLL)[0]:
+                now = time.monotonic()
+                for k in [k for k in spent if now - k.requested_at > REAP_AFTER or
+                          k.exited()]:
+                    spent.remove(k)
+                    k.shutdown()
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                if buf.strip():
+                    yield buf.decode()
+                return
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        yield line.decode()
 
 
 def publish_step(a) -> int:
@@ -189,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             nbs = select_notebooks(list_notebooks(folder), a.notebooks)
             print(json.dumps(plan_json(nbs), indent=2))
             return EXIT_OK
+        if a.serve and not a.run_id:  # a batch worker started before its run has an id
+            return serve(None, None, log=_log(a.quiet), html=not a.no_html,
+                         out_root=_out_root(a), early_log=a.early_log or "")
         if a.stage_only or a.publish:
             if not a.run_id:
                 raise RunError("crm-report: --stage-only and --publish need --run-id")
@@ -204,5 +316,6 @@ def main(argv: list[str] | None = None) -> int:
     code, _ = run(source=a.source, params_file=a.params, notebooks=a.notebooks, out=a.out,
                   resume=a.resume, dated=a.dated, overrides=_overrides(a), quiet=a.quiet,
                   notebooks_dir=a.notebooks_dir, jobs=a.jobs,
-                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout)
+                  skip_missing=not a.fail_on_missing, cell_timeout=a.cell_timeout,
+                  warm=not a.no_warm)
     return code

@@ -66,6 +66,10 @@ class NotebookResult:
     kind: str = ""  # failure kind: cell | permanent | retriable
     metrics: dict = field(default_factory=dict)
     cpu_s: float = 0.0  # CPU seconds of the execution: this process and its kernel
+    #: when (epoch seconds) the notebook was ready (its inputs done), given to a worker,
+    #: started, had its kernel up, finished, had its result seen and its HTML exported;
+    #: ``warm``: 1 when it ran in a pre-warmed kernel (:mod:`.kernels`)
+    timeline: dict = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -314,22 +318,37 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
+def _own_cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True,
+                 warm=None, timeline: dict | None = None, spent: list | None = None
                  ) -> NotebookResult:
     """Execute one notebook into staging; writes and returns its result.
 
     A notebook whose declared tables (``crm.requires``) the source lacks is
     skipped without starting a kernel. ``html=False`` leaves the HTML page to
     the caller (:func:`export_result_html`; the batch exports while the next
-    notebooks run).
+    notebooks run). ``warm`` is a :class:`crm_lib.runner.kernels.WarmKernel`
+    started for this notebook (used when it fits, shut down otherwise);
+    ``timeline`` holds earlier marks of the notebook's result timeline. The
+    notebook's kernel is shut down once its result is written; with ``spent`` (a
+    list) it is left there (:class:`crm_lib.runner.kernels.Spent`) for the caller
+    to shut down after handing the result on (a batch worker does it while the
+    next notebook starts). Papermill runs with the engine of
+    :func:`crm_lib.runner.kernels.engine_name` (papermill's own, plus the above).
     """
     import papermill as pm
 
     st = ctx.staging
-    res = NotebookResult(nb_path.stem)
+    res = NotebookResult(nb_path.stem, timeline=dict(timeline or {}))
+    res.timeline["start"] = time.time()
     missing = [t for t in requires(nb_path) if t not in ctx.available]
     out_nb = st / nb_path.name
-    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    t0, cpu0, own0 = time.perf_counter(), _cpu_seconds(), _own_cpu_seconds()
+    kernels: list = []  # the notebook's kernel, once it has finished (kernels.Spent)
     if missing:
         res.status = "skipped"
         res.message = (f"source '{ctx.params.get('source', 'demo')}' does not provide "
@@ -339,13 +358,30 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
     else:
         nb_params = dict(ctx.notebook_params.get(nb_path.stem, ctx.params))
         nb_params["run_dir"] = str(st)
+        from .kernels import engine_name, setup_imports
+        given = {"engine_name": engine_name(), "spent": kernels}
+        km = None
+        if warm is not None:
+            km = warm.take(config.KERNEL_NAME, nb_path.parent, setup_imports(nb_path))
+        if km is not None:
+            given["km"] = km
+            res.timeline["warm"] = 1
+
+        def kernel_up(**_):
+            res.timeline["kernel"] = time.time()
         try:
             pm.execute_notebook(str(nb_path), str(out_nb), parameters=nb_params,
                                 kernel_name=config.KERNEL_NAME, progress_bar=False,
                                 cwd=str(nb_path.parent), log_output=False,
-                                execution_timeout=ctx.cell_timeout)
+                                execution_timeout=ctx.cell_timeout,
+                                on_notebook_start=kernel_up, **given)
             res.status = "ok"
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted: stop the kernel now
+                for k in kernels:
+                    k.shutdown()
+                raise
+            # every failure is reported, none raised
             ename, cell, msg = _error_summary(exc)
             res.status, res.kind = classify(exc, ctx.skip_missing)
             res.error = ename
@@ -358,28 +394,68 @@ def run_notebook(ctx: RunContext, nb_path: Path, *, log=print, html: bool = True
                          else "outside any cell")
                 log(f"  FAILED {nb_path.name}, {where}: {msg}")
     res.duration_s = round(time.perf_counter() - t0, 2)
-    res.cpu_s = round(_cpu_seconds() - cpu0, 2)
+    res.timeline["end"] = time.time()
+    from .kernels import kernel_cpu_seconds
+    kernel_cpu = [kernel_cpu_seconds(k.pid()) for k in kernels]
+    if None in kernel_cpu:  # not measurable alive: stop it, count it as a waited-for child
+        for k in kernels:
+            k.shutdown()
+        res.cpu_s = round(_cpu_seconds() - cpu0, 2)
+    else:
+        res.cpu_s = round(_own_cpu_seconds() - own0 + sum(kernel_cpu), 2)
     _write_json(result_path(st, res.name), res.to_json())
+    if spent is None:
+        for k in kernels:
+            k.shutdown()
+    else:
+        spent.extend(kernels)
     if html:
         res = export_result_html(st, res.name, log=log) or res
     return res
 
 
-def export_result_html(staging: Path, stem: str, *, log=print) -> NotebookResult | None:
+def export_result_html(staging: Path, stem: str, *, log=print,
+                       timeline: dict | None = None) -> NotebookResult | None:
     """Export the executed notebook ``stem`` of staging to HTML and record the page in its
-    result (None when the notebook has no result; an export failure is logged)."""
+    result (None when the notebook has no result; an export failure is logged).
+    ``timeline`` marks (the batch's ``ready``, ``given``, ``seen``) join the result's."""
     res = read_result(staging, stem)
     executed = staging / f"{stem}.ipynb"
-    if res is None or not executed.exists():
+    if res is None:
         return res
-    html_path = staging / f"{stem}.html"
-    try:
-        export_html(executed, html_path)
-        res.html = html_path.name
-        _write_json(result_path(staging, stem), res.to_json())
-    except Exception as exc:  # noqa: BLE001
-        log(f"  (HTML export of {executed.name} failed: {exc})")
+    res.timeline.update(timeline or {})
+    if executed.exists():
+        html_path = staging / f"{stem}.html"
+        try:
+            export_html(executed, html_path)
+            res.html = html_path.name
+            res.timeline["html"] = time.time()
+        except Exception as exc:  # noqa: BLE001
+            log(f"  (HTML export of {executed.name} failed: {exc})")
+    _write_json(result_path(staging, stem), res.to_json())
     return res
+
+
+def _span(t: dict, a: str, b: str) -> float | None:
+    return round(t[b] - t[a], 2) if a in t and b in t else None
+
+
+def timeline_table(results: list[NotebookResult], origin: float) -> list[dict]:
+    """Each notebook's timeline in seconds since ``origin`` (the run's start), with its
+    waits: ``queued`` (ready to given), ``kernel_s`` (started to kernel up), ``cells_s``
+    (kernel up to end), ``after_s`` (end to HTML written)."""
+    rows = []
+    for r in results:
+        t = r.timeline
+        row = {"name": r.name, "warm": bool(t.get("warm"))}
+        for k in ("ready", "given", "start", "kernel", "end", "seen", "html"):
+            if k in t:
+                row[k] = round(t[k] - origin, 2)
+
+        row.update(queued=_span(t, "ready", "given"), kernel_s=_span(t, "start", "kernel"),
+                   cells_s=_span(t, "kernel", "end"), after_s=_span(t, "end", "html"))
+        rows.append(row)
+    return rows
 
 
 def read_result(staging: Path, stem: str) -> NotebookResult | None:
