@@ -292,8 +292,10 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     unit_s = 86400.0 * unit_days(time_unit)
     age = ((edges.values[None, 1:] - fday.index.values[:, None])
            / np.timedelta64(1, "s")) / unit_s
-    cum_exp = (bgnbd.expected_purchases(model.params_.to_numpy(), np.clip(age, 0, None))
-               * fday.to_numpy()[:, None]).sum(axis=0)
+    # E[X(t)] once per distinct age (first-purchase days x weekly edges repeat them)
+    ages, back = np.unique(np.clip(age, 0, None), return_inverse=True)
+    e_x = bgnbd.expected_purchases(model.params_.to_numpy(), ages)[back.reshape(age.shape)]
+    cum_exp = (e_x * fday.to_numpy()[:, None]).sum(axis=0)
     expected = np.diff(np.concatenate([[0.0], cum_exp]))
     return pd.DataFrame({"period_end": edges[1:], "actual": actual, "expected": expected,
                          "cumulative_actual": np.cumsum(actual),
