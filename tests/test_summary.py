@@ -68,6 +68,22 @@ def test_churn_trend_matches_scipy_and_its_direction():
     assert trend.churn_trend(flat, 12).direction == "flat"
 
 
+def test_ols_line_is_statsmodels_ols_to_the_last_bit():
+    """trend.ols_line replays statsmodels' OLS (pinv), so the trend figures stay its numbers."""
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
+    rng = np.random.default_rng(3)
+    for n in (4, 5, 12, 13, 24):
+        for rounded in (False, True):
+            y = rng.uniform(0.01, 0.05, n) + 0.0005 * np.arange(n)
+            y = np.round(y, 3) if rounded else y
+            fit = OLS(y, add_constant(np.arange(n, dtype=float))).fit()
+            lo, hi = fit.conf_int(0.05)[1]
+            assert trend.ols_line(y) == (fit.params[1], lo, hi, fit.pvalues[1])
+    y = np.array([0.02, 0.021, 0.019, 0.024, 0.03])
+    assert trend.ols_line(y)[0] != trend.ols_line(y[::-1])[0]
+
+
 def test_value_at_risk_has_at_risk_customers_and_never_exceeds_total_value():
     cust = _customers()
     active = cust[~cust["churned"]]

@@ -116,6 +116,29 @@ def test_discounted_clv_algebra(simulated):
     np.testing.assert_allclose(in_days["clv"], disc["clv"], rtol=1e-9)
 
 
+def test_discounted_clv_per_distinct_pair_equals_per_customer(simulated):
+    """E[Y | alive] is evaluated once per distinct (frequency, T): the numbers are those of
+    evaluating it for every customer, to the last bit (and a NaN age stays its own pair)."""
+    s = simulated.assign(T=np.ceil(simulated["T"]))  # ages in whole weeks: shared pairs
+    x, tx, big_t = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    assert len(np.unique(np.column_stack([x, big_t]), axis=0)) < len(s) / 2
+    spend = np.full(len(s), 20.0)
+    got = V.discounted_clv(TRUE_BG, s, spend, horizon_weeks=26, step_weeks=13.0)
+    prev = pv = 0.0
+    for w in (13.0, 26.0):
+        cur = bgnbd.expected_purchases_if_alive(TRUE_BG, w, x, tx, big_t)
+        pv = pv + (cur - prev) / 1.1 ** (w / V.clv.WEEKS_PER_YEAR)
+        prev = cur
+    pa = bgnbd.p_alive(TRUE_BG, x, tx, big_t)
+    assert np.array_equal(got["clv_if_alive"].to_numpy(), 0.3 * spend * pv)
+    assert np.array_equal(got["expected_purchases"].to_numpy(), pa * prev)
+    ux, _, ut, back = V.clv._distinct_pairs(x, tx, big_t)
+    assert np.array_equal(ux[back], x) and np.array_equal(ut[back], big_t)
+    nan_t = big_t.copy()
+    nan_t[0] = np.nan
+    assert len(V.clv._distinct_pairs(x, tx, nan_t)[0]) == len(s)
+
+
 def test_gamma_gamma_conditional_spend_shrinks_to_the_mean():
     p, q, g = TRUE_GG
     mean = p * g / (q - 1)

@@ -37,8 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import engine as _engine
-
 #: Columns of the customers table that are never model features (keys, dates, outcomes).
 NON_FEATURES = ("customer_id", "signup_date", "end_date", "churned", "churn_reason",
                 "churn_reason_raw")
@@ -171,6 +169,8 @@ def interaction_features(interactions: pd.DataFrame, at) -> pd.DataFrame:
     ticket. :func:`build_features` adds the complaint rate per year of
     tenure. Indexed by customer_id.
     """
+    from .. import engine as _engine  # on first use: the engine imports ibis
+
     if _engine.uses_engine(interactions):
         return _engine.interaction_features(interactions, at=at)
     _need(interactions, "interactions", ("customer_id", "opened_at"))
@@ -217,6 +217,8 @@ def transaction_features(transactions: pd.DataFrame, at) -> pd.DataFrame:
     The trend is two windows: purchases in the last 90 days and in the 90 days before
     (falling activity before churn; Ascarza et al. 2018).
     """
+    from .. import engine as _engine  # on first use: the engine imports ibis
+
     if _engine.uses_engine(transactions):
         return _engine.transaction_features(transactions, at=at)
     _need(transactions, "transactions", ("customer_id", "date", "amount"))
@@ -342,6 +344,8 @@ def inactivity_churn(transactions: pd.DataFrame, *, as_of, window_days: int = 18
     the churn rate moves with it.
     """
     as_of = pd.Timestamp(as_of)
+    from .. import engine as _engine  # on first use: the engine imports ibis
+
     if _engine.uses_engine(transactions):
         last = _engine.last_purchase(transactions, at=as_of)
     else:

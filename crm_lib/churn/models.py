@@ -602,7 +602,12 @@ class _Forest:
             return float(nd["value"])
         f, mgl = int(nd["feature_idx"]), bool(nd["missing_go_to_left"])
         if nd["is_categorical"]:
-            rule = ("cat", mgl, bits[int(nd["bitset_idx"])], self.known[self.fmap[f]])
+            left_bits, known_bits = bits[int(nd["bitset_idx"])], self.known[self.fmap[f]]
+            codes = np.arange(256)
+            # where each possible category code goes, and missing / invalid (last entry)
+            table = np.r_[self._in_bitset(left_bits, codes)
+                          | (~self._in_bitset(known_bits, codes) & mgl), mgl]
+            rule = ("cat", mgl, left_bits, known_bits, table)
         else:
             rule = ("num", mgl, float(nd["num_threshold"]))
         return (f, rule, self._compile(nodes, bits, int(nd["left"])),
@@ -612,24 +617,35 @@ class _Forest:
     def _in_bitset(bitset: np.ndarray, codes: np.ndarray) -> np.ndarray:
         return ((bitset[codes >> 5] >> (codes & 31).astype(np.uint32)) & 1).astype(bool)
 
-    def _goes_left(self, rule, x: np.ndarray, nan: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _category_slots(x: np.ndarray, nan: np.ndarray) -> np.ndarray:
+        """Each row's entry in a categorical split's table: its code as scikit-learn casts
+        it (to uint8) before the bitset lookup, 256 for a missing or negative value."""
+        valid = ~nan & (x >= 0)
+        codes = np.where(valid, x, 0).astype(np.int64).astype(np.uint8).astype(np.int64)
+        return np.where(valid, codes, 256)
+
+    def _goes_left(self, rule, x: np.ndarray, nan: np.ndarray,
+                   slots: np.ndarray | None = None) -> np.ndarray:
+        """Rows of ``x`` that a split sends left. A categorical split looks each row up in
+        its table (the 256 codes: in its bitset, or an unknown category following the
+        missing values; then missing); ``slots``: the rows' table entries when known."""
         if rule[0] == "num":
             left = x <= rule[2]
             return left | nan if rule[1] else left
-        _, mgl, left_bits, known_bits = rule
-        valid = ~nan & (x >= 0)
-        # scikit-learn casts the category to uint8 before the bitset lookup
-        codes = np.where(valid, x, 0).astype(np.int64).astype(np.uint8).astype(np.int64)
-        inside = self._in_bitset(left_bits, codes)
-        known = self._in_bitset(known_bits, codes)
-        return np.where(valid, inside | (~known & mgl), mgl)
+        return rule[4][self._category_slots(x, nan) if slots is None else slots]
 
-    def _value(self, tree, cols, nans):
+    def _value(self, tree, cols, nans, slots: dict):
+        """A tree's values for all rows; ``slots`` caches the category table entries of
+        each column for the call (the column does not change within it)."""
         if isinstance(tree, float):
             return tree
         f, rule, left, right = tree
-        return np.where(self._goes_left(rule, cols[f], nans[f]),
-                        self._value(left, cols, nans), self._value(right, cols, nans))
+        if rule[0] == "cat" and f not in slots:
+            slots[f] = self._category_slots(cols[f], nans[f])
+        return np.where(self._goes_left(rule, cols[f], nans[f], slots.get(f)),
+                        self._value(left, cols, nans, slots),
+                        self._value(right, cols, nans, slots))
 
     def raw_predict(self, E: np.ndarray) -> np.ndarray:
         """Raw (log-odds) predictions, shape (n, 1), as ``hgb._raw_predict(E)``."""
@@ -641,8 +657,9 @@ class _Forest:
         raw = np.zeros((len(Xp), 1), dtype=self.hgb._baseline_prediction.dtype, order="F")
         raw += self.hgb._baseline_prediction
         out = raw[:, 0]
+        slots: dict = {}
         for tree in self.trees:
-            out += self._value(tree, cols, nans)
+            out += self._value(tree, cols, nans, slots)
         return raw
 
     def columns(self, E: np.ndarray) -> tuple[list, list]:
@@ -652,9 +669,9 @@ class _Forest:
         return cols, [np.isnan(c) for c in cols]
 
     def trees_sum(self, trees: list[int], cols, nans) -> np.ndarray | float:
-        out = 0.0
+        out, slots = 0.0, {}
         for t in trees:
-            out = out + self._value(self.trees[t], cols, nans)
+            out = out + self._value(self.trees[t], cols, nans, slots)
         return out
 
     def predict_proba(self, E: np.ndarray) -> np.ndarray:

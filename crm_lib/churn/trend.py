@@ -64,18 +64,43 @@ class Trend:
         return "flat"
 
 
+def ols_line(y: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float, float]:
+    """``(slope, ci_low, ci_high, p_value)`` of the OLS line of ``y`` on ``0, 1, ..., n-1``.
+
+    statsmodels' ``OLS(y, add_constant(x)).fit()`` (pseudo-inverse method) step by step,
+    the same operations in the same order, so the numbers are statsmodels' to the last
+    bit (tests/test_summary.py compares them): importing statsmodels' regression module
+    (and the scipy.stats it loads) would cost notebook 06 more than all its work.
+    """
+    from scipy.special import stdtr, stdtrit
+
+    y = np.asarray(y, dtype=float)
+    x = np.column_stack([np.ones(len(y)), np.arange(len(y), dtype=float)])
+    u, s, vt = np.linalg.svd(x, False)  # statsmodels.tools.tools.pinv_extended
+    s_orig = np.copy(s)
+    cutoff = 1e-15 * np.maximum.reduce(s)
+    for i in range(min(vt.shape[1], u.shape[0])):
+        s[i] = 1.0 / s[i] if s[i] > cutoff else 0.0
+    pinv = np.dot(np.transpose(vt), np.multiply(s[:, np.newaxis], np.transpose(u)))
+    normalized_cov = np.dot(pinv, np.transpose(pinv))
+    rank = np.linalg.matrix_rank(np.diag(s_orig))
+    params = np.dot(pinv, y)
+    resid = y - np.dot(x, params)
+    df_resid = float(x.shape[0] - rank)
+    scale = np.dot(resid, resid) / df_resid
+    bse = np.sqrt(np.diag(normalized_cov * scale))
+    q = stdtrit(df_resid, 1 - alpha / 2)
+    lower, upper = params - q * bse, params + q * bse
+    p = stdtr(df_resid, -np.abs(params / bse)) * 2
+    return float(params[1]), float(lower[1]), float(upper[1]), float(p[1])
+
+
 def churn_trend(monthly: pd.DataFrame, window: int = 12, recent: int = 3) -> Trend | None:
     """OLS trend of the last ``window`` monthly rates, 95% t interval; None below 4 months."""
-    # the module, not statsmodels.api (which imports all of statsmodels: 0.6 CPU s more)
-    from statsmodels.regression.linear_model import OLS
-    from statsmodels.tools.tools import add_constant
-
     m = monthly.dropna(subset=["rate"]).tail(int(window))
     if len(m) < 4:
         return None
-    x = add_constant(np.arange(len(m), dtype=float))
-    fit = OLS(m["rate"].to_numpy(), x).fit()
-    lo, hi = fit.conf_int(0.05)[1]
+    slope, lo, hi, p = ols_line(m["rate"].to_numpy())
     r = m.tail(int(recent))
-    return Trend(float(fit.params[1]), float(lo), float(hi), float(fit.pvalues[1]), len(m),
+    return Trend(slope, lo, hi, p, len(m),
                  float(r["churned"].sum() / r["active_start"].sum()), len(r))

@@ -28,6 +28,7 @@ from . import claims as clm
 from . import economics as eco
 from . import features as feat
 from . import uplift as up
+from .economics import plan_margin, retention_value  # noqa: F401 - re-exported (05, 06)
 
 #: Candidate effect modifiers of a retention offer, fixed before the pilot is analysed:
 #: who a competitor targets (age), how tied-in and how costly the customer is (contract,
@@ -117,38 +118,6 @@ def active_customers(customers: pd.DataFrame, as_of) -> pd.DataFrame:
     """
     c = prepare_customers(customers, as_of)
     return customers[active_at(c, as_of).to_numpy()].reset_index(drop=True)
-
-
-def plan_margin(customers: pd.DataFrame, *, margin_rate: float,
-                default_monthly_charges: float = 50.0) -> pd.Series:
-    """Monthly plan margin per customer (amount): ``margin_rate`` x ``monthly_charges``
-    (``default_monthly_charges`` where the column or a value is missing)."""
-    c = customers.set_index("customer_id")
-    charges = pd.to_numeric(c["monthly_charges"], errors="coerce") \
-        if "monthly_charges" in c else pd.Series(np.nan, index=c.index)
-    return (margin_rate * charges.fillna(default_monthly_charges).astype(float)).rename(
-        "monthly_margin")
-
-
-def retention_value(customers: pd.DataFrame, clv: pd.DataFrame | None = None, *,
-                    margin_rate: float, horizon_months: int, annual_discount_rate: float,
-                    monthly_retention: float = 1.0, default_monthly_charges: float = 50.0
-                    ) -> pd.Series:
-    """Value of keeping each customer: discounted plan margin over a horizon + shop CLV.
-
-    :func:`plan_margin` through :func:`crm_lib.value.lifetime.retained_value` (the
-    one CLV formula, monthly), plus the customer's shop CLV (notebook 03) when given.
-    """
-    m = plan_margin(customers, margin_rate=margin_rate,
-                    default_monthly_charges=default_monthly_charges)
-    extra = 0.0
-    if clv is not None:
-        extra = clv.set_index("customer_id")["clv"].reindex(m.index).fillna(0.0).clip(lower=0)
-        extra = extra.to_numpy(dtype=float)
-    v = eco.retained_value(m.to_numpy(), horizon_months=horizon_months,
-                           annual_discount_rate=annual_discount_rate,
-                           monthly_retention=monthly_retention, extra_value=extra)
-    return pd.Series(v, index=m.index, name="retention_value")
 
 
 # ---------------------------------------------------------------- the pilot

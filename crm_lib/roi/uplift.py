@@ -409,6 +409,28 @@ def _sorted(churned, treatment, score):
     return y[order], t[order], s[order]
 
 
+def _curves(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(fraction, qini, uplift_gain, random)`` of 0/1 float arrays already in ranking order."""
+    n = len(y)
+    keep = 1 - y
+    nt, nc = np.cumsum(t), np.cumsum(1 - t)
+    rt, rc = np.cumsum(keep * t), np.cumsum(keep * (1 - t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qini = np.where(nc > 0, rt - rc * nt / nc, 0.0) / n
+        gain = np.where((nt > 0) & (nc > 0), rt / nt - rc / nc, 0.0) * np.arange(1, n + 1) / n
+    frac = np.r_[0.0, np.arange(1, n + 1) / n]
+    qini = np.r_[0.0, qini]
+    return frac, qini, np.r_[0.0, gain], frac * qini[-1]
+
+
+def _qini_area(y: np.ndarray, t: np.ndarray, s: np.ndarray) -> float:
+    """:func:`qini_auc` of 0/1 float arrays (checked already): the same operations
+    without the frame, for the bootstrap's many resamples."""
+    order = np.argsort(-s, kind="mergesort")
+    frac, qini, _, random = _curves(y[order], t[order])
+    return float(np.trapezoid(qini - random, frac))
+
+
 def uplift_curves(churned, treatment, score) -> pd.DataFrame:
     """Qini and uplift curves of a ranking ``score`` (higher = contact first).
 
@@ -422,17 +444,8 @@ def uplift_curves(churned, treatment, score) -> pd.DataFrame:
     * ``random``: the Qini of a random ranking (a straight line).
     """
     y, t, _ = _sorted(churned, treatment, score)
-    n = len(y)
-    keep = 1 - y
-    nt, nc = np.cumsum(t), np.cumsum(1 - t)
-    rt, rc = np.cumsum(keep * t), np.cumsum(keep * (1 - t))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        qini = np.where(nc > 0, rt - rc * nt / nc, 0.0) / n
-        gain = np.where((nt > 0) & (nc > 0), rt / nt - rc / nc, 0.0) * np.arange(1, n + 1) / n
-    frac = np.r_[0.0, np.arange(1, n + 1) / n]
-    qini = np.r_[0.0, qini]
-    return pd.DataFrame({"fraction": frac, "qini": qini, "uplift_gain": np.r_[0.0, gain],
-                         "random": frac * qini[-1]})
+    frac, qini, gain, random = _curves(y, t)
+    return pd.DataFrame({"fraction": frac, "qini": qini, "uplift_gain": gain, "random": random})
 
 
 def qini_auc(churned, treatment, score) -> float:
@@ -449,12 +462,14 @@ def qini_interval(churned, treatment, score, *, level: float = 0.95, n_boot: int
     y = _binary(churned, "churned")
     t = _binary(treatment, "treated")
     s = np.asarray(score, dtype=float)
+    if not len(y) == len(t) == len(s):
+        raise ValueError("churned, treatment and score must have the same length")
     rng = np.random.default_rng(seed)
     arms = [np.flatnonzero(t == a) for a in (0.0, 1.0)]
     draws = np.empty(n_boot)
     for b in range(n_boot):
         i = np.concatenate([rng.choice(a, len(a)) for a in arms])
-        draws[b] = qini_auc(y[i], t[i], s[i])
+        draws[b] = _qini_area(y[i], t[i], s[i])
     lo, hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
     return qini_auc(y, t, s), float(lo), float(hi)
 

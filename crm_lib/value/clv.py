@@ -81,6 +81,32 @@ def refund_rate(summary: pd.DataFrame) -> float:
     return float(np.clip(summary["refunds"].sum() / gross, 0, 1)) if gross > 0 else 0.0
 
 
+def _distinct_pairs(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(x, T)`` pairs (with the recency of a customer of each, for the
+    checks) and, per customer, the index of its pair (every customer its own pair when a
+    value is not finite: NaN never equals itself)."""
+    if not (np.isfinite(x).all() and np.isfinite(big_t).all()):
+        return x, tx, big_t, np.arange(len(x))
+    order = np.lexsort((big_t, x))
+    xs, ts = x[order], big_t[order]
+    new = np.r_[True, (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1])][:len(x)]
+    back = np.empty(len(x), dtype=np.intp)
+    back[order] = np.cumsum(new) - 1
+    return xs[new], tx[order[new]], ts[new], back
+
+
+def _check_clv_args(horizon_weeks: float, margin_rate: float,
+                    annual_discount_rate: float) -> None:
+    if horizon_weeks <= 0:
+        raise ValueError(f"horizon_weeks must be positive, got {horizon_weeks}")
+    if not 0 <= margin_rate <= 1:
+        raise ValueError(f"margin_rate must be a share of revenue between 0 and 1, "
+                         f"got {margin_rate}")
+    if annual_discount_rate <= -1:
+        raise ValueError("annual_discount_rate must be above -1")
+
+
 def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
                    horizon_weeks: float = 52, margin_rate: float = 0.3,
                    annual_discount_rate: float = 0.1, time_unit: str = "W",
@@ -90,23 +116,34 @@ def discounted_clv(params: object, summary: pd.DataFrame, spend: object, *,
     Returns expected_purchases (in the horizon), clv and clv_if_alive (the
     CLV had the customer certainly still been active), indexed like ``summary``.
     """
-    if horizon_weeks <= 0:
-        raise ValueError(f"horizon_weeks must be positive, got {horizon_weeks}")
-    if not 0 <= margin_rate <= 1:
-        raise ValueError(f"margin_rate must be a share of revenue between 0 and 1, "
-                         f"got {margin_rate}")
-    if annual_discount_rate <= -1:
-        raise ValueError("annual_discount_rate must be above -1")
+    _check_clv_args(horizon_weeks, margin_rate, annual_discount_rate)
+    xtT = tuple(summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    return _clv_frame(params, summary, spend, xtT, _distinct_pairs(*xtT),
+                      horizon_weeks=horizon_weeks, margin_rate=margin_rate,
+                      annual_discount_rate=annual_discount_rate, time_unit=time_unit,
+                      step_weeks=step_weeks)
+
+
+def _clv_frame(params, summary: pd.DataFrame, spend, xtT: tuple, pairs: tuple, *,
+               horizon_weeks: float, margin_rate: float, annual_discount_rate: float,
+               time_unit: str, step_weeks: float) -> pd.DataFrame:
+    """:func:`discounted_clv` from the customers' ``(x, t_x, T)`` arrays and their
+    :func:`_distinct_pairs` (computed once for many parameter draws)."""
     per_unit = 7.0 / unit_days(time_unit)  # time units per week
-    x, tx, big_t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    x, tx, big_t = xtT
     n_steps = int(np.ceil(horizon_weeks / step_weeks))
     weeks = np.minimum(np.arange(1, n_steps + 1) * step_weeks, horizon_weeks)
-    prev = np.zeros(len(summary))
-    pv = np.zeros(len(summary))
+    # E[Y(t) | alive] reads a customer's frequency and age only (not the recency): it is
+    # computed once per distinct (frequency, T) pair and spread back to the customers,
+    # the same numbers (elementwise) for a fraction of the hypergeometric evaluations
+    ux, utx, ut, back = pairs
+    prev = np.zeros(len(ux))
+    pv = np.zeros(len(ux))
     for w in weeks:  # a loop over weeks, vectorised over customers
-        cur = bgnbd.expected_purchases_if_alive(params, w * per_unit, x, tx, big_t)
+        cur = bgnbd.expected_purchases_if_alive(params, w * per_unit, ux, utx, ut)
         pv += (cur - prev) / (1 + annual_discount_rate) ** (w / WEEKS_PER_YEAR)
         prev = cur
+    prev, pv = prev[back], pv[back]
     pa = bgnbd.p_alive(params, x, tx, big_t)
     value_if_alive = margin_rate * np.asarray(spend, float) * pv
     return pd.DataFrame({"expected_purchases": pa * prev, "clv": pa * value_if_alive,
@@ -137,13 +174,17 @@ def clv_total_interval(models: ValueModels, summary: pd.DataFrame, *, horizon_we
         draws[name] = np.exp(rng.multivariate_normal(np.log(th), cov_log, n_draws))
     kw = dict(horizon_weeks=horizon_weeks, margin_rate=margin_rate,
               annual_discount_rate=annual_discount_rate, time_unit=time_unit, step_weeks=13.0)
+    _check_clv_args(horizon_weeks, margin_rate, annual_discount_rate)
+    xtT = tuple(summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    pairs = _distinct_pairs(*xtT)  # once for all draws
     for bp, gp in zip(draws["b"], draws["g"], strict=True):
         spend = conditional_expected_spend(gp, summary["frequency"], summary["monetary"])
-        totals.append(discounted_clv(bp, summary, spend * keep, **kw)["clv"].sum())
+        totals.append(_clv_frame(bp, summary, spend * keep, xtT, pairs, **kw)["clv"].sum())
     spend = models.gamma_gamma.predict(summary) * keep
-    coarse = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
+    th = models.bgnbd.params_.to_numpy()
+    coarse = _clv_frame(th, summary, spend, xtT, pairs, **kw)["clv"].sum()
     kw["step_weeks"] = 1.0
-    est = discounted_clv(models.bgnbd.params_.to_numpy(), summary, spend, **kw)["clv"].sum()
+    est = _clv_frame(th, summary, spend, xtT, pairs, **kw)["clv"].sum()
     a = (1 - level) / 2
     scale = est / coarse if coarse else 1.0  # draws use 13-week steps; rescale to weekly steps
     return pd.Series({"estimate": float(est),
@@ -251,8 +292,10 @@ def period_transactions(transactions: pd.DataFrame, model: BetaGeo, *, calibrati
     unit_s = 86400.0 * unit_days(time_unit)
     age = ((edges.values[None, 1:] - fday.index.values[:, None])
            / np.timedelta64(1, "s")) / unit_s
-    cum_exp = (bgnbd.expected_purchases(model.params_.to_numpy(), np.clip(age, 0, None))
-               * fday.to_numpy()[:, None]).sum(axis=0)
+    # E[X(t)] once per distinct age (first-purchase days x weekly edges repeat them)
+    ages, back = np.unique(np.clip(age, 0, None), return_inverse=True)
+    e_x = bgnbd.expected_purchases(model.params_.to_numpy(), ages)[back.reshape(age.shape)]
+    cum_exp = (e_x * fday.to_numpy()[:, None]).sum(axis=0)
     expected = np.diff(np.concatenate([[0.0], cum_exp]))
     return pd.DataFrame({"period_end": edges[1:], "actual": actual, "expected": expected,
                          "cumulative_actual": np.cumsum(actual),
