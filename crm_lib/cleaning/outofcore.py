@@ -421,8 +421,12 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
 _CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
 
 
+def _is_null(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
 def _sql_value(v, sql_type: str) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+    if _is_null(v):
         return f"CAST(NULL AS {sql_type})"
     if sql_type == "BOOLEAN":
         return "TRUE" if bool(v) else "FALSE"
@@ -433,9 +437,21 @@ def _case_map(info: dict, qn: str) -> list[str]:
     """The value and flags of a small map table as ``CASE`` expressions on the raw value
     (the same result as the join on it: values not in the map give NULL and no flag)."""
     mp, n, st = info["mapping"], info["name"], info["sql_type"]
-    whens = " ".join(f"WHEN {_lit(v)} THEN {_sql_value(tv, st)}"
+    # text values as an ENUM of the map's values: one byte a row in pre_t, and the
+    # Parquet writer takes its dictionary instead of hashing every string (the clean
+    # file's column is the same String column; comparisons with text read the text)
+    values = sorted({str(tv) for tv in mp["typed"] if not _is_null(tv)}) if st == "VARCHAR" \
+        else []
+    enum = f"ENUM({', '.join(_lit(v) for v in values)})" if values else None
+    info["enum"] = enum is not None
+
+    def then(tv) -> str:
+        return _sql_value(tv, st) if enum is None or _is_null(tv) else \
+            f"CAST({_lit(str(tv))} AS {enum})"
+
+    whens = " ".join(f"WHEN {_lit(v)} THEN {then(tv)}"
                      for v, tv in zip(mp["v"], mp["typed"], strict=True))
-    out = [f"CAST(CASE {qn} {whens} END AS {st}) AS {_q(n)}" if len(mp) else
+    out = [f"CAST(CASE {qn} {whens} END AS {enum or st}) AS {_q(n)}" if len(mp) else
            f"CAST(NULL AS {st}) AS {_q(n)}"]
     for c in info["map_cols"]:
         alias = f"{c}__{n}"
@@ -712,9 +728,12 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
+    enums = {i["name"] for i in infos if i.get("enum")}  # written as text (no cast a row)
     sel = []
     for c in t.columns:
-        if c.name in raw.frame.columns:
+        if c.name in enums:
+            sel.append(_q(c.name))
+        elif c.name in raw.frame.columns:
             sel.append(f"CAST({_q(c.name)} AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
         else:
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
