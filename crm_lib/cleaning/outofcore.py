@@ -174,12 +174,24 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
     return pd.concat(out).reset_index(drop=True)
 
 
+def _edge(x: str) -> str:
+    """SQL: the text ``x`` has an edge space (``trim()`` only strips spaces)."""
+    return f"(starts_with({x}, ' ') OR ends_with({x}, ' '))"
+
+
+def _short(x: str) -> str:
+    """SQL: ``x`` is at most 5 characters or has an edge space: the only values a missing
+    marker or a trim can concern."""
+    return f"(strlen({x}) <= 5 OR {_edge(x)})"
+
+
 def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
-    """SQL for one column over view ``pre0`` (raw columns plus, for text, ``e__<name>``:
-    an edge space, and ``s5__<name>``: an edge space or at most 5 characters, the only
-    values a missing marker or a trim can concern): the fast-path value of canonical
-    forms (``fast``, a template on the trimmed text), and whether the value is missing.
-    The trim is only computed inside the branches of the few values with an edge space."""
+    """SQL for one column over the raw columns: the fast-path value of canonical forms
+    (``fast``), and whether the value is missing. A canonical value is matched on the
+    raw text first (its pattern starts and ends with a digit or sign, so no value with an
+    edge space matches): the edge test (:func:`_edge`) and the trim are only computed
+    for the few values that do not match, and the missing-marker test only where the
+    fast path gave no value."""
     qn = _q(name)
     is_text = native.upper().startswith("VARCHAR")
     dtype = col.dtype if col is not None else "extra"
@@ -187,14 +199,14 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
     info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
             "dtype": dtype, "is_cat": is_cat, "fast": None}
     if is_text:
-        e, s5 = _q("e__" + name), _q("s5__" + name)
+        e, s5 = _edge(qn), _short(qn)
         # a missing marker is at most 5 characters once trimmed: test the rest cheaply
         info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {s5} THEN lower(trim({qn})) IN "
                          f"({_na_list()}) ELSE false END)")
     else:
         info["is_na"] = f"({qn} IS NULL)"
     nat = native.upper()
-    tpl = None
+    cond = None  # text: (condition, cast) of a canonical value, templates on the text
     if dtype in ("date", "datetime"):
         # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
         # rule set
@@ -210,11 +222,13 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
         elif is_text:
             sl = ", ".join(_lit(x) for x in sent)
 
-            def tpl(t: str) -> str:
+            def cond(t: str) -> str:
                 # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
                 no_sent = f" AND substr({t}, 1, 10) NOT IN ({sl})" if sent else ""
-                return (f"CASE WHEN regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent} "
-                        f"THEN TRY_CAST({t} AS TIMESTAMP) END")
+                return f"regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent}"
+
+            def cast(t: str) -> str:
+                return f"TRY_CAST({t} AS TIMESTAMP)"
     elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
             in ("auto", "."):
         numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
@@ -230,15 +244,22 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
             amb = _rules.DECIMAL_PATTERNS["ambiguous"]
             st = _sql_type(dtype)
 
-            def tpl(t: str) -> str:
-                return (f"CASE WHEN regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
+            def cond(t: str) -> str:
+                return (f"regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
                         f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
-                        f"{t}, {_lit(amb)}) ELSE TRUE END THEN TRY_CAST({t} AS {st}) END")
+                        f"{t}, {_lit(amb)}) ELSE TRUE END")
+
+            def cast(t: str) -> str:
+                return f"TRY_CAST({t} AS {st})"
             info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
-        info["ident"] = True
-    if tpl is not None:  # the trimmed text only where there is an edge space
-        info["fast"] = f"CASE WHEN {e} THEN {tpl('trim(' + qn + ')')} ELSE {tpl(qn)} END"
+        info["ident"] = True  # every row needs the short test: once, a column of pre0
+        info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {_q('s5__' + name)} THEN "
+                         f"lower(trim({qn})) IN ({_na_list()}) ELSE false END)")
+    if cond is not None:  # the trimmed text only where there is an edge space
+        tq = f"trim({qn})"
+        info["fast"] = (f"CASE WHEN {cond(qn)} THEN {cast(qn)} WHEN {e} THEN CASE WHEN "
+                        f"{cond(tq)} THEN {cast(tq)} END END")
     return info
 
 
@@ -316,13 +337,9 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
-    # trim() only strips spaces: a value without an edge space is its own trim (no copy)
-    edges = [f"(starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ')) "
-             f"AS {_q('e__' + i['name'])}" for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre00 AS SELECT *{''.join(', ' + x for x in edges)} FROM raw")
-    shorts = [f"({_q('e__' + i['name'])} OR strlen({_q(i['name'])}) <= 5) "
-              f"AS {_q('s5__' + i['name'])}" for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM pre00")
+    shorts = [f"{_short(_q(i['name']))} AS {_q('s5__' + i['name'])}" for i in infos
+              if i.get("ident")]
+    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM raw")
     fasts, nas = [], []
     for i in infos:
         n = i["name"]
@@ -352,15 +369,15 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     for k, i in enumerate(infos):
         n = i["name"]
         qn, na = "pre." + _q(n), "pre." + _q("na__" + n)
-        e, s5, tq = "pre." + _q("e__" + n), "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
+        s5, tq = "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
         i["fail_cols"], i["fail_src"], i["pre_flags"], i["fix_flags"] = {}, {}, {}, {}
         if i.get("ident"):  # identifiers: trimmed text (the trim only where it can act)
             keep.append(f"CASE WHEN {s5} THEN CASE WHEN {na} THEN NULL ELSE {tq} END "
                         f"ELSE {qn} END AS {_q(n)}")
             for kind, ex in (("missing_marker", f"CASE WHEN {na} AND {qn} IS NOT NULL "
                                                 f"THEN {tq} <> '' ELSE FALSE END"),
-                             ("trimmed", f"CASE WHEN {e} THEN NOT {na} AND {tq} <> {qn} "
-                                         "ELSE FALSE END")):
+                             ("trimmed", f"CASE WHEN {s5} THEN {_edge(qn)} AND NOT {na} "
+                                         f"AND {tq} <> {qn} ELSE FALSE END")):
                 alias = f"r_{kind}__{n}"
                 keep.append(f"{ex} AS {_q(alias)}")
                 i["pre_flags"].setdefault(kind, []).append(alias)
