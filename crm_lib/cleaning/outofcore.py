@@ -253,9 +253,7 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
                 return f"TRY_CAST({t} AS {st})"
             info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
-        info["ident"] = True  # every row needs the short test: once, a column of pre0
-        info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {_q('s5__' + name)} THEN "
-                         f"lower(trim({qn})) IN ({_na_list()}) ELSE false END)")
+        info["ident"] = True  # trimmed in place, where it can act (_fix_identifier)
     if cond is not None:  # the trimmed text only where there is an edge space
         tq = f"trim({qn})"
         info["fast"] = (f"CASE WHEN {cond(qn)} THEN {cast(qn)} WHEN {e} THEN CASE WHEN "
@@ -337,9 +335,6 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
-    shorts = [f"{_short(_q(i['name']))} AS {_q('s5__' + i['name'])}" for i in infos
-              if i.get("ident")]
-    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM raw")
     fasts, nas = [], []
     for i in infos:
         n = i["name"]
@@ -353,7 +348,7 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
             nas.append(f"{i['is_na']} AS {_q('na__' + n)}")
             ok = f"{_q(n)} IS NULL" if not i.get("ident") else "TRUE"
         i["ok"] = ok
-    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM pre0")
+    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM raw")
     con.execute(f"CREATE VIEW pre2 AS SELECT *, {', '.join(nas)} FROM pre1")
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
     con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre2")
@@ -368,19 +363,10 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     keep, joins, ordered = ["pre.__row"], [], True
     for k, i in enumerate(infos):
         n = i["name"]
-        qn, na = "pre." + _q(n), "pre." + _q("na__" + n)
-        s5, tq = "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
+        qn, na, tq = "pre." + _q(n), "pre." + _q("na__" + n), f"trim(pre.{_q(n)})"
         i["fail_cols"], i["fail_src"], i["pre_flags"], i["fix_flags"] = {}, {}, {}, {}
-        if i.get("ident"):  # identifiers: trimmed text (the trim only where it can act)
-            keep.append(f"CASE WHEN {s5} THEN CASE WHEN {na} THEN NULL ELSE {tq} END "
-                        f"ELSE {qn} END AS {_q(n)}")
-            for kind, ex in (("missing_marker", f"CASE WHEN {na} AND {qn} IS NOT NULL "
-                                                f"THEN {tq} <> '' ELSE FALSE END"),
-                             ("trimmed", f"CASE WHEN {s5} THEN {_edge(qn)} AND NOT {na} "
-                                         f"AND {tq} <> {qn} ELSE FALSE END")):
-                alias = f"r_{kind}__{n}"
-                keep.append(f"{ex} AS {_q(alias)}")
-                i["pre_flags"].setdefault(kind, []).append(alias)
+        if i.get("ident"):  # identifiers: the raw text here, the few to trim fixed below
+            keep.append(f"{qn} AS {_q(n)}")
             continue
         if i["fast"] is None:
             if "map" in i and i.get("mapping") is not None and i["is_text"] \
@@ -410,6 +396,9 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     con.execute("SET preserve_insertion_order = true")  # pre_t in file order (a projection)
     con.execute(f"CREATE TABLE pre_t AS SELECT {', '.join(keep)} FROM pre {' '.join(joins)}")
     con.execute("SET preserve_insertion_order = false")
+    for k, i in enumerate(infos):
+        if i.get("ident"):
+            _fix_identifier(con, i, f"idfix_{k}")
     rare = [i for i in ruled if i["fast"] is not None]
     if rare:  # the values the fast path leaves (rare), with counts, in one scan
         names = ", ".join(_q("s__" + i["name"]) for i in rare)
@@ -433,6 +422,24 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
         for c in i["map_cols"]:
             _note_flag(i, c, f"{c}__{n}", ("fix", fix, c))
     return infos
+
+
+def _fix_identifier(con, info: dict, fix: str) -> None:
+    """Trim an identifier column of ``pre_t`` and set its missing markers to NULL: only
+    values of at most 5 characters or with an edge space can change (:func:`_short`), so
+    those rows (few) get their value and repair flags in table ``fix`` (counted by
+    :func:`_repair_counts`) and are updated in place; every other row keeps its text,
+    with no test but the short one."""
+    qn, tq = _q(info["name"]), f"trim({_q(info['name'])})"
+    na = f"lower({tq}) IN ({_na_list()})"
+    con.execute(f"""CREATE TABLE {fix} AS SELECT __row, CASE WHEN {na} THEN NULL ELSE {tq} END
+                    AS v, ({na} AND {tq} <> '') AS r_missing_marker,
+                    ({_edge(qn)} AND NOT {na} AND {tq} <> {qn}) AS r_trimmed
+                    FROM pre_t WHERE {_short(qn)}""")
+    con.execute(f"""UPDATE pre_t SET {qn} = x.v FROM {fix} x WHERE pre_t.__row = x.__row
+                    AND x.v IS DISTINCT FROM pre_t.{qn}""")
+    for kind in ("missing_marker", "trimmed"):
+        info["fix_flags"].setdefault(kind, []).append((fix, f"r_{kind}"))
 
 
 _CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
