@@ -3,8 +3,9 @@
 Each summary is computed three ways on the small demo company: the reference
 code (``engine="pandas"``), the Ibis expressions on DuckDB, and the same
 expressions on PySpark ``local[2]`` (one SparkSession for the whole test
-session). DuckDB must equal the reference to 1e-12 (same counting rules) and
-Spark must equal DuckDB to 1e-9. A feature added to the reference code of
+session, with the settings of ``conftest.SPARK_TEST_CONFIG``). DuckDB must
+equal the reference to 1e-12 (same counting rules) and Spark must equal DuckDB
+to 1e-9. A feature added to the reference code of
 ``crm_lib.churn.definition`` or ``crm_lib.value`` without its engine
 expression fails here.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import SPARK_TEST_CONFIG
 
 from crm_lib import engine
 from crm_lib.churn import definition
@@ -68,7 +70,8 @@ def spark_results(tables):
     pytest.importorskip("pyspark")
     if engine.java_home() is None:
         pytest.skip("no Java on this machine")
-    return _with("spark", lambda: _summaries(*tables), spark_master="local[2]")
+    return _with("spark", lambda: _summaries(*tables), spark_master="local[2]",
+                 spark_config=SPARK_TEST_CONFIG)
 
 
 NAMES = ["rfm_summary_day", "rfm_summary_exact", "rfm_summary_asof", "rfm_table",

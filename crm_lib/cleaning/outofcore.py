@@ -174,12 +174,24 @@ def _category_sample(values: pd.Series, counts: pd.Series, expand_limit: int) ->
     return pd.concat(out).reset_index(drop=True)
 
 
+def _edge(x: str) -> str:
+    """SQL: the text ``x`` has an edge space (``trim()`` only strips spaces)."""
+    return f"(starts_with({x}, ' ') OR ends_with({x}, ' '))"
+
+
+def _short(x: str) -> str:
+    """SQL: ``x`` is at most 5 characters or has an edge space: the only values a missing
+    marker or a trim can concern."""
+    return f"(strlen({x}) <= 5 OR {_edge(x)})"
+
+
 def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) -> dict:
-    """SQL for one column over view ``pre0`` (raw columns plus, for text, ``e__<name>``:
-    an edge space, and ``s5__<name>``: an edge space or at most 5 characters, the only
-    values a missing marker or a trim can concern): the fast-path value of canonical
-    forms (``fast``, a template on the trimmed text), and whether the value is missing.
-    The trim is only computed inside the branches of the few values with an edge space."""
+    """SQL for one column over the raw columns: the fast-path value of canonical forms
+    (``fast``), and whether the value is missing. A canonical value is matched on the
+    raw text first (its pattern starts and ends with a digit or sign, so no value with an
+    edge space matches): the edge test (:func:`_edge`) and the trim are only computed
+    for the few values that do not match, and the missing-marker test only where the
+    fast path gave no value."""
     qn = _q(name)
     is_text = native.upper().startswith("VARCHAR")
     dtype = col.dtype if col is not None else "extra"
@@ -187,14 +199,14 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
     info = {"name": name, "note": "", "sql_type": _sql_type(dtype), "is_text": is_text,
             "dtype": dtype, "is_cat": is_cat, "fast": None}
     if is_text:
-        e, s5 = _q("e__" + name), _q("s5__" + name)
+        e, s5 = _edge(qn), _short(qn)
         # a missing marker is at most 5 characters once trimmed: test the rest cheaply
         info["is_na"] = (f"({qn} IS NULL OR CASE WHEN {s5} THEN lower(trim({qn})) IN "
                          f"({_na_list()}) ELSE false END)")
     else:
         info["is_na"] = f"({qn} IS NULL)"
     nat = native.upper()
-    tpl = None
+    cond = None  # text: (condition, cast) of a canonical value, templates on the text
     if dtype in ("date", "datetime"):
         # open-end sentinels (rules.sentinel_dates) and dates pandas cannot hold go to the
         # rule set
@@ -210,11 +222,13 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
         elif is_text:
             sl = ", ".join(_lit(x) for x in sent)
 
-            def tpl(t: str) -> str:
+            def cond(t: str) -> str:
                 # (the pattern fixes the length and the dashes: no cheaper pre-test pays off)
                 no_sent = f" AND substr({t}, 1, 10) NOT IN ({sl})" if sent else ""
-                return (f"CASE WHEN regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent} "
-                        f"THEN TRY_CAST({t} AS TIMESTAMP) END")
+                return f"regexp_full_match({t}, {_lit(_ISO_RE)}){no_sent}"
+
+            def cast(t: str) -> str:
+                return f"TRY_CAST({t} AS TIMESTAMP)"
     elif dtype in ("float", "int") and (_column_option(opts.get("decimal"), name) or "auto") \
             in ("auto", "."):
         numeric = nat in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT") \
@@ -230,15 +244,20 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
             amb = _rules.DECIMAL_PATTERNS["ambiguous"]
             st = _sql_type(dtype)
 
-            def tpl(t: str) -> str:
-                return (f"CASE WHEN regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
+            def cond(t: str) -> str:
+                return (f"regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
                         f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
-                        f"{t}, {_lit(amb)}) ELSE TRUE END THEN TRY_CAST({t} AS {st}) END")
+                        f"{t}, {_lit(amb)}) ELSE TRUE END")
+
+            def cast(t: str) -> str:
+                return f"TRY_CAST({t} AS {st})"
             info["point_evidence"] = True
     elif dtype == "str" and not is_cat and is_text:
-        info["ident"] = True
-    if tpl is not None:  # the trimmed text only where there is an edge space
-        info["fast"] = f"CASE WHEN {e} THEN {tpl('trim(' + qn + ')')} ELSE {tpl(qn)} END"
+        info["ident"] = True  # trimmed in place, where it can act (_fix_identifier)
+    if cond is not None:  # the trimmed text only where there is an edge space
+        tq = f"trim({qn})"
+        info["fast"] = (f"CASE WHEN {cond(qn)} THEN {cast(qn)} WHEN {e} THEN CASE WHEN "
+                        f"{cond(tq)} THEN {cast(tq)} END END")
     return info
 
 
@@ -316,13 +335,6 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
                                "WHERE table_name = 'raw'").fetchall())  # tables and views
     infos = [_fast_path(c, contract_cols.get(c), natives[c], opts)
              for c in raw.frame.columns]
-    # trim() only strips spaces: a value without an edge space is its own trim (no copy)
-    edges = [f"(starts_with({_q(i['name'])}, ' ') OR ends_with({_q(i['name'])}, ' ')) "
-             f"AS {_q('e__' + i['name'])}" for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre00 AS SELECT *{''.join(', ' + x for x in edges)} FROM raw")
-    shorts = [f"({_q('e__' + i['name'])} OR strlen({_q(i['name'])}) <= 5) "
-              f"AS {_q('s5__' + i['name'])}" for i in infos if i["is_text"]]
-    con.execute(f"CREATE VIEW pre0 AS SELECT *{''.join(', ' + x for x in shorts)} FROM pre00")
     fasts, nas = [], []
     for i in infos:
         n = i["name"]
@@ -336,7 +348,7 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
             nas.append(f"{i['is_na']} AS {_q('na__' + n)}")
             ok = f"{_q(n)} IS NULL" if not i.get("ident") else "TRUE"
         i["ok"] = ok
-    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM pre0")
+    con.execute(f"CREATE VIEW pre1 AS SELECT *{''.join(', ' + x for x in fasts)} FROM raw")
     con.execute(f"CREATE VIEW pre2 AS SELECT *, {', '.join(nas)} FROM pre1")
     oks = ", ".join(f"{i['ok']} AS {_q('ok__' + i['name'])}" for i in infos)
     con.execute(f"CREATE VIEW pre AS SELECT *, {oks} FROM pre2")
@@ -351,19 +363,10 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     keep, joins, ordered = ["pre.__row"], [], True
     for k, i in enumerate(infos):
         n = i["name"]
-        qn, na = "pre." + _q(n), "pre." + _q("na__" + n)
-        e, s5, tq = "pre." + _q("e__" + n), "pre." + _q("s5__" + n), f"trim(pre.{_q(n)})"
+        qn, na, tq = "pre." + _q(n), "pre." + _q("na__" + n), f"trim(pre.{_q(n)})"
         i["fail_cols"], i["fail_src"], i["pre_flags"], i["fix_flags"] = {}, {}, {}, {}
-        if i.get("ident"):  # identifiers: trimmed text (the trim only where it can act)
-            keep.append(f"CASE WHEN {s5} THEN CASE WHEN {na} THEN NULL ELSE {tq} END "
-                        f"ELSE {qn} END AS {_q(n)}")
-            for kind, ex in (("missing_marker", f"CASE WHEN {na} AND {qn} IS NOT NULL "
-                                                f"THEN {tq} <> '' ELSE FALSE END"),
-                             ("trimmed", f"CASE WHEN {e} THEN NOT {na} AND {tq} <> {qn} "
-                                         "ELSE FALSE END")):
-                alias = f"r_{kind}__{n}"
-                keep.append(f"{ex} AS {_q(alias)}")
-                i["pre_flags"].setdefault(kind, []).append(alias)
+        if i.get("ident"):  # identifiers: the raw text here, the few to trim fixed below
+            keep.append(f"{qn} AS {_q(n)}")
             continue
         if i["fast"] is None:
             if "map" in i and i.get("mapping") is not None and i["is_text"] \
@@ -393,6 +396,9 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     con.execute("SET preserve_insertion_order = true")  # pre_t in file order (a projection)
     con.execute(f"CREATE TABLE pre_t AS SELECT {', '.join(keep)} FROM pre {' '.join(joins)}")
     con.execute("SET preserve_insertion_order = false")
+    for k, i in enumerate(infos):
+        if i.get("ident"):
+            _fix_identifier(con, i, f"idfix_{k}")
     rare = [i for i in ruled if i["fast"] is not None]
     if rare:  # the values the fast path leaves (rare), with counts, in one scan
         names = ", ".join(_q("s__" + i["name"]) for i in rare)
@@ -418,11 +424,33 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     return infos
 
 
+def _fix_identifier(con, info: dict, fix: str) -> None:
+    """Trim an identifier column of ``pre_t`` and set its missing markers to NULL: only
+    values of at most 5 characters or with an edge space can change (:func:`_short`), so
+    those rows (few) get their value and repair flags in table ``fix`` (counted by
+    :func:`_repair_counts`) and are updated in place; every other row keeps its text,
+    with no test but the short one."""
+    qn, tq = _q(info["name"]), f"trim({_q(info['name'])})"
+    na = f"lower({tq}) IN ({_na_list()})"
+    con.execute(f"""CREATE TABLE {fix} AS SELECT __row, CASE WHEN {na} THEN NULL ELSE {tq} END
+                    AS v, ({na} AND {tq} <> '') AS r_missing_marker,
+                    ({_edge(qn)} AND NOT {na} AND {tq} <> {qn}) AS r_trimmed
+                    FROM pre_t WHERE {_short(qn)}""")
+    con.execute(f"""UPDATE pre_t SET {qn} = x.v FROM {fix} x WHERE pre_t.__row = x.__row
+                    AND x.v IS DISTINCT FROM pre_t.{qn}""")
+    for kind in ("missing_marker", "trimmed"):
+        info["fix_flags"].setdefault(kind, []).append((fix, f"r_{kind}"))
+
+
 _CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
 
 
+def _is_null(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
 def _sql_value(v, sql_type: str) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+    if _is_null(v):
         return f"CAST(NULL AS {sql_type})"
     if sql_type == "BOOLEAN":
         return "TRUE" if bool(v) else "FALSE"
@@ -433,9 +461,21 @@ def _case_map(info: dict, qn: str) -> list[str]:
     """The value and flags of a small map table as ``CASE`` expressions on the raw value
     (the same result as the join on it: values not in the map give NULL and no flag)."""
     mp, n, st = info["mapping"], info["name"], info["sql_type"]
-    whens = " ".join(f"WHEN {_lit(v)} THEN {_sql_value(tv, st)}"
+    # text values as an ENUM of the map's values: one byte a row in pre_t, and the
+    # Parquet writer takes its dictionary instead of hashing every string (the clean
+    # file's column is the same String column; comparisons with text read the text)
+    values = sorted({str(tv) for tv in mp["typed"] if not _is_null(tv)}) if st == "VARCHAR" \
+        else []
+    enum = f"ENUM({', '.join(_lit(v) for v in values)})" if values else None
+    info["enum"] = enum is not None
+
+    def then(tv) -> str:
+        return _sql_value(tv, st) if enum is None or _is_null(tv) else \
+            f"CAST({_lit(str(tv))} AS {enum})"
+
+    whens = " ".join(f"WHEN {_lit(v)} THEN {then(tv)}"
                      for v, tv in zip(mp["v"], mp["typed"], strict=True))
-    out = [f"CAST(CASE {qn} {whens} END AS {st}) AS {_q(n)}" if len(mp) else
+    out = [f"CAST(CASE {qn} {whens} END AS {enum or st}) AS {_q(n)}" if len(mp) else
            f"CAST(NULL AS {st}) AS {_q(n)}"]
     for c in info["map_cols"]:
         alias = f"{c}__{n}"
@@ -712,9 +752,12 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
+    enums = {i["name"] for i in infos if i.get("enum")}  # written as text (no cast a row)
     sel = []
     for c in t.columns:
-        if c.name in raw.frame.columns:
+        if c.name in enums:
+            sel.append(_q(c.name))
+        elif c.name in raw.frame.columns:
             sel.append(f"CAST({_q(c.name)} AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
         else:
             sel.append(f"CAST(NULL AS {_sql_type(c.dtype)}) AS {_q(c.name)}")
@@ -725,8 +768,11 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     # (DuckDB's joins do not keep the insertion order on more than one thread)
     order = "" if infos[0]["ordered"] else " ORDER BY __row"
     con.execute("SET preserve_insertion_order = true")
+    # dictionary encoding up to 4096 values a row group (categories; the ENUM columns
+    # always): the writer's default tries dictionaries of many more values on identifiers,
+    # dates and amounts and drops them (about a quarter of the write's CPU at 1e7 rows)
     con.execute(f"""COPY (SELECT {', '.join(sel)} FROM pre_t WHERE NOT __drop{order})
-                    TO {_lit(str(cpath))} (FORMAT parquet)""")
+                    TO {_lit(str(cpath))} (FORMAT parquet, DICTIONARY_SIZE_LIMIT 4096)""")
     con.execute("SET preserve_insertion_order = false")
     n_clean = n - n_exact - n_quar
     outl = _outlier_flags(con, table, keys, float(opts.get("outlier_k") or 3.0),

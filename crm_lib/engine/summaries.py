@@ -77,16 +77,25 @@ def bgnbd_inputs(tx, *, calibration_end, observation_end, grain: str):
     calibration revenue less the first occasion's spend (``argmin`` by day; a
     customer's occasions have distinct days), so no join back to the first day."""
     cal = _ts(calibration_end)
-    occ = occasions(tx, grain=grain, end=observation_end)
+    # the occasions of :func:`occasions` as filtered sums and counts (no CASE or cast a
+    # row; spend and refund are NULL, not 0, where an occasion has none, which the sums
+    # below skip or fill)
+    day = tx.date.truncate("D") if grain == "day" else tx.date
+    t = tx.mutate(day=day)
+    t = t.filter(t.day <= _ts(observation_end))
+    nonneg = t.amount >= 0
+    occ = t.group_by(["customer_id", "day"]).aggregate(
+        spend=t.amount.sum(where=nonneg), rows=t.count(where=nonneg),
+        refund=(-t.amount).sum(where=~nonneg))
     buy = occ.rows > 0
     in_cal = occ.day <= cal
     cc = occ.group_by("customer_id").aggregate(
         first_day=occ.day.min(where=buy),
         first_spend=occ.spend.argmin(occ.day, where=buy),
-        n_cal=(buy & in_cal).cast("int64").sum(),
+        n_cal=occ.count(where=buy & in_cal),
         last_day=occ.day.max(where=buy & in_cal),
         revenue=occ.spend.sum(where=buy & in_cal),
-        frequency_holdout=(buy & ~in_cal).cast("int64").sum(),
+        frequency_holdout=occ.count(where=buy & ~in_cal),
         spend_holdout=occ.spend.sum(where=buy & ~in_cal).fill_null(0.0),
         refunds=occ.refund.sum(where=in_cal).fill_null(0.0),
     )
@@ -129,11 +138,13 @@ def transaction_features(tx, *, at):
     last90 = t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=90))
     prior90 = ~last90 & (t.date > _ts(pd.Timestamp(at) - pd.Timedelta(days=180)))
     buy = t.amount > 0
+    # filtered counts and sums: no cast or CASE a row (the same numbers: a count of the
+    # rows, and a sum that only left out zeros)
     return t.group_by("customer_id").aggregate(
-        purchases_365d=(recent & buy).cast("float64").sum(),
-        spend_365d=ibis.ifelse(recent, t.amount, 0.0).sum().fill_null(0.0),
-        purchases_90d=(last90 & buy).cast("float64").sum(),
-        purchases_prior_90d=(prior90 & buy).cast("float64").sum(),
+        purchases_365d=t.count(where=recent & buy).cast("float64"),
+        spend_365d=t.amount.sum(where=recent).fill_null(0.0),
+        purchases_90d=t.count(where=last90 & buy).cast("float64"),
+        purchases_prior_90d=t.count(where=prior90 & buy).cast("float64"),
         last=t.date.max(),
     )
 
