@@ -323,8 +323,10 @@ def _typed_table(con, raw: RawTable, table: str, opts: dict, expand_limit: int) 
     scan of the source, into table ``pre_t``: per column the decided value, the raw
     value where the rule set must decide (``s__``, else NULL) and the repair flags.
     Category columns are mapped inside that scan (a ``CASE`` over their few distinct
-    spellings), so the scan is a projection of the source and ``pre_t`` keeps the
-    file order. The rule set's values of the rare rows the fast path leaves are
+    spellings, to an ENUM of their values), so the scan is a projection of the source
+    and ``pre_t`` keeps the file order. Identifiers keep their raw text in the scan; the
+    few values a trim or a missing marker can change are fixed in place afterwards
+    (:func:`_fix_identifier`). The rule set's values of the rare rows the fast path leaves are
     written into ``pre_t`` (an ``UPDATE`` of those rows); their failure and repair
     flags stay in small tables ``fix_<k>`` keyed by row (views ``typed`` and
     ``typed0``, :func:`_typed_views`). Returns the column infos; ``infos[0]
