@@ -150,3 +150,29 @@ def test_a_warm_kernel_stops_when_shut_down_or_dead(tmp_path):
             warm.shutdown()
         assert warm.km is None and not _alive(pid)
         assert _kernels_in(tmp_path) == []
+
+
+def test_failures_in_a_warm_kernel_are_classified_as_in_a_cold_one(tmp_path):
+    """A cell past --cell-timeout and a kernel that dies are retriable failures (exit 75)
+    in a pre-warmed kernel (01_slow's) as with every kernel cold; no kernel is left."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "01_slow.ipynb", STAMP.format(me="slow") + "\nimport time\ntime.sleep(60)")
+    _nb(nbs / "02_dies.ipynb", STAMP.format(me="dies") + "\nos._exit(1)")
+    seen = {}
+    for warm in (True, False):
+        code, run_dir = runner.run(out=str(tmp_path / f"r{warm}"), notebooks_dir=str(nbs),
+                                   overrides=TINY, jobs=2, quiet=True, cell_timeout=5,
+                                   warm=warm)
+        left = _kernels_in(nbs)
+        m = json.loads((run_dir / "manifest.json").read_text())
+        res = {n["name"]: n for n in m["notebooks"]}
+        assert code == 75, res
+        assert bool(res["01_slow"]["timeline"].get("warm")) is warm
+        assert not res["02_dies"]["timeline"].get("warm")
+        seen[warm] = {s: (r["status"], r["kind"], r["exit_code"], r["error"])
+                      for s, r in res.items()}
+        assert left == []
+    assert seen[True] == seen[False]
+    assert seen[True]["01_slow"][:3] == seen[True]["02_dies"][:3] == ("failed", "retriable", 75)
+    assert "Timeout" in seen[True]["01_slow"][3] and "DeadKernel" in seen[True]["02_dies"][3]
