@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -176,3 +177,38 @@ def test_failures_in_a_warm_kernel_are_classified_as_in_a_cold_one(tmp_path):
     assert seen[True] == seen[False]
     assert seen[True]["01_slow"][:3] == seen[True]["02_dies"][:3] == ("failed", "retriable", 75)
     assert "Timeout" in seen[True]["01_slow"][3] and "DeadKernel" in seen[True]["02_dies"][3]
+
+
+def test_sigterm_stops_workers_and_every_kernel_warm_or_not(tmp_path, crm_home):
+    """SIGTERM to crm-report while one worker runs a notebook (in a warm kernel) and the
+    other, idle, holds a warm kernel for the next: staging removed, no kernel left."""
+    import signal
+    import subprocess
+    import sys
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "01_a.ipynb", STAMP.format(me="a") + "\nimport time\ntime.sleep(120)")
+    _nb(nbs / "02_b.ipynb", STAMP.format(me="b"))
+    _after(_nb(nbs / "03_c.ipynb", STAMP.format(me="c")), ["01_a"])
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "crm_lib.runner", "--out", str(out),
+                             "--notebooks-dir", str(nbs), "--jobs", "2", "--n-customers", "800",
+                             "--seed", "3", "--quiet"],
+                            env={**os.environ, "CRM_HOME": str(crm_home)},
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                list(out.glob(".staging-*/a.json")) and list(out.glob(".staging-*/results/02_b.json"))
+                and len(_kernels_in(nbs)) >= 2):  # a's kernel and the spare one for c
+            time.sleep(0.3)
+        assert len(_kernels_in(nbs)) >= 2, "no notebook running beside a warm kernel"
+        pid = json.loads(next(out.glob(".staging-*/a.json")).read_text())["pid"]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert not list(out.glob(".staging-*"))
+    assert _kernels_in(nbs) == [] and not _alive(pid)
