@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -150,3 +151,64 @@ def test_a_warm_kernel_stops_when_shut_down_or_dead(tmp_path):
             warm.shutdown()
         assert warm.km is None and not _alive(pid)
         assert _kernels_in(tmp_path) == []
+
+
+def test_failures_in_a_warm_kernel_are_classified_as_in_a_cold_one(tmp_path):
+    """A cell past --cell-timeout and a kernel that dies are retriable failures (exit 75)
+    in a pre-warmed kernel (01_slow's) as with every kernel cold; no kernel is left."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "01_slow.ipynb", STAMP.format(me="slow") + "\nimport time\ntime.sleep(60)")
+    _nb(nbs / "02_dies.ipynb", STAMP.format(me="dies") + "\nos._exit(1)")
+    seen = {}
+    for warm in (True, False):
+        code, run_dir = runner.run(out=str(tmp_path / f"r{warm}"), notebooks_dir=str(nbs),
+                                   overrides=TINY, jobs=2, quiet=True, cell_timeout=5,
+                                   warm=warm)
+        left = _kernels_in(nbs)
+        m = json.loads((run_dir / "manifest.json").read_text())
+        res = {n["name"]: n for n in m["notebooks"]}
+        assert code == 75, res
+        assert bool(res["01_slow"]["timeline"].get("warm")) is warm
+        assert not res["02_dies"]["timeline"].get("warm")
+        seen[warm] = {s: (r["status"], r["kind"], r["exit_code"], r["error"])
+                      for s, r in res.items()}
+        assert left == []
+    assert seen[True] == seen[False]
+    assert seen[True]["01_slow"][:3] == seen[True]["02_dies"][:3] == ("failed", "retriable", 75)
+    assert "Timeout" in seen[True]["01_slow"][3] and "DeadKernel" in seen[True]["02_dies"][3]
+
+
+def test_sigterm_stops_workers_and_every_kernel_warm_or_not(tmp_path, crm_home):
+    """SIGTERM to crm-report while one worker runs a notebook (in a warm kernel) and the
+    other, idle, holds a warm kernel for the next: staging removed, no kernel left."""
+    import signal
+    import subprocess
+    import sys
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "01_a.ipynb", STAMP.format(me="a") + "\nimport time\ntime.sleep(120)")
+    _nb(nbs / "02_b.ipynb", STAMP.format(me="b"))
+    _after(_nb(nbs / "03_c.ipynb", STAMP.format(me="c")), ["01_a"])
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "crm_lib.runner", "--out", str(out),
+                             "--notebooks-dir", str(nbs), "--jobs", "2", "--n-customers", "800",
+                             "--seed", "3", "--quiet"],
+                            env={**os.environ, "CRM_HOME": str(crm_home)},
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                list(out.glob(".staging-*/a.json")) and list(out.glob(".staging-*/results/02_b.json"))
+                and len(_kernels_in(nbs)) >= 2):  # a's kernel and the spare one for c
+            time.sleep(0.3)
+        assert len(_kernels_in(nbs)) >= 2, "no notebook running beside a warm kernel"
+        pid = json.loads(next(out.glob(".staging-*/a.json")).read_text())["pid"]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert not list(out.glob(".staging-*"))
+    assert _kernels_in(nbs) == [] and not _alive(pid)

@@ -11,7 +11,9 @@ The run is made of steps (:mod:`.steps`) that schedulers call one by one
 (``--plan``, ``--run-id ID --stage-only --notebooks NN``, ``--run-id ID
 --publish``) and the batch (:mod:`.batch`) calls in one go: notebooks run in
 the order of the artefact graph (:func:`crm_lib.artefacts.notebook_graph`),
-two at a time by default. A run with a failure is published as
+two at a time by default, each notebook in a fresh kernel that an idle worker
+may have started and warmed up (its set-up imports) in advance (:mod:`.kernels`);
+each result has the notebook's ``timeline``. A run with a failure is published as
 ``<run-id>-failed`` and never replaces the last good report
 (``reports/latest.txt``).
 """

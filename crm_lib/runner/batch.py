@@ -269,7 +269,7 @@ def _line(r: NotebookResult) -> str:
 
 def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *,
             jobs: int, log, bar=None, workers: list[_Worker] | None = None,
-            warm: bool = True) -> None:
+            warm: bool = True, exiting: list[_Worker] | None = None) -> None:
     """Run the notebooks of ``nbs`` not in ``done``, each once its dependencies have finished.
 
     ``jobs`` notebooks at a time, in up to ``jobs`` worker processes
@@ -283,7 +283,10 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
     yet given out, and ready notebooks go to warm workers first. Workers only
     execute; this process exports each finished notebook's HTML in a background
     thread while the next notebooks run (nbconvert imported once). Results are in
-    staging's ``results/``; ``workers`` are already started workers to use.
+    staging's ``results/``; ``workers`` are already started workers to use. Workers
+    exit (their input closed) as soon as no notebook is left to hand out; with
+    ``exiting`` (a list) they are put there for the caller to wait for
+    (:func:`wait_workers`), otherwise waited for here.
     """
     graph = artefacts.notebook_graph(nbs)
     chain = critical_path_first(graph)
@@ -347,6 +350,10 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 html.append(exports.submit(export_result_html, ctx.staging, stem, log=log,
                                            timeline=marks[stem]))  # the GIL a while)
             to_export.clear()
+            if not pending:  # nothing left to hand out: idle workers may exit now
+                for w in workers:
+                    if w.stem is None:
+                        w.close()
             time.sleep(0.05)
             for w in busy():
                 stem = w.stem
@@ -376,12 +383,13 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                                 timeline=marks[stem]) for stem in to_export]
         for w in workers:  # no more notebooks: the workers exit at end of input
             w.close()
-        for w in workers:
-            w.proc.wait(timeout=60)
-            w.drop_early_log()
-        workers.clear()
         for f in html:  # every page written before the run is published
             f.result()
+        if exiting is None:
+            wait_workers(workers)
+        else:  # the caller waits (its kernels' graceful exit overlaps the publication)
+            exiting.extend(workers)
+        workers.clear()
     finally:
         _stop_workers(workers)  # interrupted: stop the workers and their kernels
         exports.shutdown(wait=True, cancel_futures=True)
@@ -527,11 +535,14 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
             with tqdm(total=len(nbs), disable=quiet, unit="nb", file=sys.stderr) as bar:
                 given, workers = workers, []  # execute() stops them from here on
                 execute(ctx, nbs, done, jobs=n_jobs, log=log, bar=bar, workers=given,
-                        warm=warm)
+                        warm=warm, exiting=workers)
             marks["executed"] = time.time()
-            return publish(ctx, nbs, duration_s=time.perf_counter() - started,
-                           extra={"jobs": jobs, "warm_kernels": warm and n_jobs > 1,
-                                  "timeline": marks}, log=log)
+            out = publish(ctx, nbs, duration_s=time.perf_counter() - started,
+                          extra={"jobs": jobs, "warm_kernels": warm and n_jobs > 1,
+                                 "timeline": marks}, log=log)
+            wait_workers(workers)  # exiting since the last result; nothing is left running
+            workers.clear()
+            return out
     except RunError as exc:
         print(str(exc), file=sys.stderr)
         _drop_staging(ctx)
@@ -547,6 +558,16 @@ def run(*, source: str | None = None, params_file: str | None = None, notebooks:
         raise
     finally:
         _stop_workers(workers)
+
+
+def wait_workers(workers: list[_Worker], timeout: float = 60) -> None:
+    """Wait for workers whose input is closed to exit (they stop their kernels first)."""
+    for w in workers:
+        try:
+            w.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(w.proc)
+        w.drop_early_log()
 
 
 def _stop_workers(workers: list[_Worker]) -> None:

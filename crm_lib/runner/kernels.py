@@ -97,7 +97,7 @@ class WarmKernel:
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         run_sync(self.km.start_kernel)(extra_arguments=list(HISTORY_ARGS), cwd=str(self.cwd))
         self.kc = self.km.client()
-        self.kc.start_channels()
+        self.kc.start_channels(iopub=False, stdin=False, hb=False, control=False)  # shell only
         self.msg_id = self.kc.execute(warmup_code(self.modules), silent=True,
                                       store_history=False, allow_stdin=False)
 
