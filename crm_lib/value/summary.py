@@ -112,7 +112,7 @@ def purchase_days(transactions: pd.DataFrame, *, end: object = None,
     where = ""
     if end is not None:
         where = f"WHERE {occ} <= TIMESTAMP '{pd.Timestamp(end)}'"
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # sums in one order: same bits every run
     try:
         con.register("tx", tx)
         out = con.sql(f"""
@@ -144,7 +144,7 @@ def _reference_aggregates(transactions: pd.DataFrame, calibration_end: object,
         raise ValueError(f"observation_end {obs} is before calibration_end {cal}")
     days = purchase_days(tx, end=obs, grain=grain)
     c = f"TIMESTAMP '{cal}'"
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # sums in one order: same bits every run
     try:
         con.register("d", days)
         out = con.sql(f"""
