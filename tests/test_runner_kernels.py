@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
 from _runner_nbs import TINY, _nb
 
 from crm_lib import runner
@@ -50,6 +51,18 @@ def test_setup_imports_are_the_leading_imports_of_the_first_code_cell(tmp_path):
     assert not warm.fits("crm", tmp_path, ("csv",))  # would import json earlier than cold
     assert not warm.fits("crm", tmp_path / "other", ("json",))
     assert not warm.fits("python3", tmp_path, ("json",))
+
+
+def test_warmup_code_imports_each_module_and_binds_no_name():
+    code = kernels.warmup_code(("json", "email.mime.text", "no_such_module_xyz", "json.nope"))
+    ns: dict = {}
+    exec(code, ns)  # noqa: S102 - the code a warm kernel runs
+    assert [k for k in ns if not k.startswith("__")] == []
+    import sys
+    assert "email.mime.text" in sys.modules and "no_such_module_xyz" not in sys.modules
+    assert "importlib" not in code  # plain import statements (tests/test_leftovers.py)
+    with pytest.raises(ValueError, match="not a module name"):
+        kernels.warmup_code(("os; import shutil",))
 
 
 def test_warm_kernels_serve_one_notebook_each_and_none_is_left(tmp_path):

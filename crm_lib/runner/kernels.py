@@ -65,17 +65,16 @@ def setup_imports(nb_path: Path) -> tuple[str, ...]:
 
 
 def warmup_code(modules: tuple[str, ...]) -> str:
-    """Code importing ``modules`` inside a function (no name is left behind); a module that
-    fails to import, or a name that is not a module, is left to the notebook."""
-    return ("def _crm_warmup():\n"
-            "    import importlib\n"
-            f"    for m in {tuple(modules)!r}:\n"
-            "        try:\n"
-            "            importlib.import_module(m)\n"
-            "        except Exception:\n"
-            "            pass\n"
-            "_crm_warmup()\n"
-            "del _crm_warmup\n")
+    """Code importing ``modules`` inside a function (no name is left behind), one plain
+    ``import`` statement each; a module that fails to import, or a name that is not a
+    module, is left to the notebook. The names come from :func:`setup_imports` (dotted
+    identifiers parsed from the notebook); anything else is refused."""
+    bad = [m for m in modules if not all(part.isidentifier() for part in m.split("."))]
+    if bad:
+        raise ValueError(f"not a module name: {bad[0]!r}")
+    body = "".join(f"    try:\n        import {m}\n    except Exception:\n        pass\n"
+                   for m in modules)
+    return "def _crm_warmup():\n" + (body or "    pass\n") + "_crm_warmup()\ndel _crm_warmup\n"
 
 
 #: nbclient adds this argument to every IPython kernel it starts (``ipython_hist_file``).
