@@ -151,19 +151,26 @@ class WarmKernel:
             self.kc.stop_channels()
         except Exception:  # noqa: BLE001, S110
             pass
-        if km is None:
-            return
+        if km is not None:
+            _stop_kernel(km, lambda: run_sync(km.shutdown_kernel)(now=False))
+
+
+def _stop_kernel(km, graceful) -> None:
+    """Stop ``km``'s kernel with ``graceful()``; if that fails (the kernel is dead or
+    stuck), kill it; then free its resources. Never raises."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        graceful()
+    except Exception:  # noqa: BLE001 - dead already: free what is left
         try:
-            run_sync(km.shutdown_kernel)(now=False)
-        except Exception:  # noqa: BLE001 - already dead: free what is left
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001, S110
-                pass
-        try:
-            run_sync(km.cleanup_resources)()
+            run_sync(km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001, S110
             pass
+    try:
+        run_sync(km.cleanup_resources)()
+    except Exception:  # noqa: BLE001, S110
+        pass
 
 
 class Spent:
@@ -211,20 +218,14 @@ class Spent:
         km, self.km = self.km, None
         if km is None:
             return
-        try:
+
+        def graceful() -> None:
             if self.requested:  # wait for it to exit (killed after shutdown_wait_time)
                 run_sync(km.finish_shutdown)()
             elif run_sync(km.is_alive)():
                 run_sync(km.shutdown_kernel)(now=False)
-        except Exception:  # noqa: BLE001 - dead already: free what is left
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001, S110
-                pass
-        try:
-            run_sync(km.cleanup_resources)()
-        except Exception:  # noqa: BLE001, S110
-            pass
+
+        _stop_kernel(km, graceful)
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
