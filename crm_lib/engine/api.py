@@ -34,12 +34,15 @@ def _config(config: EngineConfig | None) -> EngineConfig:
 
 
 def _table(data, kind: str, config: EngineConfig | None):
-    """(backend, Ibis table of ``data``). A pandas frame on DuckDB is summarised on one
-    thread unless ``threads`` is set: DuckDB's parallel hash aggregation adds a group's
-    partial sums in an order that varies from call to call, so a per-customer spend
-    could differ in its last bits between two runs of the same notebook, and the models
-    fitted on it by more (1e-12 in the Gamma-Gamma fit between two runs). A frame fits in memory, so one thread costs little; files and Ibis tables
-    (the out-of-core path) keep every thread."""
+    """(backend, Ibis table of ``data``).
+
+    A pandas frame on DuckDB is summarised on one thread unless ``threads`` is set:
+    DuckDB's parallel hash aggregation adds a group's partial sums in an order that
+    varies from call to call, so a per-customer spend could differ in its last bits
+    between two runs of the same notebook, and the models fitted on it by more (1e-12
+    in the Gamma-Gamma fit between two runs). A frame fits in memory, so one thread
+    costs little; files and Ibis tables (the out-of-core path) keep every thread.
+    """
     cfg = _config(config)
     if cfg.engine == "duckdb" and cfg.threads is None and isinstance(data, pd.DataFrame):
         cfg = dataclasses.replace(cfg, threads=1)

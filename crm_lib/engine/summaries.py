@@ -50,20 +50,26 @@ def transaction_checks(tx):
     )
 
 
-def occasions(tx, *, grain: str, end=None):
-    """One row per customer and purchase occasion: ``day`` (its time), ``spend`` (sum
-    of non-negative amounts), ``rows`` (non-negative rows), ``refund`` (refunds as a
-    positive sum). ``end`` drops later occasions."""
+def _occasion_groups(tx, *, grain: str, end=None):
+    """The customer x occasion groups of :func:`occasions` as filtered sums and counts (no
+    CASE or cast a row): ``spend`` and ``refund`` are NULL, not 0, where an occasion has
+    none (a filtered sum skips the zeros a CASE would add: the same sums)."""
     day = tx.date.truncate("D") if grain == "day" else tx.date
     t = tx.mutate(day=day)
     if end is not None:
         t = t.filter(t.day <= _ts(end))
     buy = t.amount >= 0
     return t.group_by(["customer_id", "day"]).aggregate(
-        spend=ibis.ifelse(buy, t.amount, 0.0).sum(),
-        rows=buy.cast("int64").sum(),
-        refund=ibis.ifelse(buy, 0.0, -t.amount).sum(),
-    )
+        spend=t.amount.sum(where=buy), rows=t.count(where=buy),
+        refund=(-t.amount).sum(where=~buy))
+
+
+def occasions(tx, *, grain: str, end=None):
+    """One row per customer and purchase occasion: ``day`` (its time), ``spend`` (sum
+    of non-negative amounts), ``rows`` (non-negative rows), ``refund`` (refunds as a
+    positive sum). ``end`` drops later occasions."""
+    occ = _occasion_groups(tx, grain=grain, end=end)
+    return occ.mutate(spend=occ.spend.fill_null(0.0), refund=occ.refund.fill_null(0.0))
 
 
 def bgnbd_inputs(tx, *, calibration_end, observation_end, grain: str):
@@ -77,16 +83,7 @@ def bgnbd_inputs(tx, *, calibration_end, observation_end, grain: str):
     calibration revenue less the first occasion's spend (``argmin`` by day; a
     customer's occasions have distinct days), so no join back to the first day."""
     cal = _ts(calibration_end)
-    # the occasions of :func:`occasions` as filtered sums and counts (no CASE or cast a
-    # row; spend and refund are NULL, not 0, where an occasion has none, which the sums
-    # below skip or fill)
-    day = tx.date.truncate("D") if grain == "day" else tx.date
-    t = tx.mutate(day=day)
-    t = t.filter(t.day <= _ts(observation_end))
-    nonneg = t.amount >= 0
-    occ = t.group_by(["customer_id", "day"]).aggregate(
-        spend=t.amount.sum(where=nonneg), rows=t.count(where=nonneg),
-        refund=(-t.amount).sum(where=~nonneg))
+    occ = _occasion_groups(tx, grain=grain, end=observation_end)  # NULL sums skipped below
     buy = occ.rows > 0
     in_cal = occ.day <= cal
     cc = occ.group_by("customer_id").aggregate(

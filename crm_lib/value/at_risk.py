@@ -6,7 +6,8 @@ margin stream of the plan over a horizon (``margin_rate`` x monthly charges,
 with the observed monthly retention, Gupta, Lehmann & Stuart 2004) plus the
 shop purchase CLV of notebook 03 when the run has it. The per-customer value
 is computed by :func:`crm_lib.roi.economics.retention_value` (the formula lives
-there once; ``roi.pipeline`` re-exports it); this module adds the expected loss and who counts as at risk.
+there once; ``roi.pipeline`` re-exports it); this module adds the expected loss
+and who counts as at risk.
 
 Value at risk = sum over active customers of P(churn within the horizon) x
 value. Because 0 <= P <= 1 and values are >= 0 it never exceeds the total
@@ -42,13 +43,13 @@ class ValueBasis:
 def customer_values(customers: pd.DataFrame, clv: pd.DataFrame | None, as_of,
                     basis: ValueBasis = ValueBasis()) -> pd.Series:
     """Value of each customer on ``basis`` (index customer_id), as notebook 05 computes it."""
-    from ..roi import claims, economics  # not roi.pipeline: it imports scikit-learn and scipy.stats
+    from ..roi import claims, economics  # not roi.pipeline (scikit-learn, scipy.stats)
 
     retention = claims.observed_retention(customers, as_of, period_months=1)
     return economics.retention_value(customers, clv, margin_rate=basis.margin_rate,
-                                    horizon_months=basis.horizon_months,
-                                    annual_discount_rate=basis.annual_discount_rate,
-                                    monthly_retention=retention)
+                                     horizon_months=basis.horizon_months,
+                                     annual_discount_rate=basis.annual_discount_rate,
+                                     monthly_retention=retention)
 
 
 @dataclass(frozen=True)
