@@ -607,7 +607,7 @@ class _Forest:
             # where each possible category code goes, and missing / invalid (last entry)
             table = np.r_[self._in_bitset(left_bits, codes)
                           | (~self._in_bitset(known_bits, codes) & mgl), mgl]
-            rule = ("cat", mgl, left_bits, known_bits, table)
+            rule = ("cat", mgl, table)
         else:
             rule = ("num", mgl, float(nd["num_threshold"]))
         return (f, rule, self._compile(nodes, bits, int(nd["left"])),
@@ -633,7 +633,7 @@ class _Forest:
         if rule[0] == "num":
             left = x <= rule[2]
             return left | nan if rule[1] else left
-        return rule[4][self._category_slots(x, nan) if slots is None else slots]
+        return rule[2][self._category_slots(x, nan) if slots is None else slots]
 
     def _value(self, tree, cols, nans, slots: dict):
         """A tree's values for all rows; ``slots`` caches the category table entries of

@@ -399,12 +399,18 @@ def cross_fit_uplift(model, X, churned, treatment, *, cv: int = 5, seed: int = 4
 
 
 # ---------------------------------------------------------------- curves
-def _sorted(churned, treatment, score):
+def _checked(churned, treatment, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``churned`` and ``treatment`` as 0/1 floats and ``score`` as floats, of one length."""
     y = _binary(churned, "churned")
     t = _binary(treatment, "treated")
     s = np.asarray(score, dtype=float)
     if not len(y) == len(t) == len(s):
         raise ValueError("churned, treatment and score must have the same length")
+    return y, t, s
+
+
+def _sorted(churned, treatment, score):
+    y, t, s = _checked(churned, treatment, score)
     order = np.argsort(-s, kind="mergesort")
     return y[order], t[order], s[order]
 
@@ -450,8 +456,7 @@ def uplift_curves(churned, treatment, score) -> pd.DataFrame:
 
 def qini_auc(churned, treatment, score) -> float:
     """Area between the Qini curve and the random line (per pilot customer; 0 = no skill)."""
-    c = uplift_curves(churned, treatment, score)
-    return float(np.trapezoid(c["qini"] - c["random"], c["fraction"]))
+    return _qini_area(*_checked(churned, treatment, score))
 
 
 def qini_interval(churned, treatment, score, *, level: float = 0.95, n_boot: int = 200,
@@ -459,11 +464,7 @@ def qini_interval(churned, treatment, score, *, level: float = 0.95, n_boot: int
     """Qini area of ``score`` with a percentile bootstrap interval (customers resampled
     within each arm): ``(estimate, low, high)``. A lower bound above zero says the
     ranking finds effect differences the noise alone would not produce."""
-    y = _binary(churned, "churned")
-    t = _binary(treatment, "treated")
-    s = np.asarray(score, dtype=float)
-    if not len(y) == len(t) == len(s):
-        raise ValueError("churned, treatment and score must have the same length")
+    y, t, s = _checked(churned, treatment, score)
     rng = np.random.default_rng(seed)
     arms = [np.flatnonzero(t == a) for a in (0.0, 1.0)]
     draws = np.empty(n_boot)
@@ -471,7 +472,7 @@ def qini_interval(churned, treatment, score, *, level: float = 0.95, n_boot: int
         i = np.concatenate([rng.choice(a, len(a)) for a in arms])
         draws[b] = _qini_area(y[i], t[i], s[i])
     lo, hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return qini_auc(y, t, s), float(lo), float(hi)
+    return _qini_area(y, t, s), float(lo), float(hi)
 
 
 def policy_curve(churned, treatment, score, *, value, cost,
