@@ -257,6 +257,7 @@ def _engine():
     """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager
+    from papermill.log import logger
     from papermill.utils import merge_kwargs, remove_args
 
     class OneSaveACell(NotebookExecutionManager):
@@ -308,16 +309,11 @@ def _engine():
             final_kwargs = merge_kwargs(
                 safe_kwargs, timeout=execution_timeout if execution_timeout
                 else kwargs.get("timeout"), startup_timeout=start_timeout,
-                kernel_name=kernel_name, log=logger(), log_output=log_output,
+                kernel_name=kernel_name, log=logger, log_output=log_output,
                 stdout_file=stdout_file, stderr_file=stderr_file)
             return GivenKernelClient(nb_man, **final_kwargs).execute()
 
     return GivenKernelEngine
-
-
-def logger():
-    from papermill.log import logger as pm_logger
-    return pm_logger
 
 
 ENGINE_NAME = "crm-batch"

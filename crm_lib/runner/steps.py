@@ -451,7 +451,6 @@ def timeline_table(results: list[NotebookResult], origin: float) -> list[dict]:
         for k in ("ready", "given", "start", "kernel", "end", "seen", "html"):
             if k in t:
                 row[k] = round(t[k] - origin, 2)
-
         row.update(queued=_span(t, "ready", "given"), kernel_s=_span(t, "start", "kernel"),
                    cells_s=_span(t, "kernel", "end"), after_s=_span(t, "end", "html"))
         rows.append(row)
