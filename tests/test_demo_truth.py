@@ -143,6 +143,13 @@ def test_accessor_reads_the_demo_truth_and_nothing_for_other_sources(tmp_path):
     tr = truth.load(tmp_path / "truth")
     assert tr is not None and tr.ground["params"]["seed"] == 2
     assert len(tr.customers) == 1500 and "frailty" in tr.customers
+    # the per-customer truth file reads back exactly what was simulated (every value)
+    sim = demo.generate(p).customer_truth.reset_index(drop=True)
+    read = tr.customers[list(sim.columns)]
+    assert read.isna().equals(sim.isna())
+    for c in sim:
+        same = read[c].astype(sim[c].dtype) == sim[c]
+        assert (same | sim[c].isna()).all(), c
     assert truth.load(tmp_path / "raw") is None  # a folder without a truth
     session = SimpleNamespace(source=SimpleNamespace(build=lambda: SimpleNamespace(name="cdnow")))
     assert truth.for_session(session) is None

@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from scipy import optimize, stats
 
 PERIOD_DAYS = 30  # the churn simulation steps in 30-day "months"
@@ -1128,5 +1130,11 @@ def _write_raw(folder: Path, data: DemoData) -> None:
 
 
 def _write_truth(folder: Path, data: DemoData) -> None:
+    """``ground_truth.json`` and ``customer_truth.csv``. The CSV is written by Arrow's
+    writer (15x less CPU than pandas' ``to_csv``, on the runner's critical path): the same
+    values read back (shortest round-trip floats), quotes only where needed, booleans as
+    ``true``/``false``, whole-number floats without ``.0``."""
     (folder / "ground_truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True))
-    data.customer_truth.to_csv(folder / "customer_truth.csv", index=False, lineterminator="\n")
+    pacsv.write_csv(pa.Table.from_pandas(data.customer_truth, preserve_index=False),
+                    folder / "customer_truth.csv",
+                    write_options=pacsv.WriteOptions(quoting_style="needed"))
