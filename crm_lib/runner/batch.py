@@ -399,8 +399,10 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
             exiting.extend(workers)
         workers.clear()
     finally:
-        _stop_workers(workers)  # interrupted: stop the workers and their kernels
-        exports.shutdown(wait=True, cancel_futures=True)
+        try:
+            _stop_workers(workers)  # interrupted: stop the workers and their kernels
+        finally:  # even if a second signal cut that short: no page written after this
+            exports.shutdown(wait=True, cancel_futures=True)  # (the caller drops staging)
 
 
 def _next_up(pending: list[str], finished: set[str], graph: dict[str, list[str]],
