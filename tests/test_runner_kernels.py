@@ -68,10 +68,9 @@ def test_warmup_code_imports_each_module_and_binds_no_name():
 def test_warm_kernels_serve_one_notebook_each_and_none_is_left(tmp_path):
     """Two workers: the head of the longest chain starts in a kernel warmed while the
     tables were cleaned, the other first notebook in a cold one (its worker starts
-    then). The head's worker warms a kernel ahead, while the head runs, for the first
-    notebook waiting for it, which is skipped (no kernel needed), so that kernel is shut
-    down unused; the worker idle beside the long notebook warms one for the other
-    notebook waiting for the head, which runs in it."""
+    then); the worker idle beside the long notebook warms a kernel for the next one,
+    which is skipped (no kernel needed), so that kernel is shut down unused when its
+    worker ends."""
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     _nb(nbs / "01_head.ipynb", STAMP.format(me="head") + "\nimport time\ntime.sleep(4)")
@@ -87,13 +86,13 @@ def test_warm_kernels_serve_one_notebook_each_and_none_is_left(tmp_path):
     assert code == 0, res
     assert m["warm_kernels"] is True
     assert {s: bool(res[s]["timeline"].get("warm")) for s in res} == {
-        "01_head": True, "02_side": False, "03_skipped": False, "04_tail": True}
+        "01_head": True, "02_side": False, "03_skipped": False, "04_tail": False}
     assert res["03_skipped"]["status"] == "skipped"
     logs = [p.read_text() for p in (run_dir / "logs").glob("worker-*.log")]
     assert sum("warm kernel for 03_skipped not used" in t for t in logs) == 1, logs
     seen = {s: json.loads((run_dir / f"{s}.json").read_text()) for s in ("head", "side", "tail")}
     assert len({v["pid"] for v in seen.values()}) == 3  # a fresh kernel for every notebook
-    # the warm-up bound no name: warm (head, tail) and cold (side) namespaces are the same
+    # the warm-up bound no name: warm (head) and cold (side, tail) namespaces are the same
     assert seen["head"]["names"] == seen["side"]["names"] == seen["tail"]["names"]
     assert "_crm_warmup" not in seen["head"]["names"] and "json" in seen["head"]["names"]
     for s in ("01_head", "04_tail"):  # execution counts as in a cold kernel
@@ -226,39 +225,3 @@ def test_sigterm_stops_workers_and_every_kernel_warm_or_not(tmp_path, crm_home):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert not list(out.glob(".staging-*"))
     assert _kernels_in(nbs) == [] and not _alive(pid)
-
-
-def test_a_kernel_is_warmed_ahead_for_the_notebook_that_waits_only_for_the_one_given():
-    """On the demo's graph each notebook of the critical path gets its kernel warmed while
-    the one it waits for runs (04 -> 03 -> 05 -> 06), unless another worker warms it."""
-    from crm_lib.runner import batch
-    from crm_lib.runner.cli import _spare_for
-
-    g = {"00": [], "01": [], "02": [], "04": [], "03": ["04"], "05": ["04", "03"],
-         "06": ["00", "01", "02", "04", "03", "05"]}
-    order = ["00", "01", "02", "04", "03", "05", "06"]
-    chain = batch.critical_path_first(g)
-
-    class W:  # a worker as _ahead_of sees it
-        def __init__(self, warm=None):
-            self.warm = warm
-
-    def ahead(stem, finished, warming=None):
-        pending = [s for s in order if s not in finished and s != stem]
-        return batch._ahead_of(stem, pending, set(finished), g, chain, order, [W(warming)])
-
-    assert ahead("04", []) == "03"
-    assert ahead("00", []) is None  # 06 waits for more than 00
-    assert ahead("03", ["04"]) == "05"
-    assert ahead("05", ["00", "01", "02", "04", "03"]) == "06"
-    assert ahead("05", ["04", "03"]) is None  # 06 still waits for 00-02
-    assert ahead("05", ["00", "01", "02", "04", "03"], warming="06") is None
-
-    class K:
-        def __init__(self, stem):
-            self.stem = stem
-
-    idle, mine = K("x"), K("03")
-    assert _spare_for("03", [idle, mine], {"03"}) is mine
-    assert _spare_for("02", [mine, idle], {"03"}) is idle  # an idle warm-up may fit
-    assert _spare_for("02", [mine], {"03"}) is None  # never another notebook's ahead kernel

@@ -28,7 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .. import artefacts, config, data
-from .kernels import AHEAD, RUN, WARM
+from .kernels import RUN, WARM
 from .notebooks import RunError, list_notebooks, order_notebooks, select_notebooks
 from .steps import (
     EXIT_PERMANENT,
@@ -219,14 +219,8 @@ class _Worker:
         self.proc.stdin.write(f"{line}\n")
         self.proc.stdin.flush()
 
-    def give(self, stem: str, ahead: Path | None = None) -> None:
-        """Run notebook ``stem``; with ``ahead``, first have a kernel warmed, while it runs,
-        for that notebook (one that waits for ``stem``; ``+ahead``, :func:`.cli.serve`)."""
+    def give(self, stem: str) -> None:
         self.stem, self.t0, self.warm = stem, time.perf_counter(), None
-        if ahead is not None:
-            with suppress(BrokenPipeError, OSError):
-                self._send(f"{AHEAD} {ahead}")
-                self.warm = ahead.stem
         self._send(stem)
 
     def warm_up(self, nb: Path) -> None:
@@ -347,9 +341,7 @@ def execute(ctx: RunContext, nbs: list[Path], done: dict[str, NotebookResult], *
                 if not idle:
                     workers.append(w)
                 marks[stem]["given"] = time.time()
-                nxt = _ahead_of(stem, pending, finished, graph, chain, order, workers) \
-                    if warm else None
-                w.give(stem, ahead=by_stem[nxt] if nxt else None)
+                w.give(stem)
                 log(f"  {stem}: started")
             if warm:
                 _warm_idle(workers, [by_stem[s] for s in
@@ -411,21 +403,6 @@ def _next_up(pending: list[str], finished: set[str], graph: dict[str, list[str]]
     (longest chain first), then the others (longest chain first, then run order)."""
     return sorted(pending, key=lambda s: (not all(d in finished for d in graph[s]),
                                           -chain[s], order.index(s)))
-
-
-def _ahead_of(stem: str, pending: list[str], finished: set[str], graph: dict[str, list[str]],
-              chain: dict[str, int], order: list[str], workers: list[_Worker]) -> str | None:
-    """The notebook to warm a kernel for while ``stem`` runs: the first to come
-    (:func:`_next_up`) of those that wait for ``stem`` and for nothing else unfinished, and
-    that no worker warms for yet. When ``stem`` ends it is ready, and its worker is the
-    one free with its kernel warm (04 -> 03 -> 05 -> 06 on the demo: each waits for the
-    one before, so each would otherwise start a cold kernel on the critical path)."""
-    after = finished | {stem}
-    warming = {w.warm for w in workers}
-    for s in _next_up(pending, after, graph, chain, order):
-        if stem in graph[s] and s not in warming and all(d in after for d in graph[s]):
-            return s
-    return None
 
 
 def _warm_idle(workers: list[_Worker], next_up: list[Path]) -> None:

@@ -155,20 +155,15 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
     A ``+warm PATH`` line starts a kernel for the notebook at ``PATH`` now and
     runs its set-up imports in it (:mod:`crm_lib.runner.kernels`) while the
     worker waits; the next notebook runs in it if it fits, and one left over is
-    shut down at EOF (or when the worker is stopped). A ``+ahead PATH`` line, sent
-    just before a notebook, starts a kernel for the notebook at ``PATH`` expected to
-    follow it (it waits for the one given): that kernel warms up while the given
-    notebook runs and is kept for that notebook only (:data:`MAX_SPARES`). A worker
-    started before its run has an id (``ctx`` None, started while the source is
-    opened) gets it with a ``+run ID N`` line: it then loads the run from
-    ``out_root``'s staging and moves its output from ``early_log`` to
-    ``logs/worker-N.log``.
+    shut down at EOF (or when the worker is stopped). A worker started before its
+    run has an id (``ctx`` None, started while the source is opened) gets it with a
+    ``+run ID N`` line: it then loads the run from ``out_root``'s staging and moves
+    its output from ``early_log`` to ``logs/worker-N.log``.
     """
-    from .kernels import AHEAD, RUN, WarmKernel, setup_imports
+    from .kernels import RUN, WarmKernel, setup_imports
 
     own_out = os.dup(1), os.dup(2)  # the worker's log, for what a warm kernel prints
-    spares: list = []  # pre-warmed kernels for notebooks to come (crm_lib.runner.kernels)
-    reserved: set[str] = set()  # the stems of the spares warmed ahead (kept for them only)
+    spare = None  # a pre-warmed kernel for the next notebook (crm_lib.runner.kernels)
     spent: list = []  # the kernel of the notebook just run, shut down after its result
 
     def to_own_log() -> None:
@@ -196,7 +191,7 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
         return c, st
 
     try:
-        with signals_raise():  # SIGTERM: still shut the spare kernels down
+        with signals_raise():  # SIGTERM: still shut the spare kernel down
             by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)} if ctx else {}
             if staging is not None:
                 (staging / "logs").mkdir(exist_ok=True)
@@ -208,18 +203,13 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
                     ctx, staging = attach(*arg.split(" "))
                     by_stem = {p.stem: p for p in list_notebooks(ctx.nb_folder)}
                     continue
-                if cmd in (WARM, AHEAD):  # a kernel for the notebook at PATH
-                    target = Path(arg)
-                    have = {k.stem for k in spares}
-                    wanted = (target.stem not in have and len(spares) < MAX_SPARES and
-                              (cmd == AHEAD or not have - reserved))
-                    if wanted:
+                if cmd == WARM:  # +warm PATH: a kernel for that notebook
+                    if spare is None:
+                        target = Path(arg)
                         to_own_log()
                         try:
-                            spares.append(WarmKernel(config.KERNEL_NAME, target.parent,
-                                                     setup_imports(target), stem=target.stem))
-                            if cmd == AHEAD:
-                                reserved.add(target.stem)
+                            spare = WarmKernel(config.KERNEL_NAME, target.parent,
+                                               setup_imports(target), stem=target.stem)
                         except Exception as exc:  # noqa: BLE001 - the notebook starts cold
                             print(f"crm-report: no warm kernel: {type(exc).__name__}: {exc}",
                                   file=sys.stderr, flush=True)
@@ -231,14 +221,10 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
                 with (staging / "logs" / f"{cmd}.log").open("w") as fh:
                     os.dup2(fh.fileno(), 1)
                     os.dup2(fh.fileno(), 2)
-                spare = _spare_for(cmd, spares, reserved)
                 _stage_one(ctx, staging, by_stem[cmd], log=log, html=html, warm=spare,
                            spent=spent)
-                if spare is not None and (spare.km is None or spare.stem == cmd):
-                    if spare.km is not None:  # its notebook ran without it (skipped)
-                        _unused(spare, to_own_log)
-                    spares.remove(spare)  # taken, shut down, or not needed any more
-                    reserved.discard(spare.stem)
+                if spare is not None and spare.km is None:
+                    spare = None  # taken (or shut down): the next notebook needs another
                 for k in spent:  # the result is out: ask the notebook's kernel to stop
                     k.request()  # (reaped when the worker waits for its next command)
                 sys.stdout.flush()
@@ -246,31 +232,12 @@ def serve(ctx: RunContext | None, staging: Path | None, *, log, html: bool,
     finally:
         while spent:
             spent.pop().shutdown()
-        for spare in spares:
-            _unused(spare, to_own_log)
+        if spare is not None:
+            to_own_log()
+            print(f"crm-report: warm kernel for {spare.stem} not used; shut down",
+                  file=sys.stderr, flush=True)
+            spare.shutdown()
     return EXIT_OK
-
-
-def _unused(spare, to_own_log) -> None:
-    """Shut a spare kernel down that no notebook used, saying so in the worker's log."""
-    to_own_log()
-    print(f"crm-report: warm kernel for {spare.stem} not used; shut down",
-          file=sys.stderr, flush=True)
-    spare.shutdown()
-
-
-#: The most pre-warmed kernels a worker holds: one warmed while it was idle, or one
-#: warmed ahead for the notebook after the one it runs (and the one it was warmed for).
-MAX_SPARES = 2
-
-
-def _spare_for(stem: str, spares: list, reserved: set[str]):
-    """The spare kernel notebook ``stem`` runs in: the one warmed for it, else one
-    warmed while idle (used if it fits, :meth:`~.kernels.WarmKernel.take`), never one
-    warmed ahead for another notebook; None: a cold kernel."""
-    mine = [k for k in spares if k.stem == stem]
-    free = [k for k in spares if k.stem not in reserved]
-    return (mine or free or [None])[0]
 
 
 #: Seconds between a worker's checks for a command while its finished kernels exit; one

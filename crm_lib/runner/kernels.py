@@ -27,9 +27,6 @@ from pathlib import Path
 
 #: The line that asks a serving worker to pre-warm a kernel for a notebook: ``+warm PATH``.
 WARM = "+warm"
-#: The line that asks a worker, before it is given its next notebook, to warm a kernel for
-#: the notebook expected after that one: ``+ahead PATH`` (kept for that notebook only).
-AHEAD = "+ahead"
 #: The line that gives an early-started worker its run: ``+run RUN_ID N`` (N: worker number).
 RUN = "+run"
 
