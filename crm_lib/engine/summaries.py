@@ -50,14 +50,18 @@ def transaction_checks(tx):
     )
 
 
+def _dated(tx, *, grain: str, end=None):
+    """The rows with their occasion time ``day`` (the calendar day, or the timestamp for
+    grain ``"exact"``), those after ``end`` dropped."""
+    t = tx.mutate(day=tx.date.truncate("D") if grain == "day" else tx.date)
+    return t if end is None else t.filter(t.day <= _ts(end))
+
+
 def _occasion_groups(tx, *, grain: str, end=None):
     """The customer x occasion groups of :func:`occasions` as filtered sums and counts (no
     CASE or cast a row): ``spend`` and ``refund`` are NULL, not 0, where an occasion has
     none (a filtered sum skips the zeros a CASE would add: the same sums)."""
-    day = tx.date.truncate("D") if grain == "day" else tx.date
-    t = tx.mutate(day=day)
-    if end is not None:
-        t = t.filter(t.day <= _ts(end))
+    t = _dated(tx, grain=grain, end=end)
     buy = t.amount >= 0
     return t.group_by(["customer_id", "day"]).aggregate(
         spend=t.amount.sum(where=buy), rows=t.count(where=buy),
@@ -86,9 +90,7 @@ def bgnbd_inputs(tx, *, calibration_end, observation_end, grain: str):
     no join back to the first day. Refunds need no occasions: they are summed from the
     refund rows (about 1 in 100) per customer and joined to the customers kept."""
     cal = _ts(calibration_end)
-    day = tx.date.truncate("D") if grain == "day" else tx.date
-    t = tx.mutate(day=day)
-    t = t.filter(t.day <= _ts(observation_end))
+    t = _dated(tx, grain=grain, end=observation_end)
     b = t.filter(t.amount >= 0)
     occ = b.group_by(["customer_id", "day"]).aggregate(spend=b.amount.sum())
     in_cal = occ.day <= cal
