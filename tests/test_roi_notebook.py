@@ -96,10 +96,6 @@ def test_05_fits_with_04s_parameters_when_alone():
         assert p05[name].default == p04[name].default, name
 
 
-#: Dict parameters still to flatten, with the owner (issue 12's reports area); keep it empty.
-KNOWN_DICTS = {("06_executive_summary", "value_basis"), ("06_executive_summary", "campaign")}
-
-
 TRUE_MAPPINGS = {"source_options", "spark_config"}
 
 
@@ -110,9 +106,7 @@ def test_no_dict_of_settings_is_a_notebook_parameter():
     found = {(nb.stem, name) for nb in runner.list_notebooks()
              for name, p in params.schema(nb).items()
              if name not in TRUE_MAPPINGS and isinstance(p.default, dict)}
-    assert found <= KNOWN_DICTS, sorted(found - KNOWN_DICTS)
-    assert not {k for k in found if k[0] in ("00_crm_concepts", "03_customer_value",
-                                             "05_retention_roi")}
+    assert not found, sorted(found)
 
 
 def test_one_acquisition_and_contact_cost_across_notebooks():
