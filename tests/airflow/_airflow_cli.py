@@ -8,12 +8,16 @@ the exit code (a message goes to stderr with code 1, as the interpreter does). A
 command the line ``MARKER {"exit": <code>}`` is printed to stdout, and the next line is
 read. So the tests pay Airflow's import and its in-process execution API (built once per
 process, ``supervisor.in_process_api_server``) once, not once per ``airflow dags test``.
-End of stdin ends the process.
+End of stdin ends the process: the exit handlers registered with :mod:`atexit` run
+(Airflow's ``dispose_orm`` among them), then ``os._exit``, which leaves out the
+interpreter's teardown of Airflow's modules (2 CPU-seconds, nothing left to write).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
 import traceback
 
@@ -55,4 +59,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
