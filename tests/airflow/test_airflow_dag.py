@@ -12,8 +12,12 @@ that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``;
 the DAG folder is ``scheduling/``; the notebook tasks call this venv's
 ``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``. The runs
 use a small demo company and two notebooks (03 and 06; 06 runs after 03 in the
-runner's graph). Safe under pytest-xdist: the environment and its migrated
-database are built under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
+runner's graph). The ``airflow dags test`` commands of one home run one after the
+other in one Airflow process (``_airflow_cli.py``: Airflow's CLI parser and the
+command's function, as the ``airflow`` executable runs them), so Airflow's import
+and its in-process execution API are paid once per home, not once per command.
+Safe under pytest-xdist: the environment and its migrated database are built
+under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
 of the runs and the task test is shared by the session and starts with the
 runner's plan, so their DAG parses do not each run ``crm-report --plan`` (the
 DAG loading test runs it); everything else is per test.
@@ -152,7 +156,8 @@ class Airflow:
                 lines.put(line)
             lines.put(None)
 
-        threading.Thread(target=read, daemon=True).start()
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
 
     def close(self) -> None:
         """End the Airflow process (end of its stdin; killed if it does not exit)."""
@@ -163,6 +168,8 @@ class Airflow:
         except subprocess.TimeoutExpired:
             self.cli.kill()
             self.cli.wait()
+        self.reader.join(timeout=10)  # at the end of its output
+        self.cli.stdout.close()
 
     def dags_test(self, date: str, conf: dict, timeout: float = 900
                   ) -> subprocess.CompletedProcess:
