@@ -12,8 +12,12 @@ that ``airflow db migrate`` built once per cached environment) and ``CRM_HOME``;
 the DAG folder is ``scheduling/``; the notebook tasks call this venv's
 ``crm-report``, whose ``crm`` kernel is found through ``JUPYTER_PATH``. The runs
 use a small demo company and two notebooks (03 and 06; 06 runs after 03 in the
-runner's graph). Safe under pytest-xdist: the environment and its migrated
-database are built under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
+runner's graph). The ``airflow dags test`` commands of one home run one after the
+other in one Airflow process (``_airflow_cli.py``: Airflow's CLI parser and the
+command's function, as the ``airflow`` executable runs them), so Airflow's import
+and its in-process execution API are paid once per home, not once per command.
+Safe under pytest-xdist: the environment and its migrated database are built
+under a file lock. The DAG's plan cache (``XDG_CACHE_HOME``)
 of the runs and the task test is shared by the session and starts with the
 runner's plan, so their DAG parses do not each run ``crm-report --plan`` (the
 DAG loading test runs it); everything else is per test.
@@ -27,14 +31,17 @@ import io
 import json
 import math
 import os
+import queue
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from _airflow_cli import MARKER
 from filelock import FileLock
 
 from crm_lib import runner
@@ -45,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEDULING = ROOT / "scheduling"
 REQUIREMENTS = SCHEDULING / "airflow-requirements.txt"
 CONSTRAINTS = SCHEDULING / "airflow-constraints.txt"
+CLI_SESSION = Path(__file__).with_name("_airflow_cli.py")
 PROJECT_BIN = Path(sys.executable).parent
 CRM_REPORT = PROJECT_BIN / "crm-report"
 #: The run-level parameters of every run here (a small demo, two notebooks).
@@ -135,9 +143,59 @@ class Airflow:
         })
         self.env = env
 
-    def dags_test(self, date: str, conf: dict) -> subprocess.CompletedProcess:
-        return _run([str(self.venv / "bin" / "airflow"), "dags", "test", "crm_report", date,
-                     "--conf", json.dumps(conf)], self.env, timeout=900)
+    def start(self) -> None:
+        """Start the Airflow process that runs this home's CLI commands (:meth:`dags_test`)."""
+        self.cli = subprocess.Popen(
+            [str(self.venv / "bin" / "python"), str(CLI_SESSION)], env=self.env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            bufsize=1)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+        def read(stream=self.cli.stdout, lines=self._lines):
+            for line in stream:
+                lines.put(line)
+            lines.put(None)
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+
+    def close(self) -> None:
+        """End the Airflow process (end of its stdin; killed if it does not exit)."""
+        with contextlib.suppress(OSError):
+            self.cli.stdin.close()
+        try:
+            self.cli.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.cli.kill()
+            self.cli.wait()
+        self.reader.join(timeout=10)  # at the end of its output
+        self.cli.stdout.close()
+
+    def dags_test(self, date: str, conf: dict, timeout: float = 900
+                  ) -> subprocess.CompletedProcess:
+        """``airflow dags test crm_report DATE --conf CONF``, in the process of :meth:`start`.
+
+        Its output (stdout and stderr) is the returned ``stdout``; the exit code is the
+        command's, as ``airflow`` would exit with it.
+        """
+        argv = ["dags", "test", "crm_report", date, "--conf", json.dumps(conf)]
+        self.cli.stdin.write(json.dumps(argv) + "\n")
+        self.cli.stdin.flush()
+        out: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                self.cli.kill()
+                pytest.fail(f"airflow {' '.join(argv[:4])} took over {timeout} s:\n"
+                            + "".join(out)[-4000:])
+            if line is None:  # the process ended during the command
+                return subprocess.CompletedProcess(argv, self.cli.wait() or 1, "".join(out), "")
+            if line.startswith(MARKER):
+                code = json.loads(line[len(MARKER):])["exit"]
+                return subprocess.CompletedProcess(argv, code, "".join(out), "")
+            out.append(line)
 
     def states(self, date: str) -> tuple[str, dict[str, tuple[str, int]]]:
         """The latest DAG run of ``date``: its state and {task: (state, try number)}."""
@@ -244,10 +302,21 @@ def test_dag_loads_with_the_runners_graph(venv, tmp_path, capsys):
                              "notebooks": "", "crm_report": ""}
 
 
-def test_airflow_runs_equal_crm_report(venv, tmp_path, plan_cache):
+@pytest.fixture
+def airflow(venv, tmp_path, plan_cache):
+    """An :class:`Airflow` home with its CLI process started (ended after the test)."""
+    af = Airflow(venv, tmp_path, plan_cache)
+    af.start()
+    try:
+        yield af
+    finally:
+        af.close()
+
+
+def test_airflow_runs_equal_crm_report(airflow, tmp_path):
     """Success equals crm-report; a failed notebook fails the DAG run and keeps the last
     good report; a rerun after a source change publishes nothing from the earlier run."""
-    af = Airflow(venv, tmp_path, plan_cache)
+    af = airflow
     reports = af.crm_home / "reports"
     # the reference: crm-report itself, same parameters, its own project home (one job:
     # 06 runs after 03 anyway, and the notebooks then run in its own process)
