@@ -38,10 +38,13 @@ small by construction and always take the pandas path.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -607,19 +610,40 @@ def _ids_table(con, name: str, ids) -> bool:
 
 # ----------------------------------------------------------------------------- main
 
-def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
-                      quarantine_dir: str | Path, *, as_of=None, customer_ids=None,
-                      quarantined_customer_ids=None, options: dict | None = None,
-                      memory_limit: str = "8GB", temp_directory: str | Path | None = None,
-                      threads: int | None = None, expand_limit: int = 2_000_000) -> dict:
-    """Clean the event table in ``path`` out of core (module docstring).
+@dataclass(frozen=True)
+class CleanedEvents:
+    """An event table cleaned by :func:`cleaned_events`, with its DuckDB session open:
+    ``report`` (as :func:`clean_large_table` returns it), ``table`` (an Ibis table of
+    the clean rows with the contract's types, the content of the clean Parquet file,
+    held by the cleaning's DuckDB session) and ``backend`` (the Ibis backend of that
+    session, for further expressions)."""
 
-    Writes ``<out_dir>/<table>.parquet`` (contract types, rows in file order),
-    ``<quarantine_dir>/<table>.csv`` when rows are quarantined and
-    ``<out_dir>/<table>_outlier_flags.csv``; returns the table's report
-    (rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped,
-    quarantine_reasons, repairs, notes, outliers, seconds). ``customer_ids`` are
-    the clean customers (an Index/list or a Parquet file with ``customer_id``).
+    report: dict
+    table: object
+    backend: object
+
+
+@contextlib.contextmanager
+def cleaned_events(path: str | Path, table: str, out_dir: str | Path,
+                   quarantine_dir: str | Path, *, as_of=None, customer_ids=None,
+                   quarantined_customer_ids=None, options: dict | None = None,
+                   memory_limit: str = "8GB", temp_directory: str | Path | None = None,
+                   threads: int | None = None, expand_limit: int = 2_000_000
+                   ) -> Iterator[CleanedEvents]:
+    """Clean the event table in ``path`` out of core (module docstring), then keep its
+    DuckDB session open for the summaries: yields :class:`CleanedEvents`.
+
+    Writes the same files as :func:`clean_large_table` (the clean Parquet file, the
+    quarantine CSV, the outlier flags) before it yields; ``CleanedEvents.table`` is
+    the clean rows in the session's work table, already typed, so the per-customer
+    summaries (``value.rfm_summary``, ``churn.definition.transaction_features``,
+    ``inactivity_churn``... given that Ibis table) run in the same session without
+    reading the clean file back. The session (memory limit, spill folder, threads)
+    and its work files end with the ``with`` block::
+
+        with cleaned_events(path, "transactions", out, q, as_of=as_of,
+                            customer_ids=ids) as c:
+            summary = rfm_summary(c.table, calibration_end=cal, observation_end=as_of)
     """
     t0 = time.perf_counter()
     if table not in EVENT_TABLES:
@@ -647,11 +671,32 @@ def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
                                  customer_ids=customer_ids,
                                  quarantined_ids=quarantined_customer_ids,
                                  out_dir=out_dir, qdir=qdir, opts=opts)
+        rep["seconds"] = round(time.perf_counter() - t0, 3)
+        import ibis  # the summaries' expressions (crm_lib.engine) on this session
+
+        backend = ibis.duckdb.from_connection(con)
+        yield CleanedEvents(report=rep, table=backend.table("clean"), backend=backend)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
-    rep["seconds"] = round(time.perf_counter() - t0, 3)
-    return rep
+
+
+def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
+                      quarantine_dir: str | Path, **kwargs) -> dict:
+    """Clean the event table in ``path`` out of core (module docstring).
+
+    Writes ``<out_dir>/<table>.parquet`` (contract types, rows in file order),
+    ``<quarantine_dir>/<table>.csv`` when rows are quarantined and
+    ``<out_dir>/<table>_outlier_flags.csv``; returns the table's report
+    (rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped,
+    quarantine_reasons, repairs, notes, outliers, seconds). ``customer_ids`` are
+    the clean customers (an Index/list or a Parquet file with ``customer_id``).
+    Keyword arguments: those of :func:`cleaned_events` (``as_of``, ``customer_ids``,
+    ``quarantined_customer_ids``, ``options``, ``memory_limit``, ``temp_directory``,
+    ``threads``, ``expand_limit``); this is it without the open session.
+    """
+    with cleaned_events(path, table, out_dir, quarantine_dir, **kwargs) as c:
+        return c.report
 
 
 def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int, *, as_of,
@@ -770,6 +815,9 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     # (DuckDB's joins do not keep the insertion order on more than one thread)
     order = "" if infos[0]["ordered"] else " ORDER BY __row"
     con.execute("SET preserve_insertion_order = true")
+    # view ``clean``: the clean rows with the contract's types (the file's content; the
+    # summaries of cleaned_events read it in this session)
+    con.execute(f"CREATE VIEW clean AS SELECT {', '.join(sel)} FROM pre_t WHERE NOT __drop")
     # dictionary encoding up to 4096 values a row group (categories; the ENUM columns
     # always): the writer's default tries dictionaries of many more values on identifiers,
     # dates and amounts and drops them (about a quarter of the write's CPU at 1e7 rows)
@@ -906,5 +954,6 @@ def _estimated_rows(path: Path) -> int:
     return int(path.stat().st_size / (len(head) / lines))
 
 
-__all__ = ["EVENT_TABLES", "MIN_ROWS", "clean_events", "clean_large_table"]
+__all__ = ["EVENT_TABLES", "MIN_ROWS", "CleanedEvents", "clean_events", "clean_large_table",
+           "cleaned_events"]
 _ = np  # numpy is used by callers of the masks
