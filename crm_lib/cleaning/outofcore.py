@@ -126,6 +126,10 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
         else:
             con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
                             FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
+            # the same rows by their position in the file: a filter on it is pushed into
+            # the scan (the quarantine reads its few rows' original values through it)
+            con.execute(f"""CREATE VIEW raw_rn AS SELECT file_row_number, {sel}
+                            FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
         con.execute("CREATE TABLE rejects (csv_line VARCHAR)")
     else:
         src, sep, _enc, raw = _csv_source(path, table, opts, work, column_map)
@@ -248,8 +252,12 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
             st = _sql_type(dtype)
 
             def cond(t: str) -> str:
+                # (the pattern allows no comma, and an integer no point: after it only a
+                # point and three digits can be ambiguous, and no integer is)
+                if dtype == "int":
+                    return f"regexp_full_match({t}, {_lit(rx)})"
                 return (f"regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
-                        f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
+                        f"{t} LIKE '%.___' THEN NOT regexp_matches("
                         f"{t}, {_lit(amb)}) ELSE TRUE END")
 
             def cast(t: str) -> str:
@@ -446,6 +454,9 @@ def _fix_identifier(con, info: dict, fix: str) -> None:
     for kind in ("missing_marker", "trimmed"):
         info["fix_flags"].setdefault(kind, []).append((fix, f"r_{kind}"))
 
+
+#: Up to this many quarantined rows of a Parquet file are read back by their positions.
+_QUARANTINE_BY_POSITION = 50_000
 
 _CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
 
@@ -793,9 +804,17 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
                             + ["'malformed_row' AS reason", "csv_line AS raw_line"])
         raw_line = ", NULL AS raw_line" if n_bad else ""
         rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
+        src = "raw"
+        if n_quar and n_quar <= _QUARANTINE_BY_POSITION and con.execute(
+                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_rn'").fetchone()[0]:
+            # a Parquet file: only the quarantined rows' positions are read in full
+            pos = ", ".join(str(int(r) - 1) for (r,) in
+                            con.execute("SELECT __row FROM verdict ORDER BY 1").fetchall())
+            src = (f"(SELECT file_row_number + 1 AS __row, * EXCLUDE (file_row_number) "
+                   f"FROM raw_rn WHERE file_row_number IN ({pos})) raw")
         con.execute(f"""COPY (SELECT * EXCLUDE (__k) FROM (
             SELECT raw.__row AS row, {orig_sel}, {reason_expr} AS reason{raw_line}, 0 AS __k
-            FROM raw JOIN verdict v USING (__row){rej})
+            FROM {src} JOIN verdict v USING (__row){rej})
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
