@@ -44,7 +44,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -621,17 +620,28 @@ def _ids_table(con, name: str, ids) -> bool:
 
 # ----------------------------------------------------------------------------- main
 
-@dataclass(frozen=True)
 class CleanedEvents:
     """An event table cleaned by :func:`cleaned_events`, with its DuckDB session open:
     ``report`` (as :func:`clean_large_table` returns it), ``table`` (an Ibis table of
     the clean rows with the contract's types, the content of the clean Parquet file,
     held by the cleaning's DuckDB session) and ``backend`` (the Ibis backend of that
-    session, for further expressions)."""
+    session, for further expressions; made on first use, so a caller that only needs
+    the files does not import Ibis)."""
 
-    report: dict
-    table: object
-    backend: object
+    def __init__(self, report: dict, connection) -> None:
+        self.report, self.connection, self._backend = report, connection, None
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            import ibis
+
+            self._backend = ibis.duckdb.from_connection(self.connection)
+        return self._backend
+
+    @property
+    def table(self):
+        return self.backend.table("clean")
 
 
 @contextlib.contextmanager
@@ -683,10 +693,7 @@ def cleaned_events(path: str | Path, table: str, out_dir: str | Path,
                                  quarantined_ids=quarantined_customer_ids,
                                  out_dir=out_dir, qdir=qdir, opts=opts)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
-        import ibis  # the summaries' expressions (crm_lib.engine) on this session
-
-        backend = ibis.duckdb.from_connection(con)
-        yield CleanedEvents(report=rep, table=backend.table("clean"), backend=backend)
+        yield CleanedEvents(rep, con)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
