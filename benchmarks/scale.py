@@ -18,9 +18,10 @@ and ``ru_maxrss``) is its own:
   with a holdout (``value.rfm_summary``), churn transaction features and
   inactivity churn. Skipped above an estimated peak of ``--pandas-max-gb``
   (about 450 bytes per row, measured at 1e6 and 1e7);
-- ``duckdb``: :func:`crm_lib.cleaning.outofcore.clean_large_table` (memory
-  limit ``--memory-limit``, spill folder in the cache) and the same summaries
-  as Ibis expressions on DuckDB, reading the clean Parquet file;
+- ``duckdb``: :func:`crm_lib.cleaning.outofcore.cleaned_events` (memory
+  limit ``--memory-limit``, spill folder in the cache), which writes the clean
+  Parquet file and the quarantine, and the same summaries as Ibis expressions
+  on the clean table of that DuckDB session (no re-read of the clean file);
 - ``spark``: the same summaries on PySpark ``local[2]`` reading the clean
   Parquet file (the cleaning step is DuckDB's; Spark has no cleaning path).
 
@@ -178,33 +179,37 @@ def worker(path: str, n: int, memory_limit: str, threads: int) -> dict:
             res = clean_table(raw, as_of=AS_OF, context=Context(customer_ids=pd.Index(ids)))
             del raw
             rep, clean = res.report, res.clean
+            t1, c1 = time.perf_counter(), time.process_time()
+            out["summary"] = _summarise(clean)
+        elif path == "duckdb":
+            from crm_lib.cleaning.outofcore import cleaned_events
+
+            # the summaries in the cleaning's DuckDB session, on its clean table (the
+            # clean Parquet file and the quarantine are written all the same)
+            with cleaned_events(tx, "transactions", work / "out", work / "q", as_of=AS_OF,
+                                customer_ids=cu, memory_limit=memory_limit,
+                                temp_directory=str(work), threads=threads) as cleaned:
+                rep = cleaned.report
+                t1, c1 = time.perf_counter(), time.process_time()
+                out["summary"] = _summarise(cleaned.table)
         else:
             from crm_lib.cleaning.outofcore import clean_large_table
 
-            rep = clean_large_table(tx, "transactions", work / "out", work / "q", as_of=AS_OF,
-                                    customer_ids=cu, memory_limit=memory_limit,
-                                    temp_directory=str(work), threads=threads) \
-                if path == "duckdb" else None
-            clean = work / "out" / "transactions.parquet"
-            if path == "spark":
-                duck = CACHE / f"work_duckdb_{n}" / "out" / "transactions.parquet"
-                clean = duck if duck.exists() else clean
-                if not Path(clean).exists():
-                    rep = clean_large_table(tx, "transactions", work / "out", work / "q",
-                                            as_of=AS_OF, customer_ids=cu,
-                                            memory_limit=memory_limit,
-                                            temp_directory=str(work), threads=threads)
-                    clean = work / "out" / "transactions.parquet"
-                t0, c0 = time.perf_counter(), time.process_time()  # Spark: summaries only
-                engine.use("spark", spark_master=f"local[{threads}]",
-                           spark_config={"spark.driver.memory": "6g",
-                                         "spark.sql.shuffle.partitions": "16",
-                                         "spark.local.dir": str(work / "spark")})
-            else:
-                engine.use("duckdb", memory_limit=memory_limit, threads=threads,
-                           temp_directory=str(work / "spill"))
-        t1, c1 = time.perf_counter(), time.process_time()
-        out["summary"] = _summarise(clean)
+            rep = None
+            clean = CACHE / f"work_duckdb_{n}" / "out" / "transactions.parquet"
+            if not clean.exists():
+                rep = clean_large_table(tx, "transactions", work / "out", work / "q",
+                                        as_of=AS_OF, customer_ids=cu,
+                                        memory_limit=memory_limit,
+                                        temp_directory=str(work), threads=threads)
+                clean = work / "out" / "transactions.parquet"
+            t0, c0 = time.perf_counter(), time.process_time()  # Spark: summaries only
+            engine.use("spark", spark_master=f"local[{threads}]",
+                       spark_config={"spark.driver.memory": "6g",
+                                     "spark.sql.shuffle.partitions": "16",
+                                     "spark.local.dir": str(work / "spark")})
+            t1, c1 = time.perf_counter(), time.process_time()
+            out["summary"] = _summarise(clean)
         t2, c2 = time.perf_counter(), time.process_time()
     out.update({"clean_s": round(t1 - t0, 2) if path != "spark" else None,
                 "summarise_s": round(t2 - t1, 2), "total_s": round(t2 - t0, 2),

@@ -137,3 +137,23 @@ def test_missing_values_are_named(tables):
     tx.loc[3, "amount"] = pd.NA
     with pytest.raises(ValueError, match="column amount"):
         rfm_summary(tx, calibration_end=CAL)
+
+
+def test_ibis_table_summarised_where_it_is_bound(tables, duck):
+    """An Ibis table of another DuckDB session (as ``cleaning.outofcore.cleaned_events``
+    yields) is summarised in that session, not on the configured backend (which does
+    not hold the table)."""
+    import duckdb
+    import ibis
+
+    tx = tables[0].copy()
+    tx["date"] = pd.to_datetime(tx["date"])
+    con = duckdb.connect()
+    con.register("tx_df", tx)
+    con.execute("CREATE TABLE own_tx AS SELECT * FROM tx_df")
+    t = ibis.duckdb.from_connection(con).table("own_tx")
+    _same(duck["rfm_summary_day"], rfm_summary(t, calibration_end=CAL, observation_end=OBS),
+          1e-12)
+    _same(duck["transaction_features"], definition.transaction_features(t, AT), 1e-12)
+    _same(duck["inactivity"], definition.inactivity_churn(t, as_of=OBS, window_days=180), 1e-12)
+    con.close()

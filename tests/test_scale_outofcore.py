@@ -236,3 +236,55 @@ def test_ambiguous_number_waits_for_the_column_decision(tmp_path, other, want):
     _assert_same(ref, rep, "transactions", tmp_path)
     got = pd.read_parquet(tmp_path / "out" / "transactions.parquet")["amount"]
     assert got.iloc[1] == want and got.iloc[0] == 12.0
+
+
+def test_cleaned_events_summarises_in_the_cleaning_session(messy, tmp_path):
+    """``cleaned_events`` writes what ``clean_large_table`` writes and reports the same;
+    its Ibis table (the clean rows in the cleaning's DuckDB session) holds the clean
+    file's rows, and the summaries on it equal the reference code on the pandas
+    pipeline's clean rows."""
+    from crm_lib import engine
+    from crm_lib.churn import definition
+    from crm_lib.value import rfm_summary
+
+    path = tmp_path / "transactions.csv"
+    _generated(path)
+    ids = pd.Index([f"C{i:03d}" for i in range(1, 60)])
+    ctx = Context(customer_ids=ids, quarantined_customer_ids=pd.Index(["X999"]))
+    ref, rep = _both(path, "transactions", ctx, tmp_path)
+    kw = {"as_of": AS_OF, "customer_ids": ids, "quarantined_customer_ids": pd.Index(["X999"]),
+          "memory_limit": "1GB", "threads": 2}
+
+    def summaries(tx):
+        return (rfm_summary(tx, calibration_end="2024-01-01", observation_end=AS_OF),
+                definition.transaction_features(tx, AS_OF),
+                definition.inactivity_churn(tx, as_of=AS_OF, window_days=180))
+
+    with outofcore.cleaned_events(path, "transactions", tmp_path / "o2", tmp_path / "q2",
+                                  **kw) as cleaned:
+        skip = ("seconds", "clean_file", "quarantine_file")
+        assert {k: v for k, v in cleaned.report.items() if k not in skip} == \
+            {k: v for k, v in rep.items() if k not in skip}
+        in_session = cleaned.table.execute()
+        got = summaries(cleaned.table)
+    file = pd.read_parquet(tmp_path / "o2" / "transactions.parquet")
+    assert file.equals(pd.read_parquet(tmp_path / "out" / "transactions.parquet"))
+    assert (tmp_path / "q2" / "transactions.csv").read_text() == \
+        (tmp_path / "q" / "transactions.csv").read_text()
+    assert list(in_session.columns) == list(file.columns) and len(file) == rep["rows_clean"]
+    key = ["transaction_id", "customer_id", "date", "amount"]
+    a = in_session.sort_values(key).reset_index(drop=True)
+    b = file.sort_values(key).reset_index(drop=True)
+    for c in file.columns:
+        assert a[c].astype("string").fillna("<NA>").tolist() == \
+            b[c].astype("string").fillna("<NA>").tolist(), c
+    engine.use("pandas")
+    try:
+        want = summaries(ref.clean)
+    finally:
+        engine.use("duckdb")
+    for w, g in zip(want, got, strict=True):
+        assert len(w) > 10
+        pd.testing.assert_frame_equal(w.sort_index(), g.sort_index(), check_dtype=False,
+                                      check_exact=False, rtol=1e-12, atol=1e-12,
+                                      check_index_type=False)

@@ -38,10 +38,12 @@ small by construction and always take the pandas path.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -122,6 +124,10 @@ def _load(con, path: Path, table: str, opts: dict, work: Path) -> tuple[RawTable
                                               file_row_number=true) ORDER BY __row""")
         else:
             con.execute(f"""CREATE VIEW raw AS SELECT file_row_number + 1 AS __row, {sel}
+                            FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
+            # the same rows by their position in the file: a filter on it is pushed into
+            # the scan (the quarantine reads its few rows' original values through it)
+            con.execute(f"""CREATE VIEW raw_rn AS SELECT file_row_number, {sel}
                             FROM read_parquet({_lit(pattern)}, file_row_number=true)""")
         con.execute("CREATE TABLE rejects (csv_line VARCHAR)")
     else:
@@ -245,8 +251,12 @@ def _fast_path(name: str, col: contract.Column | None, native: str, opts: dict) 
             st = _sql_type(dtype)
 
             def cond(t: str) -> str:
+                # (the pattern allows no comma, and an integer no point: after it only a
+                # point and three digits can be ambiguous, and no integer is)
+                if dtype == "int":
+                    return f"regexp_full_match({t}, {_lit(rx)})"
                 return (f"regexp_full_match({t}, {_lit(rx)}) AND CASE WHEN "
-                        f"{t} LIKE '%.___' OR {t} LIKE '%,___' THEN NOT regexp_matches("
+                        f"{t} LIKE '%.___' THEN NOT regexp_matches("
                         f"{t}, {_lit(amb)}) ELSE TRUE END")
 
             def cast(t: str) -> str:
@@ -444,6 +454,9 @@ def _fix_identifier(con, info: dict, fix: str) -> None:
         info["fix_flags"].setdefault(kind, []).append((fix, f"r_{kind}"))
 
 
+#: Up to this many quarantined rows of a Parquet file are read back by their positions.
+_QUARANTINE_BY_POSITION = 50_000
+
 _CASE_MAP_MAX = 16  # category maps up to this many spellings are a CASE inside the scan
 
 
@@ -607,19 +620,51 @@ def _ids_table(con, name: str, ids) -> bool:
 
 # ----------------------------------------------------------------------------- main
 
-def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
-                      quarantine_dir: str | Path, *, as_of=None, customer_ids=None,
-                      quarantined_customer_ids=None, options: dict | None = None,
-                      memory_limit: str = "8GB", temp_directory: str | Path | None = None,
-                      threads: int | None = None, expand_limit: int = 2_000_000) -> dict:
-    """Clean the event table in ``path`` out of core (module docstring).
+class CleanedEvents:
+    """An event table cleaned by :func:`cleaned_events`, with its DuckDB session open:
+    ``report`` (as :func:`clean_large_table` returns it), ``table`` (an Ibis table of
+    the clean rows with the contract's types, the content of the clean Parquet file,
+    held by the cleaning's DuckDB session) and ``backend`` (the Ibis backend of that
+    session, for further expressions; made on first use, so a caller that only needs
+    the files does not import Ibis)."""
 
-    Writes ``<out_dir>/<table>.parquet`` (contract types, rows in file order),
-    ``<quarantine_dir>/<table>.csv`` when rows are quarantined and
-    ``<out_dir>/<table>_outlier_flags.csv``; returns the table's report
-    (rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped,
-    quarantine_reasons, repairs, notes, outliers, seconds). ``customer_ids`` are
-    the clean customers (an Index/list or a Parquet file with ``customer_id``).
+    def __init__(self, report: dict, connection) -> None:
+        self.report, self.connection, self._backend = report, connection, None
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            import ibis
+
+            self._backend = ibis.duckdb.from_connection(self.connection)
+        return self._backend
+
+    @property
+    def table(self):
+        return self.backend.table("clean")
+
+
+@contextlib.contextmanager
+def cleaned_events(path: str | Path, table: str, out_dir: str | Path,
+                   quarantine_dir: str | Path, *, as_of=None, customer_ids=None,
+                   quarantined_customer_ids=None, options: dict | None = None,
+                   memory_limit: str = "8GB", temp_directory: str | Path | None = None,
+                   threads: int | None = None, expand_limit: int = 2_000_000
+                   ) -> Iterator[CleanedEvents]:
+    """Clean the event table in ``path`` out of core (module docstring), then keep its
+    DuckDB session open for the summaries: yields :class:`CleanedEvents`.
+
+    Writes the same files as :func:`clean_large_table` (the clean Parquet file, the
+    quarantine CSV, the outlier flags) before it yields; ``CleanedEvents.table`` is
+    the clean rows in the session's work table, already typed, so the per-customer
+    summaries (``value.rfm_summary``, ``churn.definition.transaction_features``,
+    ``inactivity_churn``... given that Ibis table) run in the same session without
+    reading the clean file back. The session (memory limit, spill folder, threads)
+    and its work files end with the ``with`` block::
+
+        with cleaned_events(path, "transactions", out, q, as_of=as_of,
+                            customer_ids=ids) as c:
+            summary = rfm_summary(c.table, calibration_end=cal, observation_end=as_of)
     """
     t0 = time.perf_counter()
     if table not in EVENT_TABLES:
@@ -647,11 +692,29 @@ def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
                                  customer_ids=customer_ids,
                                  quarantined_ids=quarantined_customer_ids,
                                  out_dir=out_dir, qdir=qdir, opts=opts)
+        rep["seconds"] = round(time.perf_counter() - t0, 3)
+        yield CleanedEvents(rep, con)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
-    rep["seconds"] = round(time.perf_counter() - t0, 3)
-    return rep
+
+
+def clean_large_table(path: str | Path, table: str, out_dir: str | Path,
+                      quarantine_dir: str | Path, **kwargs) -> dict:
+    """Clean the event table in ``path`` out of core (module docstring).
+
+    Writes ``<out_dir>/<table>.parquet`` (contract types, rows in file order),
+    ``<quarantine_dir>/<table>.csv`` when rows are quarantined and
+    ``<out_dir>/<table>_outlier_flags.csv``; returns the table's report
+    (rows_in, rows_clean, rows_quarantined, rows_duplicate_dropped,
+    quarantine_reasons, repairs, notes, outliers, seconds). ``customer_ids`` are
+    the clean customers (an Index/list or a Parquet file with ``customer_id``).
+    Keyword arguments: those of :func:`cleaned_events` (``as_of``, ``customer_ids``,
+    ``quarantined_customer_ids``, ``options``, ``memory_limit``, ``temp_directory``,
+    ``threads``, ``expand_limit``); this is it without the open session.
+    """
+    with cleaned_events(path, table, out_dir, quarantine_dir, **kwargs) as c:
+        return c.report
 
 
 def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int, *, as_of,
@@ -748,9 +811,17 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
                             + ["'malformed_row' AS reason", "csv_line AS raw_line"])
         raw_line = ", NULL AS raw_line" if n_bad else ""
         rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
+        src = "raw"
+        if n_quar and n_quar <= _QUARANTINE_BY_POSITION and con.execute(
+                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_rn'").fetchone()[0]:
+            # a Parquet file: only the quarantined rows' positions are read in full
+            pos = ", ".join(str(int(r) - 1) for (r,) in
+                            con.execute("SELECT __row FROM verdict ORDER BY 1").fetchall())
+            src = (f"(SELECT file_row_number + 1 AS __row, * EXCLUDE (file_row_number) "
+                   f"FROM raw_rn WHERE file_row_number IN ({pos})) raw")
         con.execute(f"""COPY (SELECT * EXCLUDE (__k) FROM (
             SELECT raw.__row AS row, {orig_sel}, {reason_expr} AS reason{raw_line}, 0 AS __k
-            FROM raw JOIN verdict v USING (__row){rej})
+            FROM {src} JOIN verdict v USING (__row){rej})
             ORDER BY __k, row) TO {_lit(str(qpath))} (HEADER, DELIMITER ',')""")
     # clean rows with the contract's types
     contract_names = [c.name for c in t.columns]
@@ -770,6 +841,9 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
     # (DuckDB's joins do not keep the insertion order on more than one thread)
     order = "" if infos[0]["ordered"] else " ORDER BY __row"
     con.execute("SET preserve_insertion_order = true")
+    # view ``clean``: the clean rows with the contract's types (the file's content; the
+    # summaries of cleaned_events read it in this session)
+    con.execute(f"CREATE VIEW clean AS SELECT {', '.join(sel)} FROM pre_t WHERE NOT __drop")
     # dictionary encoding up to 4096 values a row group (categories; the ENUM columns
     # always): the writer's default tries dictionaries of many more values on identifiers,
     # dates and amounts and drops them (about a quarter of the write's CPU at 1e7 rows)
@@ -906,5 +980,6 @@ def _estimated_rows(path: Path) -> int:
     return int(path.stat().st_size / (len(head) / lines))
 
 
-__all__ = ["EVENT_TABLES", "MIN_ROWS", "clean_events", "clean_large_table"]
+__all__ = ["EVENT_TABLES", "MIN_ROWS", "CleanedEvents", "clean_events", "clean_large_table",
+           "cleaned_events"]
 _ = np  # numpy is used by callers of the masks

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+import ibis
 import pandas as pd
 
 from . import summaries as S
@@ -43,6 +44,8 @@ def _table(data, kind: str, config: EngineConfig | None):
     in the Gamma-Gamma fit between two runs). A frame fits in memory, so one thread
     costs little; files and Ibis tables (the out-of-core path) keep every thread.
     """
+    if isinstance(data, ibis.expr.types.Table):  # runs where it is bound (e.g. the
+        return ibis.get_backend(data), data  # session of cleaning.outofcore.cleaned_events)
     cfg = _config(config)
     if cfg.engine == "duckdb" and cfg.threads is None and isinstance(data, pd.DataFrame):
         cfg = dataclasses.replace(cfg, threads=1)
