@@ -247,8 +247,8 @@ def pytest_collection_modifyitems(config, items):
     if demo_users:
         costs[max(demo_users, key=lambda k: (costs[k], -units[k][0]))] += DEMO_RUN_COST
     order = sorted(units, key=lambda k: (-costs[k], units[k][0]))
+    scope = {items[i].nodeid: key for key, idx in units.items() for i in idx}  # before reordering
     items[:] = [items[i] for key in order for i in units[key]]
-    scope = {items[i].nodeid: key for key, idx in units.items() for i in idx}
     groups = _groups_file(config)
     tmp = groups.with_name(f"{groups.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(scope))
