@@ -42,12 +42,18 @@ SMALL_DEMO = {"n_customers": 3000, "seed": 7}
 #: that compiles with C1 only and collects with the serial collector. On the small tables
 #: of the tests a session spends most of its time warming the JIT: these halve its CPU
 #: (20 s instead of 44 for notebook 04's training frames and 03's RFM, /tmp/sparkbench
-#: style run of 2026-12-03) and change no result. Not crm_lib's default: a long job on
-#: large data wants the optimising C2 compiler and a parallel collector.
+#: style run of 2026-12-03) and change no result. The JVM also skips the bytecode
+#: verification of Spark's own jars (the checks the JDK's class-data sharing skips too):
+#: about 1 s of CPU less a session, 23.3/23.4 s instead of 26.2/24.2 s for the two JVMs of
+#: the 03,04 Spark run (A/B, 2026-12-04, load 5). Not crm_lib's default: a long job on
+#: large data wants the optimising C2 compiler and a parallel collector. Measured without
+#: effect on these tables (2026-12-04): adaptive execution off, one shuffle partition,
+#: whole-stage codegen off, a higher JIT threshold, 512 MB of driver memory.
 SPARK_TEST_CONFIG = {
     "spark.sql.shuffle.partitions": "2",
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 "
-                                     "-XX:+UseSerialGC",
+                                     "-XX:+UseSerialGC -XX:+UnlockDiagnosticVMOptions "
+                                     "-XX:-BytecodeVerificationRemote",
 }
 DEFAULT_DEMO = {"n_customers": 20000, "seed": 42}  # the notebooks' default company
 

@@ -12,9 +12,12 @@ expression fails here.
 
 from __future__ import annotations
 
+import json
+import os
+
 import pandas as pd
 import pytest
-from conftest import SPARK_TEST_CONFIG
+from conftest import SPARK_TEST_CONFIG, _groups_file
 
 from crm_lib import engine
 from crm_lib.churn import definition
@@ -157,3 +160,18 @@ def test_ibis_table_summarised_where_it_is_bound(tables, duck):
     _same(duck["transaction_features"], definition.transaction_features(t, AT), 1e-12)
     _same(duck["inactivity"], definition.inactivity_churn(t, as_of=OBS, window_days=180), 1e-12)
     con.close()
+
+
+def test_module_is_one_xdist_work_unit(request):
+    """Under pytest-xdist the tests of this module that share its session fixtures are one
+    work unit (conftest's ``xdist-groups.json``), so the SparkSession and the summaries are
+    built on one worker only; every other test is a unit of its own or of its module."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("only under pytest-xdist (make test: -n 2)")
+    units = json.loads(_groups_file(request.config).read_text())
+    module = request.node.nodeid.split("::", 1)[0]
+    shared = {k: v for k, v in units.items() if k.startswith(f"{module}::test_spark_equals")
+              or k.startswith(f"{module}::test_duckdb_equals")}
+    assert len(shared) == 2 * len(NAMES) and set(shared.values()) == {module}
+    wrong = {k: v for k, v in units.items() if v != k and not k.startswith(f"{v}::")}
+    assert not wrong, f"tests mapped to another test's work unit: {list(wrong.items())[:3]}"
