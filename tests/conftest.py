@@ -178,7 +178,7 @@ def telco_run(crm_home) -> dict:
 #: ``demo_run`` is charged :data:`DEMO_RUN_COST` once, on the most expensive of them,
 #: which then builds the shared run while the other worker runs the Airflow test.
 SLOW_TESTS = {
-    "tests/airflow/test_airflow_dag.py::test_airflow_runs_equal_crm_report": 730,
+    "tests/airflow/test_airflow_dag.py::test_airflow_runs_equal_crm_report": 450,
     "tests/test_engine_notebooks.py::test_spark_run_gives_the_duckdb_metrics": 500,
     "tests/test_text_outputs.py::test_executed_notebooks_have_readable_text": 450,
     "tests/test_runner_concurrency.py::test_concurrent_run_gives_the_metrics_of_a_sequential_run":
