@@ -405,3 +405,20 @@ def test_boosting_bins_are_scikit_learns():
     assert np.array_equal(a._bin_mapper.n_bins_non_missing_, b._bin_mapper.n_bins_non_missing_)
     assert a.n_iter_ == b.n_iter_
     assert np.array_equal(a._raw_predict(E), b._raw_predict(E))
+
+
+def test_copy_scorers_unmodified_scores_are_the_models():
+    """A copy scorer's scores of X itself (column None) are the model's own, bit for bit
+    (reason contributions take p(x) from it instead of scoring X again)."""
+    X, y, _ = _other_schema(2500, seed=9)
+    cal = models.make_model("ensemble", calibration="sigmoid", seed=2).fit(X.iloc[:2000],
+                                                                          y[:2000])
+    new = X.iloc[2000:]
+    for est in (cal, cal.calibrated_classifiers_[0].estimator,
+                cal.calibrated_classifiers_[0].estimator.logistic_,
+                cal.calibrated_classifiers_[0].estimator.hgb_):
+        for response in ("proba", "score"):
+            got = models.copy_scorer(est, new, response)(None, None)
+            ref = (explain._score_response(est, new) if response == "score"
+                   else est.predict_proba(new)[:, 1])
+            np.testing.assert_array_equal(got, ref)

@@ -763,10 +763,13 @@ class _Forest:
         """Raw (log-odds) predictions, shape (n, 1), as ``hgb._raw_predict(E)``."""
         if not self.vectorised:
             return self.hgb._raw_predict(E)
-        Xp = self.preprocess(E)
-        cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
-        nans = [np.isnan(c) for c in cols]
-        raw = np.zeros((len(Xp), 1), dtype=self.hgb._baseline_prediction.dtype, order="F")
+        return self.raw_from_columns(*self.columns(E), len(E))
+
+    def raw_from_columns(self, cols: list, nans: list, n: int) -> np.ndarray:
+        """:meth:`raw_predict` of ``n`` rows from their preprocessed columns and masks
+        (:meth:`columns`)."""
+        raw = np.zeros((n, 1),
+                       dtype=self.hgb._baseline_prediction.dtype, order="F")
         raw += self.hgb._baseline_prediction
         out = raw[:, 0]
         slots: dict = {}
@@ -1030,9 +1033,9 @@ class _LogisticCopies:
         self.base = model.decision_function(X)
         self.old: dict[str, np.ndarray] = {}
 
-    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+    def __call__(self, column: str | None, values: pd.Series | None) -> np.ndarray:
         enc = self.model.encoder_
-        if not enc.needs(column):
+        if column is None or not enc.needs(column):  # None: X itself
             return self.base
         if column not in self.old:
             self.old[column] = enc.terms_of(self.X, self.coef, column)
@@ -1047,11 +1050,14 @@ class _BoostingCopies:
     def __init__(self, model: ChurnHGB, X: pd.DataFrame):
         self.model, self.forest = model, model.forest_
         self.cols, self.nans = self.forest.columns(model._encode(X))
-        self.base = model.decision_function(X)
+        # the decision function of X, from the columns above (as model.decision_function)
+        self.base = self.forest.raw_from_columns(self.cols, self.nans, len(X)).ravel()
         self.old: dict[int, np.ndarray] = {}
 
-    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+    def __call__(self, column: str | None, values: pd.Series | None) -> np.ndarray:
         m = self.model
+        if column is None:  # X itself
+            return self.base
         if column in m.num_:
             j = m.num_.index(column)
             x = values.to_numpy(dtype=float, na_value=np.nan)
