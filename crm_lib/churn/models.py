@@ -1228,7 +1228,9 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         self.columns_ = [Z.columns[i] for i in keep]
         self.dropped_collinear_ = [c for c in Z.columns if c not in self.columns_]
         exog = _with_constant(Z[self.columns_].to_numpy())
-        model = Logit(np.asarray(y, float), exog)
+        # full column rank by construction (pivoted QR above): no second rank check (an SVD
+        # of the whole design in statsmodels; it sets only the degrees of freedom)
+        model = Logit(np.asarray(y, float), exog, check_rank=False)
         with threads(1):
             try:
                 self.result_ = model.fit(disp=0, method="newton", maxiter=100)
