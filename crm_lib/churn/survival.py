@@ -336,7 +336,11 @@ def efron_fit(time, X: np.ndarray, event, *, max_iter: int = 50,
     k_of_event = np.repeat(np.arange(len(u)), d)
     frac = np.concatenate([np.arange(m) / m for m in d]) if len(d) else np.zeros(0)
     Xe = X[e]
-    xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    iu = np.triu_indices(p)  # x_i x_j = x_j x_i: risk-set sums of the products i <= j only
+    pair = np.zeros((p, p), dtype=np.int64)
+    pair[iu] = np.arange(len(iu[0]))
+    pair = np.maximum(pair, pair.T).ravel()  # position of (i, j) among the i <= j products
+    xx = X[:, iu[0]] * X[:, iu[1]]
     beta = np.zeros(p)
 
     def rev_cumsum(a):
@@ -346,7 +350,7 @@ def efron_fit(time, X: np.ndarray, event, *, max_iter: int = 50,
         eta = X @ b
         w = np.exp(eta - eta.max())
         S0, S1, S2 = rev_cumsum(w)[start], rev_cumsum(w[:, None] * X)[start], \
-            rev_cumsum(w[:, None] * xx)[start]
+            rev_cumsum(w[:, None] * xx)[start][:, pair]
         we = w[e]
         F0 = np.bincount(k_of_event, we, len(u))
         F1 = np.stack([np.bincount(k_of_event, we * Xe[:, j], len(u)) for j in range(p)], 1)
