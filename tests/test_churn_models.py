@@ -344,3 +344,81 @@ def test_fold_importance_reuses_the_first_folds_model():
     none = evaluation.cross_validate(model, X, y, n_splits=5, n_repeats=1, keep_models=0)
     with pytest.raises(ValueError, match="kept no fitted model"):
         explain.fold_importance(none, X, y)
+
+
+def test_text_level_counts_are_value_counts():
+    """The level counts from one factorisation are ``text_values(s).value_counts()``: the
+    same texts, counts and order (ties in order of first appearance, ``missing`` at the
+    first missing value), and the number of distinct values is ``nunique``."""
+    rng = np.random.default_rng(5)
+    checked = 0
+    for trial in range(300):
+        n = int(rng.integers(0, 80))
+        pool = ["a", "b", "c", "d", None, "missing" if trial % 9 == 0 else "e"]
+        s = pd.Series(rng.choice(np.array(pool, dtype=object), n), dtype="str")
+        fast = models._text_counts(s)
+        if fast is None:  # a literal "missing" beside missing values: the general path
+            assert s.isna().any() and (s == "missing").any()
+            continue
+        ref = models.text_values(s).value_counts()
+        assert list(fast[0].items()) == list(zip(ref.index, ref.to_numpy(), strict=True))
+        assert fast[1] == s.nunique(dropna=True)
+        checked += 1
+    assert checked > 200
+    X = pd.DataFrame({"t": pd.Series(["x", "y", None, "y"] * 5, dtype="str"),
+                      "o": pd.Series([1, "1", "z", None] * 5, dtype=object),
+                      "v": np.arange(20.0)})
+    num, cat, _, counts = models._split_counted(X)
+    assert num == ["v"] and cat == ["t", "o"]
+    for c in cat:
+        ref = models.text_values(X[c]).value_counts()
+        assert list(counts[c].items()) == list(zip(ref.index, ref.to_numpy(), strict=True))
+
+
+def test_boosting_bins_are_scikit_learns():
+    """The one-sort bin thresholds are scikit-learn's ``_find_binning_thresholds``, and
+    the boosting model fitted with them is scikit-learn's: same bins, trees and raw
+    predictions (numbers with missing values, many and few distinct values, a category)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble._hist_gradient_boosting.binning import _find_binning_thresholds
+    rng = np.random.default_rng(8)
+    for trial in range(200):
+        n = int(rng.integers(1, 2000))
+        col = [rng.normal(size=n), rng.integers(0, 6, n).astype(float),
+               np.round(rng.exponential(3, n), 1), np.full(n, 2.0)][trial % 4]
+        col[rng.random(n) < 0.1] = np.nan
+        ref = _find_binning_thresholds(col.copy(), 255)
+        got = models._bin_thresholds(col.copy(), 255)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref)
+    assert models._bin_thresholds(np.array([-0.0, 0.0, 1.0]), 255) is None  # sklearn decides
+    n = 3000
+    E = np.column_stack([rng.normal(size=n), rng.integers(0, 400, n).astype(float),
+                         rng.integers(0, 4, n).astype(float)])
+    E[rng.random(n) < 0.05, 0] = np.nan
+    yy = (rng.random(n) < 1 / (1 + np.exp(-E[:, 0] + 0.5 * E[:, 2] - 1))).astype(int)
+    kw = dict(max_depth=2, categorical_features=np.array([False, False, True]),
+              early_stopping=True, random_state=3)
+    a = HistGradientBoostingClassifier(**kw).fit(E, yy)
+    b = models._BinnedHGB(**kw).fit(E, yy)
+    for ta, tb in zip(a._bin_mapper.bin_thresholds_, b._bin_mapper.bin_thresholds_, strict=True):
+        assert np.array_equal(ta, tb)
+    assert np.array_equal(a._bin_mapper.n_bins_non_missing_, b._bin_mapper.n_bins_non_missing_)
+    assert a.n_iter_ == b.n_iter_
+    assert np.array_equal(a._raw_predict(E), b._raw_predict(E))
+
+
+def test_copy_scorers_unmodified_scores_are_the_models():
+    """A copy scorer's scores of X itself (column None) are the model's own, bit for bit
+    (reason contributions take p(x) from it instead of scoring X again)."""
+    X, y, _ = _other_schema(2500, seed=9)
+    cal = models.make_model("ensemble", calibration="sigmoid", seed=2).fit(X.iloc[:2000],
+                                                                          y[:2000])
+    new = X.iloc[2000:]
+    for est in (cal, cal.calibrated_classifiers_[0].estimator,
+                cal.calibrated_classifiers_[0].estimator.logistic_,
+                cal.calibrated_classifiers_[0].estimator.hgb_):
+        for response in ("proba", "score"):
+            got = models.copy_scorer(est, new, response)(None, None)
+            ref = (explain._score_response(est, new) if response == "score"
+                   else est.predict_proba(new)[:, 1])
+            np.testing.assert_array_equal(got, ref)

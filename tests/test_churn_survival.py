@@ -217,3 +217,25 @@ def test_cumulative_incidence_adds_up_to_km(demo20k):
     km = survival.kaplan_meier(d).curves.set_index("time")["survival"]
     common = total.index.intersection(km.index)
     np.testing.assert_allclose(total.loc[common], 1 - km.loc[common], atol=1e-9)
+
+
+def test_cox_table_is_the_statsmodels_results_built_on_demand():
+    """The table's intervals and p-values (computed without building statsmodels' model)
+    are those of the results object built on first use, bit for bit; the PH test reads it."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    d = pd.DataFrame({"plan": rng.choice(["a", "b"], n), "x": rng.normal(size=n)})
+    life = rng.exponential(1 / (0.05 * np.exp(0.5 * (d["plan"] == "b") + 0.2 * d["x"])))
+    cens = rng.uniform(0, 40, n)
+    d["duration"] = np.ceil(np.minimum(life, cens))
+    d["event"] = (life <= cens).astype(int)
+    res = survival.cox(d, ["plan", "x"])
+    assert "result" not in res.__dict__ and "ph_test" not in res.__dict__  # not built yet
+    ci = np.asarray(res.result.conf_int())
+    np.testing.assert_array_equal(res.table["ci_low"], np.exp(ci[:, 0]))
+    np.testing.assert_array_equal(res.table["ci_high"], np.exp(ci[:, 1]))
+    np.testing.assert_array_equal(res.table["p_value"], res.result.pvalues)
+    np.testing.assert_array_equal(res.table["hazard_ratio"], np.exp(res.result.params))
+    X, _ = survival.cox_design(d, ["plan", "x"])
+    pd.testing.assert_frame_equal(res.ph_test, survival.ph_test(
+        res.result, d["duration"], d["event"], X.columns))

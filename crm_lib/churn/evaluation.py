@@ -167,14 +167,14 @@ def _fold_probabilities(model, X: pd.DataFrame, y: pd.Series, splits,
     """
     out = []
     for k, (tr, te) in enumerate(splits):
+        X_tr, y_tr, X_te = X.iloc[tr], y.iloc[tr], X.iloc[te]  # taken once per fold
         with member_log() as log:  # the members' scores the ensemble computes anyway
-            m = clone(model).fit(X.iloc[tr], y.iloc[tr])
-            out.append(m.predict_proba(X.iloc[te])[:, 1])
+            m = clone(model).fit(X_tr, y_tr)
+            out.append(m.predict_proba(X_te)[:, 1])
         if keep is not None and k < n_keep:
             keep.append((m, te))
         if members is not None:
-            for name, p in member_probabilities(m, X.iloc[tr], y.iloc[tr], X.iloc[te],
-                                                log=log).items():
+            for name, p in member_probabilities(m, X_tr, y_tr, X_te, log=log).items():
                 members.setdefault(name, []).append(p)
     return out
 

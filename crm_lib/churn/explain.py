@@ -114,21 +114,26 @@ def _predict_copies(predict, X: pd.DataFrame, copies: list[tuple[str, object]]) 
 
 
 def _score_copies(model, X: pd.DataFrame, copies: list[tuple[str, object]],
-                  response: str) -> np.ndarray:
-    """Scores of every modified copy of ``X`` (see :func:`_stack`), shape (copies, n).
+                  response: str, *, base: bool = False):
+    """Scores of every modified copy of ``X`` (see :func:`_stack`), shape (copies, n);
+    with ``base``, ``(scores of X itself, copies' scores)``.
 
     The churn models of :mod:`.models` rescore only what reads the replaced column
-    (:func:`~crm_lib.churn.models.copy_scorer`); any other model scores the stacked
-    copies. ``response``: ``proba`` or ``score`` (see :func:`_score_response`).
+    (:func:`~crm_lib.churn.models.copy_scorer`, whose unmodified scores are the model's
+    own, bit for bit); any other model scores the stacked copies. ``response``:
+    ``proba`` or ``score`` (see :func:`_score_response`).
     """
     from .models import copy_scorer
-    scorer = copy_scorer(model, X, response) if copies else None
+    scorer = copy_scorer(model, X, response) if copies or base else None
     if scorer is None:
-        if response == "score":
-            return _predict_copies(lambda Z: _score_response(model, Z), X, copies)
-        return _predict_copies(lambda Z: model.predict_proba(Z)[:, 1], X, copies)
+        def predict(Z):
+            return _score_response(model, Z) if response == "score" \
+                else model.predict_proba(Z)[:, 1]
+        scores = _predict_copies(predict, X, copies)
+        return (np.asarray(predict(X)), scores) if base else scores
     out = [scorer(col, _column_copy(X[col], values)) for col, values in copies]
-    return np.vstack(out) if out else np.zeros((0, len(X)))
+    scores = np.vstack(out) if out else np.zeros((0, len(X)))
+    return (scorer(None, None), scores) if base else scores
 
 
 def permutation_importance_table(model, X: pd.DataFrame, y, *, seed: int = 42,
@@ -239,9 +244,8 @@ def reason_contributions(model, X: pd.DataFrame, reference: dict) -> pd.DataFram
     All the one-column counterfactual copies are scored in a few large model
     calls (the same numbers as one call per column: the models score row by row).
     """
-    p = model.predict_proba(X)[:, 1]
     cols = [c for c in X.columns if c in reference]
-    q = _score_copies(model, X, [(c, reference[c]) for c in cols], "proba")
+    p, q = _score_copies(model, X, [(c, reference[c]) for c in cols], "proba", base=True)
     return pd.DataFrame({c: p - q[k] for k, c in enumerate(cols)}, index=X.index)
 
 

@@ -40,6 +40,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.common import ALMOST_INF, X_DTYPE
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
@@ -79,7 +80,15 @@ def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
     :data:`MAX_LEVELS` levels. Dropped (reported, never silently): constant
     columns, dates, and high-cardinality text such as ids or free comments.
     """
-    num, cat, drop = [], [], []
+    num, cat, drop, _ = _split_counted(X)
+    return num, cat, drop
+
+
+def _split_counted(X: pd.DataFrame) -> tuple[list[str], list[str], list[str], dict]:
+    """:func:`split_columns` and, for each categorical column, ``text_values(X[c])
+    .value_counts()`` as a dict text -> count in its order (what the models' level lists
+    are built from), both from one factorisation of the column."""
+    num, cat, drop, counts = [], [], [], {}
     for c in X.columns:
         s = X[c]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -87,16 +96,50 @@ def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             (num if _varies(s) else drop).append(c)
         else:
-            k = s.nunique(dropna=True)
-            (cat if 2 <= k <= MAX_LEVELS else drop).append(c)
-    return num, cat, drop
+            fast = _text_counts(s)
+            k = s.nunique(dropna=True) if fast is None else fast[1]
+            if 2 <= k <= MAX_LEVELS:
+                cat.append(c)
+                counts[c] = (dict(text_values(s).value_counts().items()) if fast is None
+                             else fast[0])
+            else:
+                drop.append(c)
+    return num, cat, drop, counts
+
+
+def _text_counts(s: pd.Series) -> tuple[dict, int] | None:
+    """``text_values(s).value_counts()`` of a string column from ``pd.factorize`` (a dict
+    text -> count in the same order), and the number of distinct non-missing values;
+    None for other dtypes (or a literal ``missing`` beside missing values), which take
+    the general path.
+
+    The same counts in the same order: each text in order of first appearance
+    (``missing`` at the first missing value), then a stable sort by count, largest
+    first, as ``value_counts`` sorts (tests/test_churn_models.py).
+    """
+    if not isinstance(s.dtype, pd.StringDtype):
+        return None
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    keys = [str(v) for v in uniques]
+    counts = list(np.bincount(codes[codes >= 0], minlength=len(keys)))
+    na = np.flatnonzero(codes < 0)
+    if na.size:
+        if "missing" in keys:
+            return None
+        at = int(codes[:na[0]].max()) + 1 if na[0] else 0  # codes appear in order 0, 1, ...
+        keys.insert(at, "missing")
+        counts.insert(at, na.size)
+    order = sorted(range(len(keys)), key=lambda i: -counts[i])  # stable: ties keep order
+    return {keys[i]: int(counts[i]) for i in order}, len(uniques)
 
 
 def _varies(s: pd.Series) -> bool:
     """At least two distinct non-missing values (``nunique() >= 2`` without hashing)."""
-    v = s.to_numpy(dtype=float, na_value=np.nan)
-    v = v[~np.isnan(v)]
-    return bool(v.size) and bool(v.min() != v.max())
+    v = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float, na_value=np.nan)
+    if not v.size:
+        return False
+    lo, hi = np.fmin.reduce(v), np.fmax.reduce(v)  # NaN only when every value is missing
+    return bool(lo == lo and lo != hi)
 
 
 def text_values(s: pd.Series) -> pd.Series:
@@ -133,6 +176,24 @@ def _floats(X: pd.DataFrame, cols: list[str]) -> np.ndarray:
         out[:, j] = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float,
                                                                           na_value=np.nan)
     return out
+
+
+def _medians(num: np.ndarray, isna: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(num, axis=0)``: each column's median of its non-missing values
+    (NumPy's own median per column: the same partition and mean of the middle values)."""
+    out = np.full(num.shape[1], np.nan)
+    for j in range(num.shape[1]):
+        v = num[~isna[:, j], j] if gaps[j] else num[:, j]
+        if v.size:
+            out[j] = np.median(v)
+    return out
+
+
+def _more_than(v: np.ndarray, k: int) -> bool:
+    """More than ``k`` distinct values in ``v`` (``pd.unique(v).size > k``), deciding on a
+    prefix when it already has that many."""
+    head = min(v.size, 16 * (k + 1))
+    return bool(pd.unique(v[:head]).size > k or (head < v.size and pd.unique(v).size > k))
 
 
 def feature_summary(X: pd.DataFrame) -> pd.DataFrame:
@@ -181,64 +242,115 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     def _fit(self, X) -> np.ndarray:
         """Learn levels, medians, scales and interaction pairs; the training matrix."""
         X = _as_frame(X)
-        self.num_, self.cat_, self.dropped_ = split_columns(X)
+        self.num_, self.cat_, self.dropped_, counts = _split_counted(X)
         n = len(X)
         self.levels_ = {}
         for c in self.cat_:
-            vc = text_values(X[c]).value_counts()
-            keep = [str(v) for v in vc[vc >= max(1, self.min_frequency * n)].index]
+            vc = counts[c]
+            keep = [str(v) for v, k in vc.items() if k >= max(1, self.min_frequency * n)]
             if len(keep) < len(vc):
                 keep.append("other")
             keep = sorted(keep, key=lambda v: -vc.get(v, 0))  # most frequent first (reference)
             self.levels_[c] = keep if len(keep) > 1 else []
         self.cat_ = [c for c in self.cat_ if self.levels_[c]]
         num = _floats(X, self.num_)
-        self.median_ = pd.Series(np.nanmedian(num, axis=0) if n else np.nan, index=self.num_)
         isna = np.isnan(num)
-        self.missing_ = [c for j, c in enumerate(self.num_) if isna[:, j].any()]
-        filled = np.where(isna, self.median_.to_numpy(), num)
+        gaps = isna.any(axis=0)
+        self.median_ = pd.Series(_medians(num, isna, gaps) if n else np.nan, index=self.num_)
+        self.missing_ = [c for j, c in enumerate(self.num_) if gaps[j]]
+        filled = self._fill(num, isna, gaps)  # in place: num's other values are unchanged
         self.log_ = [c for j, c in enumerate(self.num_) if self.log_skewed
-                     and filled[:, j].min() >= 0 and pd.unique(num[~isna[:, j], j]).size > 10]
-        base = self._numeric(num, isna)
+                     and filled[:, j].min() >= 0
+                     and _more_than(filled[~isna[:, j], j] if gaps[j] else filled[:, j], 10)]
         names = self._base_names()
+        base = self._numeric(filled, isna)
         self.mean_ = pd.Series(base.mean(axis=0), index=names)
         self.sd_ = pd.Series(base.std(axis=0, ddof=0), index=names).replace(0, 1.0)
         self.pairs_ = [(a, b) for a, b in (self.interactions or ())
                        if {a, b} <= set(self.num_ + self.cat_) and a != b]
-        zb = self._standard(base)
         codes = {c: level_codes(X[c], self.levels_[c]) for c in self.cat_}
-        oh = {c: self._onehot(codes[c], c) for c in self.cat_}
-        inames, Z = self._interactions(zb, oh)
+        self.imean_ = self.isd_ = None
+        out, zb, oh, Z, inames = self._design(base, codes)
         self.imean_ = pd.Series(Z.mean(axis=0), index=inames)
         self.isd_ = pd.Series(Z.std(axis=0, ddof=0), index=inames).replace(0, 1.0)
+        self._standard_z(Z, out=out[:, out.shape[1] - Z.shape[1]:])
         self.feature_names_ = names + self._onehot_names() + inames
         self.source_ = {f: self._source_of(f) for f in self.feature_names_}
-        return np.column_stack([zb, *oh.values(), self._standard_z(Z)])
+        return out
+
+    def _fill(self, num: np.ndarray, isna: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+        """``np.where(isna, median, num)``, written into ``num`` (only its missing values
+        change) and returned."""
+        med = self.median_.to_numpy()
+        for j in np.flatnonzero(gaps):
+            num[isna[:, j], j] = med[j]
+        return num
+
+    def _design(self, base: np.ndarray, codes: dict):
+        """The design matrix of the standardised numeric block, the one-hot blocks and the
+        interactions, written into one C-ordered array (``np.column_stack`` of the blocks,
+        without the copies): (matrix, numeric block, one-hot blocks, raw interactions,
+        interaction names). The interaction block is standardised only when ``imean_`` is
+        known (transform); ``_fit`` standardises it after learning its scale."""
+        n, nb = base.shape
+        widths = [len(self.levels_[c]) - (1 if self.drop_first else 0) for c in self.cat_]
+        n_int = self._n_interactions()
+        out = np.zeros((n, nb + sum(widths) + n_int))
+        zb = self._standard(base, out=out[:, :nb])
+        oh, at = {}, nb
+        for c, w in zip(self.cat_, widths, strict=True):
+            oh[c] = self._onehot(codes[c], c, out=out[:, at:at + w])
+            at += w
+        inames, Z = self._interactions(zb, oh)
+        if self.imean_ is not None:
+            self._standard_z(Z, out=out[:, at:])
+        return out, zb, oh, Z, inames
+
+    def _n_interactions(self) -> int:
+        first = 1 if self.drop_first else 0
+        k = 0
+        for a, b in self.pairs_:
+            ka = len(self.levels_[a]) - first if a in self.cat_ else 1
+            kb = len(self.levels_[b]) - first if b in self.cat_ else 1
+            k += ka * kb
+        return k
 
     def _base_names(self) -> list[str]:
         return (list(self.num_) + [f"{c}__missing" for c in self.missing_]
                 + [f"log1p_{c}" for c in self.log_])
 
-    def _numeric(self, num: np.ndarray, isna: np.ndarray) -> np.ndarray:
-        """Imputed numbers, missing indicators and ``log1p`` columns (unstandardised)."""
-        filled = np.where(isna, self.median_.to_numpy(), num)
+    def _numeric(self, filled: np.ndarray, isna: np.ndarray) -> np.ndarray:
+        """Imputed numbers, missing indicators and ``log1p`` columns (unstandardised):
+        ``np.column_stack([filled, *indicators, *logs])`` (in its column order, F, which the
+        column means and SDs are summed in; ``filled`` itself when there are neither)."""
+        if not (self.missing_ or self.log_):
+            return filled
         pos = {c: j for j, c in enumerate(self.num_)}
-        miss = [isna[:, pos[c]].astype(float) for c in self.missing_]
-        logs = [np.log1p(np.clip(filled[:, pos[c]], 0, None)) for c in self.log_]
-        return np.column_stack([filled, *miss, *logs]) if miss or logs else filled
+        k, m = len(self.num_), len(self.missing_)
+        base = np.empty((len(filled), k + m + len(self.log_)), order="F")
+        base[:, :k] = filled
+        for i, c in enumerate(self.missing_):
+            base[:, k + i] = isna[:, pos[c]]
+        for i, c in enumerate(self.log_):
+            base[:, k + m + i] = np.log1p(np.clip(filled[:, pos[c]], 0, None))
+        return base
 
-    def _standard(self, base: np.ndarray) -> np.ndarray:
-        return (base - self.mean_.to_numpy()) / self.sd_.to_numpy()
+    def _standard(self, base: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.subtract(base, self.mean_.to_numpy(), out=out)
+        return np.divide(out, self.sd_.to_numpy(), out=out)
 
-    def _standard_z(self, Z: np.ndarray) -> np.ndarray:
-        return (Z - self.imean_.to_numpy()) / self.isd_.to_numpy()
+    def _standard_z(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.subtract(Z, self.imean_.to_numpy(), out=out)
+        return np.divide(out, self.isd_.to_numpy(), out=out)
 
-    def _onehot(self, codes: np.ndarray, c: str) -> np.ndarray:
-        """One-hot block of column ``c`` from its level codes (reference level dropped if asked)."""
-        m = np.zeros((len(codes), len(self.levels_[c])))
-        ok = codes >= 0
-        m[np.flatnonzero(ok), codes[ok]] = 1.0
-        return m[:, 1:] if self.drop_first else m
+    def _onehot(self, codes: np.ndarray, c: str, out: np.ndarray | None = None) -> np.ndarray:
+        """One-hot block of column ``c`` from its level codes (reference level dropped if
+        asked), written into ``out`` (zeros) when given."""
+        first = 1 if self.drop_first else 0
+        m = np.zeros((len(codes), len(self.levels_[c]) - first)) if out is None else out
+        ok = codes >= first
+        m[np.flatnonzero(ok), codes[ok] - first] = 1.0
+        return m
 
     def _onehot_names(self) -> list[str]:
         out = []
@@ -297,10 +409,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             raise ValueError(f"features to score lack column '{absent[0]}' that the model "
                              "was trained with")
         num = _floats(X, self.num_)
-        zb = self._standard(self._numeric(num, np.isnan(num)))
-        oh = {c: self._onehot(level_codes(X[c], self.levels_[c]), c) for c in self.cat_}
-        _, Z = self._interactions(zb, oh)
-        return np.column_stack([zb, *oh.values(), self._standard_z(Z)])
+        isna = np.isnan(num)
+        filled = self._fill(num, isna, isna.any(axis=0))
+        codes = {c: level_codes(X[c], self.levels_[c]) for c in self.cat_}
+        return self._design(self._numeric(filled, isna), codes)[0]
 
     def needs(self, column: str) -> list[str]:
         """The input columns the terms involving ``column`` read: it and its interaction
@@ -651,10 +763,13 @@ class _Forest:
         """Raw (log-odds) predictions, shape (n, 1), as ``hgb._raw_predict(E)``."""
         if not self.vectorised:
             return self.hgb._raw_predict(E)
-        Xp = self.preprocess(E)
-        cols = [np.ascontiguousarray(Xp[:, j]) for j in range(Xp.shape[1])]
-        nans = [np.isnan(c) for c in cols]
-        raw = np.zeros((len(Xp), 1), dtype=self.hgb._baseline_prediction.dtype, order="F")
+        return self.raw_from_columns(*self.columns(E), len(E))
+
+    def raw_from_columns(self, cols: list, nans: list, n: int) -> np.ndarray:
+        """:meth:`raw_predict` of ``n`` rows from their preprocessed columns and masks
+        (:meth:`columns`)."""
+        raw = np.zeros((n, 1),
+                       dtype=self.hgb._baseline_prediction.dtype, order="F")
         raw += self.hgb._baseline_prediction
         out = raw[:, 0]
         slots: dict = {}
@@ -679,6 +794,80 @@ class _Forest:
 
     def decision_function(self, E: np.ndarray) -> np.ndarray:
         return self.raw_predict(E).ravel()
+
+
+def _bin_thresholds(col: np.ndarray, max_bins: int) -> np.ndarray | None:
+    """scikit-learn's bin thresholds of one numeric column without sample weights
+    (``_find_binning_thresholds``: midpoints of the distinct values when there are at most
+    ``max_bins``, else its percentiles of the sorted values), from one sort; None when
+    the column mixes -0.0 and 0.0 (which of the two its ``unique`` keeps depends on its
+    sort), left to scikit-learn."""
+    col = col[~np.isnan(col)]
+    zero = col == 0
+    if zero.any() and np.signbit(col[zero]).any():
+        return None
+    col = np.sort(col)
+    distinct = col[np.r_[True, col[1:] != col[:-1]]] if col.size else col
+    if len(distinct) == 1:
+        return np.asarray([])
+    if len(distinct) <= max_bins:
+        thresholds = np.lib.stride_tricks.sliding_window_view(distinct, 2).mean(axis=1)
+    else:
+        percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
+        thresholds = np.percentile(col, percentiles, method="averaged_inverted_cdf")
+    unique = np.unique(thresholds)
+    if unique.shape[0] != thresholds.shape[0]:
+        thresholds = unique
+    np.clip(thresholds, a_min=None, a_max=ALMOST_INF, out=thresholds)
+    return thresholds
+
+
+class _BinnedHGB(HistGradientBoostingClassifier):
+    """scikit-learn's ``HistGradientBoostingClassifier`` whose bin mapper learns the
+    training rows' thresholds with :func:`_bin_thresholds` (one sort per column instead
+    of an argsort, a gather and a second sort): the same thresholds, so the same bins,
+    trees and predictions (tests/test_churn_models.py). Weighted or subsampled binning
+    and anything unexpected take scikit-learn's own path."""
+
+    def _bin_data(self, X, sample_weight, is_training_data):
+        bm = getattr(self, "_bin_mapper", None)
+        if (not is_training_data or sample_weight is not None or self.verbose or bm is None
+                or not isinstance(X, np.ndarray) or X.dtype != X_DTYPE or X.ndim != 2
+                or (bm.subsample is not None and X.shape[0] > bm.subsample)
+                or not 3 <= bm.n_bins <= 256 or not self._fit_bins(bm, X)):
+            return super()._bin_data(X, sample_weight, is_training_data)
+        return bm.transform(X)  # F-aligned, as _BinMapper.fit_transform
+
+    @staticmethod
+    def _fit_bins(bm, X: np.ndarray) -> bool:
+        """Set ``bm``'s fitted attributes as ``_BinMapper.fit(X)`` would; False (nothing
+        set) when a column needs scikit-learn's own path."""
+        n = X.shape[1]
+        is_cat = (np.zeros(n, dtype=np.uint8) if bm.is_categorical is None
+                  else np.asarray(bm.is_categorical, dtype=np.uint8))
+        known = bm.known_categories if bm.known_categories is not None else [None] * n
+        if len(is_cat) != n or len(known) != n:
+            return False
+        thresholds, n_bins = [], []
+        for f in range(n):
+            if is_cat[f]:
+                if known[f] is None:
+                    return False
+                thresholds.append(known[f])
+                n_bins.append(known[f].shape[0])
+            else:
+                if known[f] is not None:
+                    return False
+                t = _bin_thresholds(X[:, f], bm.n_bins - 1)
+                if t is None:
+                    return False
+                thresholds.append(t)
+                n_bins.append(t.shape[0] + 1)
+        bm.is_categorical_ = is_cat
+        bm.missing_values_bin_idx_ = bm.n_bins - 1
+        bm.bin_thresholds_ = thresholds
+        bm.n_bins_non_missing_ = np.array(n_bins, dtype=np.uint32)
+        return True
 
 
 class ChurnHGB(ClassifierMixin, BaseEstimator):
@@ -723,14 +912,14 @@ class ChurnHGB(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         X = _as_frame(X)
-        self.num_, self.cat_, self.dropped_ = split_columns(X)
+        self.num_, self.cat_, self.dropped_, counts = _split_counted(X)
         self.levels_ = {}
         for c in self.cat_:
-            vc = text_values(X[c]).value_counts()
-            self.levels_[c] = [str(v) for v in vc[vc >= 10].index[:250]]
+            vc = counts[c]
+            self.levels_[c] = [str(v) for v, k in vc.items() if k >= 10][:250]
         self.feature_names_ = self.num_ + self.cat_
         mask = np.r_[np.zeros(len(self.num_), bool), np.ones(len(self.cat_), bool)]
-        self.hgb_ = HistGradientBoostingClassifier(
+        self.hgb_ = _BinnedHGB(
             learning_rate=self.learning_rate, max_iter=self.max_iter, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             categorical_features=mask if mask.any() else None,
@@ -844,9 +1033,9 @@ class _LogisticCopies:
         self.base = model.decision_function(X)
         self.old: dict[str, np.ndarray] = {}
 
-    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+    def __call__(self, column: str | None, values: pd.Series | None) -> np.ndarray:
         enc = self.model.encoder_
-        if not enc.needs(column):
+        if column is None or not enc.needs(column):  # None: X itself
             return self.base
         if column not in self.old:
             self.old[column] = enc.terms_of(self.X, self.coef, column)
@@ -861,11 +1050,14 @@ class _BoostingCopies:
     def __init__(self, model: ChurnHGB, X: pd.DataFrame):
         self.model, self.forest = model, model.forest_
         self.cols, self.nans = self.forest.columns(model._encode(X))
-        self.base = model.decision_function(X)
+        # the decision function of X, from the columns above (as model.decision_function)
+        self.base = self.forest.raw_from_columns(self.cols, self.nans, len(X)).ravel()
         self.old: dict[int, np.ndarray] = {}
 
-    def __call__(self, column: str, values: pd.Series) -> np.ndarray:
+    def __call__(self, column: str | None, values: pd.Series | None) -> np.ndarray:
         m = self.model
+        if column is None:  # X itself
+            return self.base
         if column in m.num_:
             j = m.num_.index(column)
             x = values.to_numpy(dtype=float, na_value=np.nan)
@@ -1036,7 +1228,9 @@ class OddsRatioLogit(ClassifierMixin, BaseEstimator):
         self.columns_ = [Z.columns[i] for i in keep]
         self.dropped_collinear_ = [c for c in Z.columns if c not in self.columns_]
         exog = _with_constant(Z[self.columns_].to_numpy())
-        model = Logit(np.asarray(y, float), exog)
+        # full column rank by construction (pivoted QR above): no second rank check (an SVD
+        # of the whole design in statsmodels; it sets only the degrees of freedom)
+        model = Logit(np.asarray(y, float), exog, check_rank=False)
         with threads(1):
             try:
                 self.result_ = model.fit(disp=0, method="newton", maxiter=100)

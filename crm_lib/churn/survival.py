@@ -21,7 +21,9 @@ that long). Methods, all on statsmodels (lifelines is not used):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -172,14 +174,29 @@ def cumulative_incidence(d: pd.DataFrame, reason: str = "churn_reason") -> pd.Da
 
 @dataclass
 class CoxResult:
-    """A fitted Cox model: hazard ratios, concordance and the PH check."""
+    """A fitted Cox model: hazard ratios, concordance and the PH check.
+
+    ``result`` (statsmodels' ``PHRegResults``) and ``ph_test`` (which reads its Schoenfeld
+    residuals) are built on first use: building statsmodels' model costs more than the
+    vectorised fit, and the table, concordance and counts do not need it.
+    """
 
     table: pd.DataFrame  # term, hazard_ratio, ci_low, ci_high, p_value, unit
     concordance: float
-    ph_test: pd.DataFrame  # term, chi2, p_value (+ a GLOBAL row)
     n: int
     events: int
-    result: object  # statsmodels PHRegResults
+    _build: Callable = field(repr=False)  # () -> statsmodels PHRegResults
+    _ph: Callable = field(repr=False)  # (PHRegResults) -> ph_test table
+
+    @functools.cached_property
+    def result(self):
+        """statsmodels' ``PHRegResults`` of the fit (intervals, p-values, residuals)."""
+        return self._build()
+
+    @functools.cached_property
+    def ph_test(self) -> pd.DataFrame:
+        """term, chi2, p_value (+ a GLOBAL row): :func:`ph_test` of the fit."""
+        return self._ph(self.result)
 
     def hazard_ratio(self, term: str) -> tuple[float, float, float]:
         r = self.table.set_index("term").loc[term]
@@ -319,7 +336,11 @@ def efron_fit(time, X: np.ndarray, event, *, max_iter: int = 50,
     k_of_event = np.repeat(np.arange(len(u)), d)
     frac = np.concatenate([np.arange(m) / m for m in d]) if len(d) else np.zeros(0)
     Xe = X[e]
-    xx = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    iu = np.triu_indices(p)  # x_i x_j = x_j x_i: risk-set sums of the products i <= j only
+    pair = np.zeros((p, p), dtype=np.int64)
+    pair[iu] = np.arange(len(iu[0]))
+    pair = np.maximum(pair, pair.T).ravel()  # position of (i, j) among the i <= j products
+    xx = X[:, iu[0]] * X[:, iu[1]]
     beta = np.zeros(p)
 
     def rev_cumsum(a):
@@ -329,7 +350,7 @@ def efron_fit(time, X: np.ndarray, event, *, max_iter: int = 50,
         eta = X @ b
         w = np.exp(eta - eta.max())
         S0, S1, S2 = rev_cumsum(w)[start], rev_cumsum(w[:, None] * X)[start], \
-            rev_cumsum(w[:, None] * xx)[start]
+            rev_cumsum(w[:, None] * xx)[start][:, pair]
         we = w[e]
         F0 = np.bincount(k_of_event, we, len(u))
         F1 = np.stack([np.bincount(k_of_event, we * Xe[:, j], len(u)) for j in range(p)], 1)
@@ -383,23 +404,41 @@ def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
         raise ValueError(f"too few churn events ({int(e.sum())}) for a Cox model with "
                          f"{X.shape[1]} terms")
     st = d[strata].astype("string").fillna("missing").to_numpy() if strata else None
-    model = PHReg(t, X.to_numpy(), status=e, ties="efron", strata=st)
+    Xa = X.to_numpy()
+
+    def model():
+        return PHReg(t, Xa, status=e, ties="efron", strata=st)
+
     # the vectorised Efron fit (the same estimates, many times faster); statsmodels' own
     # Newton fit for strata or if it does not converge. The results object is
-    # statsmodels' (intervals, p-values, Schoenfeld residuals), covariance inv(-Hessian)
-    params, hess, ok = (None, None, False) if strata else efron_fit(t, X.to_numpy(), e)
+    # statsmodels' (intervals, p-values, Schoenfeld residuals), covariance inv(-Hessian),
+    # built when asked for: the table's intervals and p-values are its formulas
+    params, hess, ok = (None, None, False) if strata else efron_fit(t, Xa, e)
     if ok:
-        model.groups = None  # what PHReg.fit sets without groups
-        res = PHRegResults(model, params, np.linalg.inv(-hess))
+        cov = np.linalg.inv(-hess)
+
+        def build():
+            m = model()
+            m.groups = None  # what PHReg.fit sets without groups
+            return PHRegResults(m, params, cov)
+        bse = np.sqrt(np.diag(cov * 1.0))  # PHRegResults: normalized covariance x scale 1
+        q = stats.norm.ppf(1 - 0.05 / 2)
+        ci = np.column_stack([params - q * bse, params + q * bse])
+        pvalues = stats.norm.sf(np.abs(params / bse)) * 2
     else:
-        res = model.fit()
-    ci = np.asarray(res.conf_int())
+        fitted = model().fit()
+        params, ci, pvalues = fitted.params, np.asarray(fitted.conf_int()), fitted.pvalues
+
+        def build():
+            return fitted
     table = pd.DataFrame({"term": X.columns, "unit": [units[c] for c in X.columns],
-                          "hazard_ratio": np.exp(res.params), "ci_low": np.exp(ci[:, 0]),
-                          "ci_high": np.exp(ci[:, 1]), "p_value": res.pvalues})
-    risk = X.to_numpy() @ res.params
+                          "hazard_ratio": np.exp(params), "ci_low": np.exp(ci[:, 0]),
+                          "ci_high": np.exp(ci[:, 1]), "p_value": pvalues})
+    risk = Xa @ params
     c_index = concordance_index(t, risk, e)
-    return CoxResult(table, c_index, ph_test(res, t, e, X.columns), len(d), int(e.sum()), res)
+    names = list(X.columns)
+    return CoxResult(table, c_index, len(d), int(e.sum()), build,
+                     lambda res: ph_test(res, t, e, names))
 
 
 def segment_columns(d: pd.DataFrame, *, max_levels: int = 12) -> list[str]:
