@@ -40,7 +40,6 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.ensemble._hist_gradient_boosting.common import ALMOST_INF, X_DTYPE
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
@@ -796,80 +795,6 @@ class _Forest:
         return self.raw_predict(E).ravel()
 
 
-def _bin_thresholds(col: np.ndarray, max_bins: int) -> np.ndarray | None:
-    """scikit-learn's bin thresholds of one numeric column without sample weights
-    (``_find_binning_thresholds``: midpoints of the distinct values when there are at most
-    ``max_bins``, else its percentiles of the sorted values), from one sort; None when
-    the column mixes -0.0 and 0.0 (which of the two its ``unique`` keeps depends on its
-    sort), left to scikit-learn."""
-    col = col[~np.isnan(col)]
-    zero = col == 0
-    if zero.any() and np.signbit(col[zero]).any():
-        return None
-    col = np.sort(col)
-    distinct = col[np.r_[True, col[1:] != col[:-1]]] if col.size else col
-    if len(distinct) == 1:
-        return np.asarray([])
-    if len(distinct) <= max_bins:
-        thresholds = np.lib.stride_tricks.sliding_window_view(distinct, 2).mean(axis=1)
-    else:
-        percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
-        thresholds = np.percentile(col, percentiles, method="averaged_inverted_cdf")
-    unique = np.unique(thresholds)
-    if unique.shape[0] != thresholds.shape[0]:
-        thresholds = unique
-    np.clip(thresholds, a_min=None, a_max=ALMOST_INF, out=thresholds)
-    return thresholds
-
-
-class _BinnedHGB(HistGradientBoostingClassifier):
-    """scikit-learn's ``HistGradientBoostingClassifier`` whose bin mapper learns the
-    training rows' thresholds with :func:`_bin_thresholds` (one sort per column instead
-    of an argsort, a gather and a second sort): the same thresholds, so the same bins,
-    trees and predictions (tests/test_churn_models.py). Weighted or subsampled binning
-    and anything unexpected take scikit-learn's own path."""
-
-    def _bin_data(self, X, sample_weight, is_training_data):
-        bm = getattr(self, "_bin_mapper", None)
-        if (not is_training_data or sample_weight is not None or self.verbose or bm is None
-                or not isinstance(X, np.ndarray) or X.dtype != X_DTYPE or X.ndim != 2
-                or (bm.subsample is not None and X.shape[0] > bm.subsample)
-                or not 3 <= bm.n_bins <= 256 or not self._fit_bins(bm, X)):
-            return super()._bin_data(X, sample_weight, is_training_data)
-        return bm.transform(X)  # F-aligned, as _BinMapper.fit_transform
-
-    @staticmethod
-    def _fit_bins(bm, X: np.ndarray) -> bool:
-        """Set ``bm``'s fitted attributes as ``_BinMapper.fit(X)`` would; False (nothing
-        set) when a column needs scikit-learn's own path."""
-        n = X.shape[1]
-        is_cat = (np.zeros(n, dtype=np.uint8) if bm.is_categorical is None
-                  else np.asarray(bm.is_categorical, dtype=np.uint8))
-        known = bm.known_categories if bm.known_categories is not None else [None] * n
-        if len(is_cat) != n or len(known) != n:
-            return False
-        thresholds, n_bins = [], []
-        for f in range(n):
-            if is_cat[f]:
-                if known[f] is None:
-                    return False
-                thresholds.append(known[f])
-                n_bins.append(known[f].shape[0])
-            else:
-                if known[f] is not None:
-                    return False
-                t = _bin_thresholds(X[:, f], bm.n_bins - 1)
-                if t is None:
-                    return False
-                thresholds.append(t)
-                n_bins.append(t.shape[0] + 1)
-        bm.is_categorical_ = is_cat
-        bm.missing_values_bin_idx_ = bm.n_bins - 1
-        bm.bin_thresholds_ = thresholds
-        bm.n_bins_non_missing_ = np.array(n_bins, dtype=np.uint32)
-        return True
-
-
 class ChurnHGB(ClassifierMixin, BaseEstimator):
     """Histogram gradient boosting with native categorical splits, any schema.
 
@@ -919,7 +844,7 @@ class ChurnHGB(ClassifierMixin, BaseEstimator):
             self.levels_[c] = [str(v) for v, k in vc.items() if k >= 10][:250]
         self.feature_names_ = self.num_ + self.cat_
         mask = np.r_[np.zeros(len(self.num_), bool), np.ones(len(self.cat_), bool)]
-        self.hgb_ = _BinnedHGB(
+        self.hgb_ = HistGradientBoostingClassifier(
             learning_rate=self.learning_rate, max_iter=self.max_iter, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             categorical_features=mask if mask.any() else None,
