@@ -375,38 +375,6 @@ def test_text_level_counts_are_value_counts():
         assert list(counts[c].items()) == list(zip(ref.index, ref.to_numpy(), strict=True))
 
 
-def test_boosting_bins_are_scikit_learns():
-    """The one-sort bin thresholds are scikit-learn's ``_find_binning_thresholds``, and
-    the boosting model fitted with them is scikit-learn's: same bins, trees and raw
-    predictions (numbers with missing values, many and few distinct values, a category)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.ensemble._hist_gradient_boosting.binning import _find_binning_thresholds
-    rng = np.random.default_rng(8)
-    for trial in range(200):
-        n = int(rng.integers(1, 2000))
-        col = [rng.normal(size=n), rng.integers(0, 6, n).astype(float),
-               np.round(rng.exponential(3, n), 1), np.full(n, 2.0)][trial % 4]
-        col[rng.random(n) < 0.1] = np.nan
-        ref = _find_binning_thresholds(col.copy(), 255)
-        got = models._bin_thresholds(col.copy(), 255)
-        assert got.dtype == ref.dtype and np.array_equal(got, ref)
-    assert models._bin_thresholds(np.array([-0.0, 0.0, 1.0]), 255) is None  # sklearn decides
-    n = 3000
-    E = np.column_stack([rng.normal(size=n), rng.integers(0, 400, n).astype(float),
-                         rng.integers(0, 4, n).astype(float)])
-    E[rng.random(n) < 0.05, 0] = np.nan
-    yy = (rng.random(n) < 1 / (1 + np.exp(-E[:, 0] + 0.5 * E[:, 2] - 1))).astype(int)
-    kw = dict(max_depth=2, categorical_features=np.array([False, False, True]),
-              early_stopping=True, random_state=3)
-    a = HistGradientBoostingClassifier(**kw).fit(E, yy)
-    b = models._BinnedHGB(**kw).fit(E, yy)
-    for ta, tb in zip(a._bin_mapper.bin_thresholds_, b._bin_mapper.bin_thresholds_, strict=True):
-        assert np.array_equal(ta, tb)
-    assert np.array_equal(a._bin_mapper.n_bins_non_missing_, b._bin_mapper.n_bins_non_missing_)
-    assert a.n_iter_ == b.n_iter_
-    assert np.array_equal(a._raw_predict(E), b._raw_predict(E))
-
-
 def test_copy_scorers_unmodified_scores_are_the_models():
     """A copy scorer's scores of X itself (column None) are the model's own, bit for bit
     (reason contributions take p(x) from it instead of scoring X again)."""
