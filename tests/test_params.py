@@ -44,6 +44,20 @@ def test_every_project_notebook_annotates_its_parameters():
         assert all(p.comment for p in sch.values()), nb.stem
 
 
+def test_papermill_sees_every_parameter_with_its_help():
+    """``papermill --help-notebook`` (papermill's own parser) lists every parameter of the
+    schema with its type, default and comment: its pattern drops a line whose comment holds
+    an ``=``, such as ``>=``."""
+    import papermill as pm
+
+    for nb in runner.list_notebooks():
+        seen = pm.inspect_notebook(str(nb))
+        sch = params.schema(nb)
+        assert set(seen) == set(sch), (nb.stem, sorted(set(sch) - set(seen)))
+        for name, p in sch.items():
+            assert seen[name]["help"] == p.comment, (nb.stem, name)
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("seed", "abc", r"params.yaml: seed must be a whole number \(int\), got 'abc'.*seed: 42"),
     ("n_customers", "2k", r"n_customers must be a whole number.*'2k'.*n_customers: 20000"),
