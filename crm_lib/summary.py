@@ -466,9 +466,10 @@ def _quoted(metrics: Mapping[str, object]) -> set[str]:
     return keys
 
 
-@dataclass
+@dataclass(repr=False)
 class Page:
-    """The executive summary of a run (renders as Markdown in a notebook)."""
+    """The executive summary of a run (renders as Markdown in a notebook; its plain-text
+    form, for consoles and the notebook's text fallback, is the same Markdown)."""
 
     metrics: dict[str, object]
     by_notebook: dict[str, dict[str, object]]
@@ -479,6 +480,9 @@ class Page:
         return render_markdown(self.metrics, self.by_notebook, self.figures, self.top_drivers)
 
     def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
         return self.to_markdown()
 
     def quoted(self) -> dict[str, object]:
