@@ -268,8 +268,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.pairs_ = [(a, b) for a, b in (self.interactions or ())
                        if {a, b} <= set(self.num_ + self.cat_) and a != b]
         codes = {c: level_codes(X[c], self.levels_[c]) for c in self.cat_}
-        self.imean_ = self.isd_ = None
-        out, zb, oh, Z, inames = self._design(base, codes)
+        out, zb, oh, Z, inames = self._design(base, codes, scale_interactions=False)
         self.imean_ = pd.Series(Z.mean(axis=0), index=inames)
         self.isd_ = pd.Series(Z.std(axis=0, ddof=0), index=inames).replace(0, 1.0)
         self._standard_z(Z, out=out[:, out.shape[1] - Z.shape[1]:])
@@ -285,12 +284,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             num[isna[:, j], j] = med[j]
         return num
 
-    def _design(self, base: np.ndarray, codes: dict):
+    def _design(self, base: np.ndarray, codes: dict, *, scale_interactions: bool = True):
         """The design matrix of the standardised numeric block, the one-hot blocks and the
         interactions, written into one C-ordered array (``np.column_stack`` of the blocks,
         without the copies): (matrix, numeric block, one-hot blocks, raw interactions,
-        interaction names). The interaction block is standardised only when ``imean_`` is
-        known (transform); ``_fit`` standardises it after learning its scale."""
+        interaction names). ``scale_interactions=False`` (``_fit``) leaves the interaction
+        block unstandardised: its scale is learnt from it first."""
         n, nb = base.shape
         widths = [len(self.levels_[c]) - (1 if self.drop_first else 0) for c in self.cat_]
         n_int = self._n_interactions()
@@ -301,7 +300,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             oh[c] = self._onehot(codes[c], c, out=out[:, at:at + w])
             at += w
         inames, Z = self._interactions(zb, oh)
-        if self.imean_ is not None:
+        if scale_interactions:
             self._standard_z(Z, out=out[:, at:])
         return out, zb, oh, Z, inames
 

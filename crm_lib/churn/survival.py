@@ -421,7 +421,7 @@ def cox(d: pd.DataFrame, covariates, *, scale: dict | None = None,
             m = model()
             m.groups = None  # what PHReg.fit sets without groups
             return PHRegResults(m, params, cov)
-        bse = np.sqrt(np.diag(cov * 1.0))  # PHRegResults: normalized covariance x scale 1
+        bse = np.sqrt(np.diag(cov))  # PHRegResults' standard errors (scale 1)
         q = stats.norm.ppf(1 - 0.05 / 2)
         ci = np.column_stack([params - q * bse, params + q * bse])
         pvalues = stats.norm.sf(np.abs(params / bse)) * 2

@@ -812,9 +812,9 @@ def _rules_and_outputs(con, raw: RawTable, table: str, infos: list[dict], n: int
         raw_line = ", NULL AS raw_line" if n_bad else ""
         rej = (f" UNION ALL SELECT {bad_sel}, 1 AS __k FROM rejects" if n_bad else "")
         src = "raw"
-        if n_quar and n_quar <= _QUARANTINE_BY_POSITION and con.execute(
-                "SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw_rn'").fetchone()[0]:
-            # a Parquet file: only the quarantined rows' positions are read in full
+        if (n_quar and n_quar <= _QUARANTINE_BY_POSITION and raw.format == "parquet"
+                and not raw.file.is_dir()):  # one Parquet file: view raw_rn of _load
+            # only the quarantined rows' positions are read in full
             pos = ", ".join(str(int(r) - 1) for (r,) in
                             con.execute("SELECT __row FROM verdict ORDER BY 1").fetchall())
             src = (f"(SELECT file_row_number + 1 AS __row, * EXCLUDE (file_row_number) "

@@ -44,8 +44,9 @@ def _table(data, kind: str, config: EngineConfig | None):
     in the Gamma-Gamma fit between two runs). A frame fits in memory, so one thread
     costs little; files and Ibis tables (the out-of-core path) keep every thread.
     """
-    if isinstance(data, ibis.expr.types.Table):  # runs where it is bound (e.g. the
-        return ibis.get_backend(data), data  # session of cleaning.outofcore.cleaned_events)
+    # an Ibis table runs where it is bound (e.g. the session of cleaning.outofcore.cleaned_events)
+    if isinstance(data, ibis.expr.types.Table):
+        return ibis.get_backend(data), data
     cfg = _config(config)
     if cfg.engine == "duckdb" and cfg.threads is None and isinstance(data, pd.DataFrame):
         cfg = dataclasses.replace(cfg, threads=1)
