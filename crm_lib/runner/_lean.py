@@ -6,7 +6,8 @@ import: 1-2 CPU s in every process of a run (crm-report, each worker, each sched
 task), more than papermill and nbformat together. Notebook validation never uses the
 IRI formats that package checks, so the runner's processes go without it: jsonschema
 skips a format whose checker cannot be imported. A process that imported it already
-keeps it. ``crm-report --plan``: 2.9 -> 1.0 CPU s.
+keeps it. ``crm-report --plan``: 2.9 -> 1.0 CPU s. The test suite loads this module as
+a pytest plugin before the others (pyproject.toml, ``addopts``).
 """
 
 import sys
